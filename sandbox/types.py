@@ -1,0 +1,97 @@
+"""The sandbox contract: typed limits, argv-only run specs, results with a verdict.
+
+Everything above the backends (languages, the test harness, the Django grader) speaks only
+these types, so bubblewrap and Docker are interchangeable behind ``Backend``.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+
+class Verdict(enum.StrEnum):
+    """What happened to one run or one test. Only SANDBOX_ERROR is the infrastructure's fault."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+    MEMORY = "memory"
+    RUNTIME_ERROR = "runtime_error"
+    OUTPUT_LIMIT = "output_limit"
+    COMPILE_ERROR = "compile_error"
+    SANDBOX_ERROR = "sandbox_error"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one sandboxed run. Defaults are those of an assignment without [limits]."""
+
+    cpu_seconds: float = 2.0
+    wall_seconds: float = 10.0
+    memory_mb: int = 256
+    max_processes: int = 64
+    output_bytes: int = 1_000_000  # stdout and stderr each; more is OUTPUT_LIMIT
+    file_size_mb: int = 16  # largest file the program may write (RLIMIT_FSIZE)
+    tmp_size_mb: int = 64  # size of the private /tmp
+    network: bool = False
+
+    def with_(self, **changes: object) -> Limits:
+        from dataclasses import replace
+
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One command to run. ``argv`` is a list, never a shell string.
+
+    ``workdir`` is a host folder mounted read-write at ``/work`` inside the sandbox (the
+    program's cwd unless ``cwd`` says otherwise). ``ro_binds`` / ``rw_binds`` map host paths to
+    sandbox paths. ``pass_fds`` are host file descriptors the program inherits (same numbers).
+    """
+
+    argv: list[str]
+    workdir: Path
+    limits: Limits = field(default_factory=Limits)
+    stdin: bytes = b""
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: str = "/work"
+    ro_binds: dict[str, str] = field(default_factory=dict)
+    rw_binds: dict[str, str] = field(default_factory=dict)
+    pass_fds: tuple[int, ...] = ()
+
+
+@dataclass
+class RunResult:
+    """How one run ended. ``verdict`` is PASSED when the program exited 0 within its limits."""
+
+    verdict: Verdict
+    exit_code: int | None
+    signal: int | None
+    stdout: bytes
+    stderr: bytes
+    wall_seconds: float
+    cpu_seconds: float
+    max_rss_kb: int
+    stdout_truncated: bool = False
+    stderr_truncated: bool = False
+    message: str = ""  # human sentence for the student ("Your program used more than 256 MB")
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict == Verdict.PASSED
+
+
+class SandboxError(Exception):
+    """The sandbox itself failed (not the student's program): retry-worthy infrastructure error."""
+
+
+class Backend(Protocol):
+    name: str
+
+    def run(self, spec: RunSpec) -> RunResult:
+        """Run ``spec`` to completion, always cleaning up every process it started."""
+        ...
