@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Course(models.Model):
+    code = models.CharField(max_length=32, unique=True)
+    title = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.title}"
+
+
+class Enrollment(models.Model):
+    class Role(models.TextChoices):
+        TEACHER = "teacher", "Teacher"
+        TA = "ta", "Teaching assistant"
+        STUDENT = "student", "Student"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="enrollments")
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="enrollments")
+    role = models.CharField(max_length=16, choices=Role.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "course"], name="one_role_per_course")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.role} in {self.course.code}"
+
+    @property
+    def is_staff_role(self) -> bool:
+        return self.role in (self.Role.TEACHER, self.Role.TA)
+
+
+class Assignment(models.Model):
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="assignments")
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    language = models.CharField(max_length=16)
+    submission_filename = models.CharField(max_length=100)
+    # The package is extracted once into a content-addressed folder under MEDIA_ROOT and never
+    # modified: a regrade after a package change uses a new folder, old results stay explainable.
+    package_path = models.CharField(max_length=500)
+    package_sha256 = models.CharField(max_length=64)
+    max_attempts = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: unlimited")
+    due_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_past_due(self) -> bool:
+        return self.due_at is not None and timezone.now() > self.due_at

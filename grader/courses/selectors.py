@@ -1,0 +1,37 @@
+"""Reads for courses, and the one place that answers 'what may this user do here'."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from grader.courses.models import Assignment, Course, Enrollment
+
+
+def course_role(*, user: Any, course: Course) -> str | None:
+    """The user's role in ``course`` (teacher, ta, student) or None for outsiders."""
+    if not user.is_authenticated:
+        return None
+    if user.is_superuser:
+        return Enrollment.Role.TEACHER
+    return (
+        Enrollment.objects.filter(user=user, course=course).values_list("role", flat=True).first()
+    )
+
+
+def is_course_staff(*, user: Any, course: Course) -> bool:
+    return course_role(user=user, course=course) in (Enrollment.Role.TEACHER, Enrollment.Role.TA)
+
+
+def enrollment_list_for_user(*, user: Any) -> QuerySet[Enrollment]:
+    return (
+        Enrollment.objects.filter(user=user)
+        .select_related("course")
+        .prefetch_related("course__assignments")
+        .order_by("course__code")
+    )
+
+
+def assignment_list_for_course(*, course: Course) -> QuerySet[Assignment]:
+    return course.assignments.all()

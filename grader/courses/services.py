@@ -1,0 +1,86 @@
+"""Writes for courses and assignments."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from grader.courses.models import Assignment, Course, Enrollment
+from sandbox.intake import IntakeError, extract_zip
+from sandbox.package import PackageError, find_package_root, load_package
+
+
+def _tree_sha256(root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def package_store(*, source: Path) -> Path:
+    """Copy a package folder (or a zip of one) into its content-addressed home under MEDIA_ROOT.
+
+    Raises ``PackageError`` with a teacher-readable message for any malformed package.
+    """
+    with tempfile.TemporaryDirectory(prefix="import-") as tmp:
+        staging = Path(tmp) / "pkg"
+        if source.is_dir():
+            load_package(source)  # validate before copying anything
+            shutil.copytree(source, staging, ignore=shutil.ignore_patterns("__pycache__", ".*"))
+        else:
+            staging.mkdir()
+            try:
+                with source.open("rb") as fh:
+                    extract_zip(fh, staging, max_files=2000,
+                                max_total_bytes=settings.PACKAGE_MAX_UPLOAD_BYTES * 10)
+            except IntakeError as exc:
+                raise PackageError(str(exc)) from exc
+            staging = find_package_root(staging)
+        load_package(staging)
+        sha = _tree_sha256(staging)
+        home = Path(settings.MEDIA_ROOT) / "packages" / sha
+        if not home.exists():
+            home.parent.mkdir(parents=True, exist_ok=True)
+            partial = home.with_name(sha + ".partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            shutil.copytree(staging, partial)
+            partial.rename(home)  # atomic: a half-copied package is never used
+        return home
+
+
+@transaction.atomic
+def assignment_create_from_package(
+    *,
+    course: Course,
+    source: Path,
+    max_attempts: int | None = None,
+    due_at: datetime | None = None,
+) -> Assignment:
+    """Validate and store an assignment package, then create the assignment that grades with it."""
+    home = package_store(source=source)
+    package = load_package(home)
+    return Assignment.objects.create(
+        course=course,
+        title=package.title,
+        description=package.description,
+        language=package.language,
+        submission_filename=package.submission,
+        package_path=str(home),
+        package_sha256=home.name,
+        max_attempts=max_attempts,
+        due_at=due_at,
+    )
+
+
+def enrollment_set(*, course: Course, user: object, role: str) -> Enrollment:
+    enrollment, _ = Enrollment.objects.update_or_create(
+        course=course, user=user, defaults={"role": role}
+    )
+    return enrollment

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from grader.courses import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("courses/<int:pk>/", views.course_detail, name="course_detail"),
+    path("assignments/<int:pk>/", views.assignment_detail, name="assignment_detail"),
+]

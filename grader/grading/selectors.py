@@ -1,0 +1,39 @@
+"""What each role may see of a submission's results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from grader.grading.models import TestResult
+from grader.submissions.models import Submission
+
+
+@dataclass
+class ResultsView:
+    shown: list[TestResult]
+    hidden_count: int
+    hidden_score: float
+    hidden_max: float
+
+
+def results_for_viewer(*, submission: Submission, staff: bool) -> ResultsView:
+    """Staff see every test. Students see visible tests (and after-due-date ones once it has
+    passed); of the others only a count and the points, never names or output."""
+    results = list(submission.results.all())
+    if staff:
+        return ResultsView(results, 0, 0.0, 0.0)
+    past_due = submission.assignment.is_past_due
+    shown, hidden = [], []
+    for r in results:
+        if r.visibility == TestResult.Visibility.VISIBLE or (
+            r.visibility == TestResult.Visibility.AFTER_DUE_DATE and past_due
+        ):
+            shown.append(r)
+        else:
+            hidden.append(r)
+    return ResultsView(
+        shown,
+        len(hidden),
+        sum(r.score for r in hidden),
+        sum(r.max_score for r in hidden),
+    )

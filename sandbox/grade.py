@@ -1,0 +1,179 @@
+"""Grade one submission against one assignment package: build, run every test, score.
+
+Used by both the one-shot CLI and the Celery worker, so a result from the command line and one
+from the web are computed by the same code. Student failures become verdicts; only a broken
+sandbox raises (``SandboxError``), which callers treat as an infrastructure failure.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sandbox.harness import run_pytest_file
+from sandbox.iotest import check_output
+from sandbox.languages import get_language
+from sandbox.package import AssignmentPackage, TestSpec
+from sandbox.types import Backend, RunResult, RunSpec, Verdict
+
+OUTPUT_SHOWN = 8_000  # characters of output kept per test
+
+
+@dataclass
+class TestOutcome:
+    name: str
+    score: float
+    max_score: float
+    verdict: Verdict
+    visibility: str
+    output: str
+    wall_seconds: float = 0.0
+    kind: str = "io"
+
+    __test__ = False
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == Verdict.PASSED
+
+
+@dataclass
+class GradeReport:
+    score: float
+    max_score: float
+    tests: list[TestOutcome]
+    gradable: bool = True  # False after a compile error: the attempt does not count
+    compile_output: str = ""
+    execution_seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def to_results_json(self) -> dict[str, Any]:
+        """Gradescope's results.json shape, plus our ``verdict`` per test and ``gradable``."""
+        return {
+            "score": round(self.score, 4),
+            "max_score": round(self.max_score, 4),
+            "execution_time": round(self.execution_seconds, 3),
+            "gradable": self.gradable,
+            "output": self.compile_output,
+            "tests": [
+                {
+                    "name": t.name,
+                    "score": round(t.score, 4),
+                    "max_score": round(t.max_score, 4),
+                    "status": "passed" if t.passed else "failed",
+                    "visibility": t.visibility,
+                    "output": t.output,
+                    "verdict": str(t.verdict),
+                }
+                for t in self.tests
+            ],
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _trim(text: str, limit: int = OUTPUT_SHOWN) -> str:
+    return text if len(text) <= limit else text[:limit] + f"\n… ({len(text) - limit} more characters)"
+
+
+def _decode(data: bytes) -> str:
+    return data.decode("utf-8", errors="replace")
+
+
+def _io_outcome(test: TestSpec, run: RunResult) -> TestOutcome:
+    if run.verdict == Verdict.PASSED:
+        passed, detail = check_output(run.stdout, test.expected_stdout)
+        verdict = Verdict.PASSED if passed else Verdict.FAILED
+        output = "" if passed else detail
+    else:
+        verdict = run.verdict
+        stderr = _decode(run.stderr).strip()
+        output = run.message + (f"\n{stderr}" if stderr else "")
+    return TestOutcome(
+        name=test.name,
+        score=test.points if verdict == Verdict.PASSED else 0.0,
+        max_score=test.points,
+        verdict=verdict,
+        visibility=test.visibility,
+        output=_trim(output),
+        wall_seconds=run.wall_seconds,
+        kind="io",
+    )
+
+
+def _fresh_copy(built: Path, parent: Path) -> Path:
+    """Each run gets its own copy of the built workspace: no state leaks between tests."""
+    target = Path(tempfile.mkdtemp(dir=parent, prefix="run-"))
+    shutil.copytree(built, target, dirs_exist_ok=True, symlinks=True)
+    return target
+
+
+def grade(package: AssignmentPackage, files: dict[str, bytes], backend: Backend) -> GradeReport:
+    """Build ``files`` (already normalized by ``sandbox.intake``) and run every test of ``package``."""
+    started = time.monotonic()
+    language = get_language(package.language)
+    with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
+        root = Path(tmp)
+        built = root / "built"
+        built.mkdir()
+        for name, content in files.items():
+            target = built / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        build = language.build(backend, built, package.submission, package.limits)
+        if not build.ok:
+            message = _trim(build.output or "the program did not compile")
+            tests = [
+                TestOutcome(t.name, 0.0, t.points, Verdict.COMPILE_ERROR, t.visibility, message,
+                            kind=t.type)
+                for t in package.tests
+            ]
+            return GradeReport(0.0, sum(t.points for t in package.tests), tests, gradable=False,
+                               compile_output=message,
+                               execution_seconds=time.monotonic() - started)
+        outcomes: list[TestOutcome] = []
+        max_score = 0.0
+        for test in package.tests:
+            if test.type == "io":
+                workdir = _fresh_copy(built, root)
+                run = backend.run(RunSpec(
+                    argv=[*language.run_argv(package.submission), *test.args],
+                    workdir=workdir,
+                    limits=package.limits,
+                    stdin=test.stdin.encode(),
+                ))
+                outcomes.append(_io_outcome(test, run))
+                max_score += test.points
+                continue
+            cases = run_pytest_file(
+                backend,
+                package_tests_dir=package.tests_dir,
+                test_file=test.file,
+                submission_dir=_fresh_copy(built, root),
+                module_name=package.module_name,
+                limits=package.limits,
+            )
+            for case in cases:
+                ok = case.verdict == Verdict.PASSED
+                outcomes.append(TestOutcome(
+                    name=case.name,
+                    score=test.points if ok else 0.0,
+                    max_score=test.points,
+                    verdict=case.verdict,
+                    visibility=test.visibility,
+                    output=_trim(case.output),
+                    wall_seconds=case.wall_seconds,
+                    kind="pytest",
+                ))
+                max_score += test.points
+        return GradeReport(
+            score=sum(o.score for o in outcomes),
+            max_score=max_score,
+            tests=outcomes,
+            execution_seconds=time.monotonic() - started,
+        )

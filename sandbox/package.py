@@ -1,0 +1,242 @@
+"""Assignment packages: a folder (or a zip of one) with ``assignment.toml`` and a ``tests/`` folder.
+
+This is how teachers author assignments and what the grade CLI reads. Every problem is reported
+as a ``PackageError`` whose message names the key and says what was expected, so a teacher can fix
+the file without reading code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import tempfile
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from sandbox.intake import IntakeError, extract_zip
+from sandbox.types import Limits
+
+MANIFEST = "assignment.toml"
+LANGUAGE_EXTENSIONS: dict[str, tuple[str, ...]] = {
+    "python": (".py",),
+    "c": (".c",),
+    "cpp": (".cpp", ".cc", ".cxx"),
+    "java": (".java",),
+}
+VISIBILITIES = ("visible", "hidden", "after_due_date")
+TEST_TYPES = ("pytest", "io")
+# Upper bounds a teacher may set; above them one package could starve a worker.
+LIMIT_BOUNDS: dict[str, tuple[float, float]] = {
+    "cpu_seconds": (0.1, 60),
+    "wall_seconds": (0.5, 120),
+    "memory_mb": (16, 4096),
+    "max_processes": (1, 512),
+    "output_bytes": (1024, 16_000_000),
+    "file_size_mb": (1, 1024),
+    "tmp_size_mb": (1, 1024),
+}
+TOP_LEVEL_KEYS = {"title", "language", "submission", "description", "limits", "tests"}
+PYTEST_KEYS = {"type", "file", "points", "visibility", "name"}
+IO_KEYS = {"type", "name", "stdin", "expected_stdout", "points", "visibility", "args"}
+
+
+class PackageError(ValueError):
+    """The assignment package is malformed; the message says where and how to fix it."""
+
+
+@dataclass(frozen=True)
+class TestSpec:
+    type: str  # "pytest" | "io"
+    name: str
+    points: float
+    visibility: str
+    file: str = ""  # pytest: path relative to the package root, under tests/
+    stdin: str = ""
+    expected_stdout: str = ""
+    args: tuple[str, ...] = ()
+
+    __test__ = False  # not a pytest class, whatever its name says
+
+
+@dataclass(frozen=True)
+class AssignmentPackage:
+    root: Path
+    title: str
+    language: str
+    submission: str
+    description: str
+    limits: Limits
+    tests: tuple[TestSpec, ...]
+
+    @property
+    def tests_dir(self) -> Path:
+        return self.root / "tests"
+
+    @property
+    def module_name(self) -> str:
+        """The module name student code is imported as (python only): ``solution.py`` → ``solution``."""
+        return PurePosixPath(self.submission).stem
+
+
+def _expect(cond: bool, message: str) -> None:
+    if not cond:
+        raise PackageError(message)
+
+
+def _number(value: Any, where: str, *, integer: bool = False) -> float:
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    _expect(ok and math.isfinite(value), f"{where} must be a number, got {value!r}")
+    if integer:
+        _expect(float(value).is_integer(), f"{where} must be a whole number, got {value!r}")
+    return float(value)
+
+
+def _parse_limits(raw: Any) -> Limits:
+    _expect(isinstance(raw, dict), "[limits] must be a table")
+    unknown = set(raw) - set(LIMIT_BOUNDS) - {"network"}
+    _expect(not unknown, f"[limits] has unknown keys {sorted(unknown)}; known: {sorted(LIMIT_BOUNDS)}")
+    _expect(raw.get("network", False) is False, "[limits] network = true is not allowed")
+    values: dict[str, Any] = {}
+    for key, (low, high) in LIMIT_BOUNDS.items():
+        if key not in raw:
+            continue
+        integer = key not in ("cpu_seconds", "wall_seconds")
+        number = _number(raw[key], f"limits.{key}", integer=integer)
+        _expect(low <= number <= high, f"limits.{key} must be between {low:g} and {high:g}")
+        values[key] = int(number) if integer else number
+    limits = Limits(**values)
+    _expect(
+        limits.cpu_seconds <= limits.wall_seconds,
+        "limits.cpu_seconds must not exceed limits.wall_seconds",
+    )
+    return limits
+
+
+def _safe_relative(path: str, where: str) -> PurePosixPath:
+    pure = PurePosixPath(path)
+    _expect(
+        bool(path) and not pure.is_absolute() and ".." not in pure.parts and "\\" not in path,
+        f"{where} must be a relative path inside the package, got {path!r}",
+    )
+    return pure
+
+
+def _parse_test(raw: Any, index: int, root: Path, language: str) -> TestSpec:
+    where = f"tests[{index}]"
+    _expect(isinstance(raw, dict), f"{where} must be a table ([[tests]])")
+    kind = raw.get("type")
+    _expect(kind in TEST_TYPES, f"{where}.type must be one of {list(TEST_TYPES)}, got {kind!r}")
+    allowed = PYTEST_KEYS if kind == "pytest" else IO_KEYS
+    unknown = set(raw) - allowed
+    _expect(not unknown, f"{where} has unknown keys {sorted(unknown)}; known: {sorted(allowed)}")
+    points = _number(raw.get("points", 1), f"{where}.points")
+    _expect(0 <= points <= 1000, f"{where}.points must be between 0 and 1000")
+    visibility = raw.get("visibility", "visible")
+    _expect(
+        visibility in VISIBILITIES,
+        f"{where}.visibility must be one of {list(VISIBILITIES)}, got {visibility!r}",
+    )
+    if kind == "pytest":
+        _expect(language == "python", f"{where}: pytest tests need language = \"python\"")
+        file = raw.get("file")
+        _expect(isinstance(file, str), f"{where}.file must name a pytest file, e.g. tests/test_x.py")
+        rel = _safe_relative(file, f"{where}.file")
+        _expect(rel.parts[0] == "tests", f"{where}.file must be under tests/, got {file!r}")
+        _expect((root / rel).is_file(), f"{where}.file: {file} does not exist in the package")
+        return TestSpec("pytest", str(raw.get("name", rel.stem)), points, visibility, file=str(rel))
+    name = raw.get("name", f"io test {index + 1}")
+    stdin = raw.get("stdin", "")
+    expected = raw.get("expected_stdout")
+    args = raw.get("args", [])
+    _expect(isinstance(name, str) and name.strip() != "", f"{where}.name must be a non-empty string")
+    _expect(isinstance(stdin, str), f"{where}.stdin must be a string")
+    _expect(isinstance(expected, str), f"{where}.expected_stdout must be a string")
+    _expect(
+        isinstance(args, list) and all(isinstance(a, str) for a in args),
+        f"{where}.args must be a list of strings",
+    )
+    return TestSpec("io", name, points, visibility, stdin=stdin, expected_stdout=expected,
+                    args=tuple(args))
+
+
+def load_package(root: Path) -> AssignmentPackage:
+    """Parse and validate the package in folder ``root``."""
+    root = Path(root).resolve()
+    manifest = root / MANIFEST
+    _expect(manifest.is_file(), f"{MANIFEST} not found in {root}")
+    try:
+        text = manifest.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PackageError(f"{MANIFEST} is not valid UTF-8 (byte {exc.start})") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PackageError(f"{MANIFEST} is not valid TOML: {exc}") from exc
+    unknown = set(data) - TOP_LEVEL_KEYS
+    _expect(not unknown, f"{MANIFEST} has unknown keys {sorted(unknown)}; known: {sorted(TOP_LEVEL_KEYS)}")
+    title = data.get("title")
+    _expect(isinstance(title, str) and title.strip() != "", "title must be a non-empty string")
+    language = data.get("language")
+    _expect(
+        language in LANGUAGE_EXTENSIONS,
+        f"unknown language {language!r}: supported are {', '.join(LANGUAGE_EXTENSIONS)}",
+    )
+    submission = data.get("submission")
+    _expect(isinstance(submission, str), "submission must name the student's file, e.g. solution.py")
+    _expect(
+        PurePosixPath(submission).name == submission and submission not in (".", ".."),
+        f"submission must be a plain file name, got {submission!r}",
+    )
+    extensions = LANGUAGE_EXTENSIONS[language]
+    _expect(
+        submission.endswith(extensions),
+        f"submission {submission!r} must end with {' or '.join(extensions)} for {language}",
+    )
+    if language == "java":
+        stem = PurePosixPath(submission).stem
+        _expect(stem.isidentifier(), f"submission {submission!r} must be a Java class name + .java")
+    if language == "python":
+        stem = PurePosixPath(submission).stem
+        _expect(stem.isidentifier(), f"submission {submission!r} must be importable (a-z, 0-9, _)")
+    description = data.get("description", "")
+    _expect(isinstance(description, str), "description must be a string")
+    if not description and (root / "README.md").is_file():
+        description = (root / "README.md").read_text(encoding="utf-8", errors="replace")
+    limits = _parse_limits(data.get("limits", {}))
+    raw_tests = data.get("tests")
+    _expect(isinstance(raw_tests, list) and raw_tests, "the package needs at least one [[tests]] entry")
+    tests = tuple(_parse_test(raw, i, root, language) for i, raw in enumerate(raw_tests))
+    return AssignmentPackage(root, title.strip(), language, submission, description, limits, tests)
+
+
+@contextlib.contextmanager
+def open_package(path: Path) -> Iterator[AssignmentPackage]:
+    """Yield the package at ``path``: a folder, or a zip of one (extracted safely to a temp dir).
+
+    A zip may hold ``assignment.toml`` at its root or inside one top-level folder.
+    """
+    path = Path(path)
+    if path.is_dir():
+        yield load_package(path)
+        return
+    _expect(path.is_file(), f"no such assignment package: {path}")
+    with tempfile.TemporaryDirectory(prefix="package-") as tmp:
+        try:
+            with path.open("rb") as fh:
+                extract_zip(fh, Path(tmp), max_files=2000, max_total_bytes=200_000_000)
+        except IntakeError as exc:
+            raise PackageError(f"{path.name}: {exc}") from exc
+        yield load_package(find_package_root(Path(tmp)))
+
+
+def find_package_root(folder: Path) -> Path:
+    """The folder holding assignment.toml: ``folder`` itself or its single top-level subfolder."""
+    if (folder / MANIFEST).is_file():
+        return folder
+    children = [c for c in folder.iterdir() if not c.name.startswith((".", "__MACOSX"))]
+    if len(children) == 1 and children[0].is_dir() and (children[0] / MANIFEST).is_file():
+        return children[0]
+    raise PackageError(f"{MANIFEST} not found at the top of the zip (or in its single folder)")

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Create .venv and install the project with its pinned dependencies (idempotent, quiet).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+if [ ! -f "$stamp" ]; then
+  .venv/bin/pip install -q --disable-pip-version-check -e '.[dev]'
+  rm -f .venv/.installed-* && touch "$stamp"
+fi
+missing=()
+for tool in gcc g++ javac java; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "note: ${missing[*]} not found: C/C++/Java assignments need them (apt-get install gcc g++ default-jdk-headless)" >&2
+fi

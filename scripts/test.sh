@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Set up and run every check: ruff, mypy, the test suite on Postgres + Redis, then again on the
+# embedded default (SQLite + file-system queue). `.ci/run` calls exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export PATH="$PWD/.venv/bin:$PATH"
+# Tests keep their SQLite file, queue folder and packages apart from the demo's.
+export GRADER_DATA_DIR=${GRADER_DATA_DIR:-$PWD/var/test}
+
+# The machines run Postgres and Redis; start them if they are down.
+if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  command -v pg_ctlcluster >/dev/null && pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start || true
+fi
+if ! redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then
+  command -v redis-server >/dev/null && redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no || true
+fi
+
+echo "== ruff"; ruff check .
+echo "== mypy"; mypy grader sandbox
+echo "== pytest (Postgres + Redis)"
+DATABASE_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/grader} \
+REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/15} \
+  pytest "$@"
+echo "== pytest (embedded default: SQLite + file-system queue; sandbox-only tests already ran)"
+env -u DATABASE_URL -u REDIS_URL pytest -m "not sandbox" "$@"

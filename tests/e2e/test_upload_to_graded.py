@@ -1,0 +1,86 @@
+"""End to end: a student uploads through the web view, a real Celery worker process grades it.
+
+The worker is a separate process on the same broker (Redis, or the embedded file-system queue)
+and the same test database, so this crosses every seam a production upload crosses.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.urls import reverse
+
+from grader.submissions.models import Submission
+from tests.conftest import example_submission
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def database_url() -> str:
+    s = connection.settings_dict
+    if s["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{s['NAME']}"
+    return f"postgres://{s['USER']}:{s['PASSWORD'] or ''}@{s['HOST']}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+@pytest.fixture
+def worker() -> Iterator[subprocess.Popen[bytes]]:
+    from grader.celery import ensure_broker_dirs
+
+    ensure_broker_dirs()
+    env = {**os.environ, "DATABASE_URL": database_url()}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "grader", "worker", "-Q", "grading",
+         "--pool", "solo", "--loglevel", "INFO", "--without-heartbeat", "--without-gossip",
+         "--without-mingle"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def wait_final(submission_id: int, timeout: float = 120) -> Submission:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        submission = Submission.objects.get(pk=submission_id)
+        if submission.is_final:
+            return submission
+        time.sleep(0.3)
+    raise AssertionError(f"submission {submission_id} still {submission.status} after {timeout}s")
+
+
+@pytest.mark.parametrize(("solution", "full_marks"), [("correct.py", True), ("wrong.py", False)])
+def test_uploaded_solution_goes_queued_running_graded_with_per_test_results(
+    client, world, worker, solution, full_marks
+):
+    client.force_login(world.alice)
+    response = client.post(
+        reverse("assignment_detail", args=[world.assignment.pk]),
+        {"files": [SimpleUploadedFile("solution.py", example_submission("add_two_numbers", solution))]},
+    )
+    assert response.status_code == 302
+    submission_id = Submission.objects.get().pk
+    submission = wait_final(submission_id)
+    if submission.status != "graded":
+        worker.terminate()
+        log = worker.communicate(timeout=10)[0].decode(errors="replace")
+        raise AssertionError(f"{submission.status}: {submission.error}\n{log[-4000:]}")
+    assert submission.max_score == 9  # 5 pytest cases x 1 point + 2 io tests x 2 points
+    assert (submission.score == submission.max_score) is full_marks
+    assert submission.results.count() == 7
+    page = client.get(reverse("submission_detail", args=[submission_id])).content.decode()
+    assert "Graded" in page and f"{submission.score:g} / 9" in page
+    assert "negative numbers" not in page  # a hidden test's name never reaches the student
