@@ -19,4 +19,4 @@ def ensure_broker_dirs() -> None:
 
     if settings.CELERY_BROKER_URL == "filesystem://":
         for key in ("data_folder_in", "processed_folder"):
-            os.makedirs(settings.CELERY_BROKER_TRANSPORT_OPTIONS[key], exist_ok=True)
+            os.makedirs(str(settings.CELERY_BROKER_TRANSPORT_OPTIONS[key]), exist_ok=True)

@@ -47,7 +47,9 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is false")
     SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105
-ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
+ALLOWED_HOSTS = [
+    h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h
+]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 DATA_DIR = Path(os.environ.get("GRADER_DATA_DIR", BASE_DIR / "var"))
@@ -105,7 +107,7 @@ if _database_url:
 else:
     _db = {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": DATA_DIR / "grader.sqlite3",
+        "NAME": str(DATA_DIR / "grader.sqlite3"),
         # The worker and the web process write concurrently: wait for the lock instead of failing.
         "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
         # A file, not :memory:, so the end-to-end test's worker process sees the test database.

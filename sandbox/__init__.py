@@ -16,4 +16,8 @@ def get_backend(name: str = "bubblewrap") -> Backend:
         from sandbox.backends.bwrap import BubblewrapBackend
 
         return BubblewrapBackend()
+    if name == "docker":
+        from sandbox.backends.docker import DockerBackend
+
+        return DockerBackend()
     raise ValueError(f"unknown sandbox backend {name!r}: expected 'bubblewrap' or 'docker'")

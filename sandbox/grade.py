@@ -78,7 +78,9 @@ class GradeReport:
 
 
 def _trim(text: str, limit: int = OUTPUT_SHOWN) -> str:
-    return text if len(text) <= limit else text[:limit] + f"\n… ({len(text) - limit} more characters)"
+    return (
+        text if len(text) <= limit else text[:limit] + f"\n… ({len(text) - limit} more characters)"
+    )
 
 
 def _decode(data: bytes) -> str:
@@ -114,7 +116,7 @@ def _fresh_copy(built: Path, parent: Path) -> Path:
 
 
 def grade(package: AssignmentPackage, files: dict[str, bytes], backend: Backend) -> GradeReport:
-    """Build ``files`` (already normalized by ``sandbox.intake``) and run every test of ``package``."""
+    """Build ``files`` (normalized by ``sandbox.intake``) and run every test of ``package``."""
     started = time.monotonic()
     language = get_language(package.language)
     with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
@@ -129,24 +131,33 @@ def grade(package: AssignmentPackage, files: dict[str, bytes], backend: Backend)
         if not build.ok:
             message = _trim(build.output or "the program did not compile")
             tests = [
-                TestOutcome(t.name, 0.0, t.points, Verdict.COMPILE_ERROR, t.visibility, message,
-                            kind=t.type)
+                TestOutcome(
+                    t.name, 0.0, t.points, Verdict.COMPILE_ERROR, t.visibility, message, kind=t.type
+                )
                 for t in package.tests
             ]
-            return GradeReport(0.0, sum(t.points for t in package.tests), tests, gradable=False,
-                               compile_output=message,
-                               execution_seconds=time.monotonic() - started)
+            return GradeReport(
+                0.0,
+                sum(t.points for t in package.tests),
+                tests,
+                gradable=False,
+                compile_output=message,
+                execution_seconds=time.monotonic() - started,
+            )
         outcomes: list[TestOutcome] = []
         max_score = 0.0
         for test in package.tests:
             if test.type == "io":
                 workdir = _fresh_copy(built, root)
-                run = backend.run(RunSpec(
-                    argv=[*language.run_argv(package.submission), *test.args],
-                    workdir=workdir,
-                    limits=package.limits,
-                    stdin=test.stdin.encode(),
-                ))
+                run = backend.run(
+                    RunSpec(
+                        argv=[*language.run_argv(package.submission, package.limits), *test.args],
+                        workdir=workdir,
+                        limits=package.limits,
+                        stdin=test.stdin.encode(),
+                        discard_workdir=True,
+                    )
+                )
                 outcomes.append(_io_outcome(test, run))
                 max_score += test.points
                 continue
@@ -160,16 +171,18 @@ def grade(package: AssignmentPackage, files: dict[str, bytes], backend: Backend)
             )
             for case in cases:
                 ok = case.verdict == Verdict.PASSED
-                outcomes.append(TestOutcome(
-                    name=case.name,
-                    score=test.points if ok else 0.0,
-                    max_score=test.points,
-                    verdict=case.verdict,
-                    visibility=test.visibility,
-                    output=_trim(case.output),
-                    wall_seconds=case.wall_seconds,
-                    kind="pytest",
-                ))
+                outcomes.append(
+                    TestOutcome(
+                        name=case.name,
+                        score=test.points if ok else 0.0,
+                        max_score=test.points,
+                        verdict=case.verdict,
+                        visibility=test.visibility,
+                        output=_trim(case.output),
+                        wall_seconds=case.wall_seconds,
+                        kind="pytest",
+                    )
+                )
                 max_score += test.points
         return GradeReport(
             score=sum(o.score for o in outcomes),

@@ -36,7 +36,9 @@ def safe_member_name(name: str) -> PurePosixPath:
     return pure
 
 
-def _members(archive: zipfile.ZipFile, max_files: int) -> list[tuple[zipfile.ZipInfo, PurePosixPath]]:
+def _members(
+    archive: zipfile.ZipFile, max_files: int
+) -> list[tuple[zipfile.ZipInfo, PurePosixPath]]:
     members = []
     for info in archive.infolist():
         rel = safe_member_name(info.filename)  # check before skipping: "../x" is refused
@@ -56,8 +58,11 @@ def _members(archive: zipfile.ZipFile, max_files: int) -> list[tuple[zipfile.Zip
 
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> bytes:
     """Read one member, counting real inflated bytes against ``budget`` (declared sizes can lie)."""
-    if info.compress_size and info.file_size / info.compress_size > MAX_COMPRESSION_RATIO \
-            and info.file_size > 1_000_000:
+    if (
+        info.compress_size
+        and info.file_size / info.compress_size > MAX_COMPRESSION_RATIO
+        and info.file_size > 1_000_000
+    ):
         raise IntakeError(f"{info.filename!r} looks like a zip bomb (compression ratio too high)")
     out = io.BytesIO()
     with archive.open(info) as src:
@@ -89,7 +94,9 @@ def read_zip(data: BinaryIO, *, max_files: int, max_total_bytes: int) -> dict[st
 
 def extract_zip(data: BinaryIO, dest: Path, *, max_files: int, max_total_bytes: int) -> None:
     """Extract a zip under ``dest`` with the checks of ``read_zip``."""
-    for rel, content in read_zip(data, max_files=max_files, max_total_bytes=max_total_bytes).items():
+    for rel, content in read_zip(
+        data, max_files=max_files, max_total_bytes=max_total_bytes
+    ).items():
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content)
@@ -126,12 +133,17 @@ def normalize_submission(
     if not uploads:
         raise IntakeError("no file was uploaded")
     notes: list[str] = []
-    if len(uploads) == 1 and (uploads[0][0].lower().endswith(".zip")
-                              or uploads[0][1].startswith(ZIP_MAGIC)):
+    if len(uploads) == 1 and (
+        uploads[0][0].lower().endswith(".zip") or uploads[0][1].startswith(ZIP_MAGIC)
+    ):
         name, data = uploads[0]
-        files = _strip_common_folder(read_zip(
-            io.BytesIO(data), max_files=MAX_SUBMISSION_FILES, max_total_bytes=MAX_SUBMISSION_BYTES
-        ))
+        files = _strip_common_folder(
+            read_zip(
+                io.BytesIO(data),
+                max_files=MAX_SUBMISSION_FILES,
+                max_total_bytes=MAX_SUBMISSION_BYTES,
+            )
+        )
         if not files:
             raise IntakeError(f"{name} is empty")
     else:

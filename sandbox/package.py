@@ -77,7 +77,7 @@ class AssignmentPackage:
 
     @property
     def module_name(self) -> str:
-        """The module name student code is imported as (python only): ``solution.py`` → ``solution``."""
+        """The module student code is imported as (python): ``solution.py`` → ``solution``."""
         return PurePosixPath(self.submission).stem
 
 
@@ -97,7 +97,9 @@ def _number(value: Any, where: str, *, integer: bool = False) -> float:
 def _parse_limits(raw: Any) -> Limits:
     _expect(isinstance(raw, dict), "[limits] must be a table")
     unknown = set(raw) - set(LIMIT_BOUNDS) - {"network"}
-    _expect(not unknown, f"[limits] has unknown keys {sorted(unknown)}; known: {sorted(LIMIT_BOUNDS)}")
+    _expect(
+        not unknown, f"[limits] has unknown keys {sorted(unknown)}; known: {sorted(LIMIT_BOUNDS)}"
+    )
     _expect(raw.get("network", False) is False, "[limits] network = true is not allowed")
     values: dict[str, Any] = {}
     for key, (low, high) in LIMIT_BOUNDS.items():
@@ -140,9 +142,11 @@ def _parse_test(raw: Any, index: int, root: Path, language: str) -> TestSpec:
         f"{where}.visibility must be one of {list(VISIBILITIES)}, got {visibility!r}",
     )
     if kind == "pytest":
-        _expect(language == "python", f"{where}: pytest tests need language = \"python\"")
+        _expect(language == "python", f'{where}: pytest tests need language = "python"')
         file = raw.get("file")
-        _expect(isinstance(file, str), f"{where}.file must name a pytest file, e.g. tests/test_x.py")
+        _expect(
+            isinstance(file, str), f"{where}.file must name a pytest file, e.g. tests/test_x.py"
+        )
         rel = _safe_relative(file, f"{where}.file")
         _expect(rel.parts[0] == "tests", f"{where}.file must be under tests/, got {file!r}")
         _expect((root / rel).is_file(), f"{where}.file: {file} does not exist in the package")
@@ -151,15 +155,18 @@ def _parse_test(raw: Any, index: int, root: Path, language: str) -> TestSpec:
     stdin = raw.get("stdin", "")
     expected = raw.get("expected_stdout")
     args = raw.get("args", [])
-    _expect(isinstance(name, str) and name.strip() != "", f"{where}.name must be a non-empty string")
+    _expect(
+        isinstance(name, str) and name.strip() != "", f"{where}.name must be a non-empty string"
+    )
     _expect(isinstance(stdin, str), f"{where}.stdin must be a string")
     _expect(isinstance(expected, str), f"{where}.expected_stdout must be a string")
     _expect(
         isinstance(args, list) and all(isinstance(a, str) for a in args),
         f"{where}.args must be a list of strings",
     )
-    return TestSpec("io", name, points, visibility, stdin=stdin, expected_stdout=expected,
-                    args=tuple(args))
+    return TestSpec(
+        "io", name, points, visibility, stdin=stdin, expected_stdout=expected, args=tuple(args)
+    )
 
 
 def load_package(root: Path) -> AssignmentPackage:
@@ -176,20 +183,28 @@ def load_package(root: Path) -> AssignmentPackage:
     except tomllib.TOMLDecodeError as exc:
         raise PackageError(f"{MANIFEST} is not valid TOML: {exc}") from exc
     unknown = set(data) - TOP_LEVEL_KEYS
-    _expect(not unknown, f"{MANIFEST} has unknown keys {sorted(unknown)}; known: {sorted(TOP_LEVEL_KEYS)}")
+    _expect(
+        not unknown,
+        f"{MANIFEST} has unknown keys {sorted(unknown)}; known: {sorted(TOP_LEVEL_KEYS)}",
+    )
     title = data.get("title")
     _expect(isinstance(title, str) and title.strip() != "", "title must be a non-empty string")
+    assert isinstance(title, str)
     language = data.get("language")
     _expect(
         language in LANGUAGE_EXTENSIONS,
         f"unknown language {language!r}: supported are {', '.join(LANGUAGE_EXTENSIONS)}",
     )
-    submission = data.get("submission")
-    _expect(isinstance(submission, str), "submission must name the student's file, e.g. solution.py")
+    assert isinstance(language, str)
+    submission: Any = data.get("submission")
+    _expect(
+        isinstance(submission, str), "submission must name the student's file, e.g. solution.py"
+    )
     _expect(
         PurePosixPath(submission).name == submission and submission not in (".", ".."),
         f"submission must be a plain file name, got {submission!r}",
     )
+    assert isinstance(submission, str)
     extensions = LANGUAGE_EXTENSIONS[language]
     _expect(
         submission.endswith(extensions),
@@ -206,8 +221,10 @@ def load_package(root: Path) -> AssignmentPackage:
     if not description and (root / "README.md").is_file():
         description = (root / "README.md").read_text(encoding="utf-8", errors="replace")
     limits = _parse_limits(data.get("limits", {}))
-    raw_tests = data.get("tests")
-    _expect(isinstance(raw_tests, list) and raw_tests, "the package needs at least one [[tests]] entry")
+    raw_tests: Any = data.get("tests")
+    _expect(
+        isinstance(raw_tests, list) and len(raw_tests) > 0, "the package needs at least one [[tests]] entry"
+    )
     tests = tuple(_parse_test(raw, i, root, language) for i, raw in enumerate(raw_tests))
     return AssignmentPackage(root, title.strip(), language, submission, description, limits, tests)
 

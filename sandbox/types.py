@@ -27,7 +27,7 @@ class Verdict(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Limits:
-    """Resource limits for one sandboxed run. Defaults are those of an assignment without [limits]."""
+    """Resource limits for one sandboxed run; the defaults apply without [limits]."""
 
     cpu_seconds: float = 2.0
     wall_seconds: float = 10.0
@@ -62,6 +62,9 @@ class RunSpec:
     ro_binds: dict[str, str] = field(default_factory=dict)
     rw_binds: dict[str, str] = field(default_factory=dict)
     pass_fds: tuple[int, ...] = ()
+    # The caller throws the workdir away after the run: a backend that must copy files back
+    # out of the sandbox (Docker) may skip that.
+    discard_workdir: bool = False
 
 
 @dataclass

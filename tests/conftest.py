@@ -20,9 +20,11 @@ CI_REQUIRED_MARKERS = {"sandbox", "slow"}
 def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[None]:
     outcome = yield
     report = outcome.get_result()
-    if report.skipped and os.environ.get("CI") and CI_REQUIRED_MARKERS & {
-        m.name for m in item.iter_markers()
-    }:
+    if (
+        report.skipped
+        and os.environ.get("CI")
+        and CI_REQUIRED_MARKERS & {m.name for m in item.iter_markers()}
+    ):
         report.outcome = "failed"
         report.longrepr = f"skipped in CI, where it must run: {report.longrepr}"
 
@@ -45,8 +47,13 @@ def world(db: None) -> SimpleNamespace:
     course = Course.objects.create(code="CS101", title="Intro")
     other_course = Course.objects.create(code="CS999", title="Elsewhere")
     users = {}
-    for name, role in [("teacher", "teacher"), ("ta", "ta"), ("alice", "student"),
-                       ("bob", "student"), ("outsider", None)]:
+    for name, role in [
+        ("teacher", "teacher"),
+        ("ta", "ta"),
+        ("alice", "student"),
+        ("bob", "student"),
+        ("outsider", None),
+    ]:
         user = user_model.objects.create_user(username=name, password="pw-" + name)
         users[name] = user
         if role:
@@ -55,8 +62,7 @@ def world(db: None) -> SimpleNamespace:
     assignment = assignment_create_from_package(
         course=course, source=EXAMPLES / "packages" / "add_two_numbers", max_attempts=3
     )
-    return SimpleNamespace(course=course, other_course=other_course, assignment=assignment,
-                           **users)
+    return SimpleNamespace(course=course, other_course=other_course, assignment=assignment, **users)
 
 
 def example_submission(package: str, name: str) -> bytes:

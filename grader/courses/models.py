@@ -20,13 +20,16 @@ class Enrollment(models.Model):
         TA = "ta", "Teaching assistant"
         STUDENT = "student", "Student"
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="enrollments")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enrollments"
+    )
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="enrollments")
     role = models.CharField(max_length=16, choices=Role.choices)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "course"], name="one_role_per_course")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "course"], name="one_role_per_course")
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} {self.role} in {self.course.code}"

@@ -7,6 +7,7 @@ import shutil
 import tempfile
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -38,8 +39,12 @@ def package_store(*, source: Path) -> Path:
             staging.mkdir()
             try:
                 with source.open("rb") as fh:
-                    extract_zip(fh, staging, max_files=2000,
-                                max_total_bytes=settings.PACKAGE_MAX_UPLOAD_BYTES * 10)
+                    extract_zip(
+                        fh,
+                        staging,
+                        max_files=2000,
+                        max_total_bytes=settings.PACKAGE_MAX_UPLOAD_BYTES * 10,
+                    )
             except IntakeError as exc:
                 raise PackageError(str(exc)) from exc
             staging = find_package_root(staging)
@@ -79,7 +84,7 @@ def assignment_create_from_package(
     )
 
 
-def enrollment_set(*, course: Course, user: object, role: str) -> Enrollment:
+def enrollment_set(*, course: Course, user: Any, role: str) -> Enrollment:
     enrollment, _ = Enrollment.objects.update_or_create(
         course=course, user=user, defaults={"role": role}
     )

@@ -23,18 +23,25 @@ def _role_or_404(request: HttpRequest, course: Course) -> str:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "courses/home.html",
-                  {"enrollments": enrollment_list_for_user(user=request.user)})
+    return render(
+        request, "courses/home.html", {"enrollments": enrollment_list_for_user(user=request.user)}
+    )
 
 
 @login_required
 def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
     course = get_object_or_404(Course, pk=pk)
     role = _role_or_404(request, course)
-    return render(request, "courses/course_detail.html", {
-        "course": course, "role": role, "assignments": course.assignments.all(),
-        "is_staff": role != Enrollment.Role.STUDENT,
-    })
+    return render(
+        request,
+        "courses/course_detail.html",
+        {
+            "course": course,
+            "role": role,
+            "assignments": course.assignments.all(),
+            "is_staff": role != Enrollment.Role.STUDENT,
+        },
+    )
 
 
 @login_required
@@ -47,21 +54,26 @@ def assignment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if form.is_valid():
             try:
                 submission = submission_create(
-                    assignment=assignment, student=request.user, uploads=form.cleaned_data["files"]
+                    assignment=assignment, student=request.user, uploads=form.cleaned_data["upload"]
                 )
             except ValidationError as exc:
-                form.add_error("files", exc)
+                form.add_error("upload", exc)
             else:
                 for note in filter(None, submission.notes.splitlines()):
                     messages.info(request, note)
                 return redirect("submission_detail", pk=submission.pk)
     used = attempts_used(assignment=assignment, student=request.user)
     left = None if assignment.max_attempts is None else max(assignment.max_attempts - used, 0)
-    return render(request, "courses/assignment_detail.html", {
-        "assignment": assignment,
-        "role": role,
-        "is_staff": role != Enrollment.Role.STUDENT,
-        "form": form,
-        "submissions": submission_list_for_student(assignment=assignment, student=request.user),
-        "attempts_left": left,
-    }, status=400 if form.errors else 200)
+    return render(
+        request,
+        "courses/assignment_detail.html",
+        {
+            "assignment": assignment,
+            "role": role,
+            "is_staff": role != Enrollment.Role.STUDENT,
+            "form": form,
+            "submissions": submission_list_for_student(assignment=assignment, student=request.user),
+            "attempts_left": left,
+        },
+        status=400 if form.errors else 200,
+    )

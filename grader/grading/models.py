@@ -37,7 +37,9 @@ class TestResult(models.Model):
     class Meta:
         ordering = ["position"]
         constraints = [
-            models.UniqueConstraint(fields=["submission", "position"], name="one_result_per_position"),
+            models.UniqueConstraint(
+                fields=["submission", "position"], name="one_result_per_position"
+            ),
         ]
 
     def __str__(self) -> str:

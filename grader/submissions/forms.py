@@ -23,10 +23,10 @@ class MultipleFileField(forms.FileField):
 
 
 class UploadForm(forms.Form):
-    files = MultipleFileField(label="Your file(s) or a zip")
+    upload = MultipleFileField(label="Your file(s) or a zip")
 
-    def clean_files(self) -> list[tuple[str, bytes]]:
-        files = self.cleaned_data["files"]
+    def clean_upload(self) -> list[tuple[str, bytes]]:
+        files = self.cleaned_data["upload"]
         total = sum(f.size for f in files)
         if total > settings.MAX_UPLOAD_BYTES:
             raise forms.ValidationError(

@@ -17,8 +17,9 @@ class Submission(models.Model):
     FINAL_STATUSES = (Status.GRADED, Status.FAILED_INFRA)
 
     assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="submissions")
-    student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                                related_name="submissions")
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submissions"
+    )
     attempt = models.PositiveIntegerField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     score = models.FloatField(null=True, blank=True)
@@ -36,8 +37,9 @@ class Submission(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["assignment", "student", "attempt"],
-                                    name="one_submission_per_attempt"),
+            models.UniqueConstraint(
+                fields=["assignment", "student", "attempt"], name="one_submission_per_attempt"
+            ),
         ]
         indexes = [models.Index(fields=["status", "created_at"])]
 
@@ -60,7 +62,9 @@ class SubmissionFile(models.Model):
 
     class Meta:
         ordering = ["name"]
-        constraints = [models.UniqueConstraint(fields=["submission", "name"], name="unique_file_name")]
+        constraints = [
+            models.UniqueConstraint(fields=["submission", "name"], name="unique_file_name")
+        ]
 
     def __str__(self) -> str:
         return self.name

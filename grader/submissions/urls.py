@@ -5,8 +5,11 @@ from django.urls import path
 from grader.submissions import views
 
 urlpatterns = [
-    path("assignments/<int:pk>/submissions/", views.assignment_submissions,
-         name="assignment_submissions"),
+    path(
+        "assignments/<int:pk>/submissions/",
+        views.assignment_submissions,
+        name="assignment_submissions",
+    ),
     path("submissions/<int:pk>/", views.submission_detail, name="submission_detail"),
     path("submissions/<int:pk>/status/", views.submission_status, name="submission_status"),
 ]

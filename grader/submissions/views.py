@@ -51,7 +51,11 @@ def assignment_submissions(request: HttpRequest, pk: int) -> HttpResponse:
     assignment = get_object_or_404(Assignment.objects.select_related("course"), pk=pk)
     if not is_course_staff(user=request.user, course=assignment.course):
         raise Http404
-    return render(request, "submissions/assignment_submissions.html", {
-        "assignment": assignment,
-        "submissions": submission_list_for_teacher(assignment=assignment),
-    })
+    return render(
+        request,
+        "submissions/assignment_submissions.html",
+        {
+            "assignment": assignment,
+            "submissions": submission_list_for_teacher(assignment=assignment),
+        },
+    )

@@ -29,7 +29,9 @@ def database_url() -> str:
     s = connection.settings_dict
     if s["ENGINE"].endswith("sqlite3"):
         return f"sqlite:///{s['NAME']}"
-    return f"postgres://{s['USER']}:{s['PASSWORD'] or ''}@{s['HOST']}:{s['PORT'] or 5432}/{s['NAME']}"
+    return (
+        f"postgres://{s['USER']}:{s['PASSWORD'] or ''}@{s['HOST']}:{s['PORT'] or 5432}/{s['NAME']}"
+    )
 
 
 @pytest.fixture
@@ -39,10 +41,27 @@ def worker() -> Iterator[subprocess.Popen[bytes]]:
     ensure_broker_dirs()
     env = {**os.environ, "DATABASE_URL": database_url()}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "grader", "worker", "-Q", "grading",
-         "--pool", "solo", "--loglevel", "INFO", "--without-heartbeat", "--without-gossip",
-         "--without-mingle"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "grader",
+            "worker",
+            "-Q",
+            "grading",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "INFO",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     yield proc
     proc.terminate()
@@ -69,7 +88,11 @@ def test_uploaded_solution_goes_queued_running_graded_with_per_test_results(
     client.force_login(world.alice)
     response = client.post(
         reverse("assignment_detail", args=[world.assignment.pk]),
-        {"files": [SimpleUploadedFile("solution.py", example_submission("add_two_numbers", solution))]},
+        {
+            "upload": [
+                SimpleUploadedFile("solution.py", example_submission("add_two_numbers", solution))
+            ]
+        },
     )
     assert response.status_code == 302
     submission_id = Submission.objects.get().pk

@@ -15,7 +15,9 @@ SUBMISSIONS = ROOT / "examples" / "submissions"
 pytestmark = pytest.mark.sandbox
 
 
-def grade(package: Path, *submission: Path, json_out: bool = True) -> subprocess.CompletedProcess[str]:
+def grade(
+    package: Path, *submission: Path, json_out: bool = True
+) -> subprocess.CompletedProcess[str]:
     argv = [sys.executable, "manage.py", "grade", str(package), *map(str, submission)]
     if json_out:
         argv.append("--json")
@@ -64,8 +66,9 @@ def test_java_solution_is_compiled_and_graded():
 
 
 def test_human_output_lists_each_test_and_the_score():
-    proc = grade(PACKAGES / "add_two_numbers", SUBMISSIONS / "add_two_numbers" / "wrong.py",
-                 json_out=False)
+    proc = grade(
+        PACKAGES / "add_two_numbers", SUBMISSIONS / "add_two_numbers" / "wrong.py", json_out=False
+    )
     assert proc.returncode == 0
     assert "score: 5 / 9" in proc.stdout and "negative numbers" in proc.stdout
 

@@ -86,8 +86,9 @@ def test_zip_bomb_is_refused_without_inflating_it():
 
 def test_zip_whose_header_lies_about_size_is_stopped_while_inflating():
     # Stored members have ratio 1, so only counting real bytes catches an oversize archive.
-    data = make_zip({"solution.py": b"#" * (MAX_SUBMISSION_BYTES + 10)},
-                    compression=zipfile.ZIP_STORED)
+    data = make_zip(
+        {"solution.py": b"#" * (MAX_SUBMISSION_BYTES + 10)}, compression=zipfile.ZIP_STORED
+    )
     with pytest.raises(IntakeError, match="more than the allowed size"):
         norm([("big.zip", data)])
 
@@ -96,7 +97,7 @@ def test_zip_with_symlink_is_refused():
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         info = zipfile.ZipInfo("solution.py")
-        info.external_attr = (0o120777 << 16)
+        info.external_attr = 0o120777 << 16
         zf.writestr(info, "/etc/passwd")
     with pytest.raises(IntakeError, match="symbolic link"):
         norm([("link.zip", buf.getvalue())])

@@ -66,9 +66,15 @@ def test_minimal_package_gets_default_limits_and_points(tmp_path):
         (MINIMAL + "[limits]\nnetwork = true\n", "network = true is not allowed"),
         ('title = "T"\nlanguage = "python"\nsubmission = "s.py"\n', "at least one [[tests]]"),
         (MINIMAL + '[[tests]]\ntype = "pytest"\nfile = "tests/nope.py"\n', "does not exist"),
-        (MINIMAL + '[[tests]]\ntype = "pytest"\nfile = "../../etc/passwd"\n', "relative path inside"),
-        (MINIMAL.replace('"python"', '"c"').replace("solution.py", "s.c")
-         + '[[tests]]\ntype = "pytest"\nfile = "tests/t.py"\n', "pytest tests need language"),
+        (
+            MINIMAL + '[[tests]]\ntype = "pytest"\nfile = "../../etc/passwd"\n',
+            "relative path inside",
+        ),
+        (
+            MINIMAL.replace('"python"', '"c"').replace("solution.py", "s.c")
+            + '[[tests]]\ntype = "pytest"\nfile = "tests/t.py"\n',
+            "pytest tests need language",
+        ),
     ],
 )
 def test_malformed_package_is_refused_with_a_message_naming_the_problem(tmp_path, toml, message):

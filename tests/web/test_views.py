@@ -24,19 +24,38 @@ def login(client, user):
 
 def upload(client, assignment, *files):
     url = reverse("assignment_detail", args=[assignment.pk])
-    return client.post(url, {"files": list(files)})
+    return client.post(url, {"upload": list(files)})
 
 
 def graded_submission(world, student):
     """A submission with one visible and one hidden result, stored as a worker would."""
-    submission = submission_create(assignment=world.assignment, student=student,
-                                   uploads=[("solution.py", b"def add(a, b): return a - b\n")])
-    TestResult.objects.create(submission=submission, position=0, name="visible one", kind="io",
-                              score=0, max_score=1, verdict="failed", visibility="visible",
-                              output="line 1: expected '5', got '-1'")
-    TestResult.objects.create(submission=submission, position=1, name="SECRET-hidden-name",
-                              kind="io", score=0, max_score=2, verdict="failed",
-                              visibility="hidden", output="SECRET-hidden-output")
+    submission = submission_create(
+        assignment=world.assignment,
+        student=student,
+        uploads=[("solution.py", b"def add(a, b): return a - b\n")],
+    )
+    TestResult.objects.create(
+        submission=submission,
+        position=0,
+        name="visible one",
+        kind="io",
+        score=0,
+        max_score=1,
+        verdict="failed",
+        visibility="visible",
+        output="line 1: expected '5', got '-1'",
+    )
+    TestResult.objects.create(
+        submission=submission,
+        position=1,
+        name="SECRET-hidden-name",
+        kind="io",
+        score=0,
+        max_score=2,
+        verdict="failed",
+        visibility="hidden",
+        output="SECRET-hidden-output",
+    )
     Submission.objects.filter(pk=submission.pk).update(status="graded", score=0, max_score=3)
     return submission
 
@@ -63,9 +82,11 @@ def test_student_sees_course_and_assignment_with_attempts_left(client, world):
 @pytest.mark.parametrize("who", ["outsider"])
 def test_outsider_gets_404_for_course_assignment_and_submission_list(client, world, who):
     login(client, getattr(world, who))
-    for url in [reverse("course_detail", args=[world.course.pk]),
-                reverse("assignment_detail", args=[world.assignment.pk]),
-                reverse("assignment_submissions", args=[world.assignment.pk])]:
+    for url in [
+        reverse("course_detail", args=[world.course.pk]),
+        reverse("assignment_detail", args=[world.assignment.pk]),
+        reverse("assignment_submissions", args=[world.assignment.pk]),
+    ]:
         assert client.get(url).status_code == 404
 
 
@@ -74,8 +95,13 @@ def test_upload_creates_a_queued_submission_and_enqueues_it_on_commit(
 ):
     login(client, world.alice)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        response = upload(client, world.assignment, SimpleUploadedFile(
-            "my_solution.py", example_submission("add_two_numbers", "correct.py")))
+        response = upload(
+            client,
+            world.assignment,
+            SimpleUploadedFile(
+                "my_solution.py", example_submission("add_two_numbers", "correct.py")
+            ),
+        )
     submission = Submission.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse("submission_detail", args=[submission.pk])
@@ -132,19 +158,23 @@ def test_no_attempts_left_refuses_the_upload(client, world):
 def test_compile_errors_do_not_use_an_attempt(world):
     world.assignment.max_attempts = 1
     world.assignment.save()
-    first = submission_create(assignment=world.assignment, student=world.alice,
-                              uploads=[("solution.py", b"def (:\n")])
+    first = submission_create(
+        assignment=world.assignment, student=world.alice, uploads=[("solution.py", b"def (:\n")]
+    )
     Submission.objects.filter(pk=first.pk).update(status="graded", gradable=False)
-    second = submission_create(assignment=world.assignment, student=world.alice,
-                               uploads=[("solution.py", b"x = 1\n")])
+    second = submission_create(
+        assignment=world.assignment, student=world.alice, uploads=[("solution.py", b"x = 1\n")]
+    )
     assert second.attempt == 2
 
 
 def test_student_sees_visible_details_but_only_a_count_of_hidden_tests(client, world):
     submission = graded_submission(world, world.alice)
     login(client, world.alice)
-    for url in [reverse("submission_detail", args=[submission.pk]),
-                reverse("submission_status", args=[submission.pk])]:
+    for url in [
+        reverse("submission_detail", args=[submission.pk]),
+        reverse("submission_status", args=[submission.pk]),
+    ]:
         page = client.get(url).content.decode()
         assert "visible one" in page and "expected &#x27;5&#x27;" in page
         assert "1 hidden test" in page and "0 / 2" in page
@@ -176,18 +206,23 @@ def test_student_cannot_open_the_teacher_list(client, world):
 @pytest.mark.parametrize("who", ["teacher", "ta"])
 def test_staff_list_every_submission(client, world, who):
     graded_submission(world, world.alice)
-    submission_create(assignment=world.assignment, student=world.bob,
-                      uploads=[("solution.py", b"x = 1\n")])
+    submission_create(
+        assignment=world.assignment, student=world.bob, uploads=[("solution.py", b"x = 1\n")]
+    )
     login(client, getattr(world, who))
-    page = client.get(reverse("assignment_submissions", args=[world.assignment.pk])).content.decode()
+    page = client.get(
+        reverse("assignment_submissions", args=[world.assignment.pk])
+    ).content.decode()
     assert "alice" in page and "bob" in page
 
 
 def test_queued_submission_shows_its_queue_position(client, world):
-    submission_create(assignment=world.assignment, student=world.bob,
-                      uploads=[("solution.py", b"x = 1\n")])
-    mine = submission_create(assignment=world.assignment, student=world.alice,
-                             uploads=[("solution.py", b"x = 1\n")])
+    submission_create(
+        assignment=world.assignment, student=world.bob, uploads=[("solution.py", b"x = 1\n")]
+    )
+    mine = submission_create(
+        assignment=world.assignment, student=world.alice, uploads=[("solution.py", b"x = 1\n")]
+    )
     login(client, world.alice)
     page = client.get(reverse("submission_status", args=[mine.pk])).content.decode()
     assert "position 2 in the queue" in page and 'data-final="false"' in page

@@ -5,32 +5,72 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('submissions', '0001_initial'),
+        ("submissions", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='TestResult',
+            name="TestResult",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField()),
-                ('name', models.CharField(max_length=300)),
-                ('kind', models.CharField(max_length=16)),
-                ('score', models.FloatField()),
-                ('max_score', models.FloatField()),
-                ('verdict', models.CharField(choices=[('passed', 'Passed'), ('failed', 'Failed'), ('timeout', 'Timeout'), ('memory', 'Memory'), ('runtime_error', 'Runtime Error'), ('output_limit', 'Output Limit'), ('compile_error', 'Compile Error'), ('sandbox_error', 'Sandbox Error')], max_length=16)),
-                ('visibility', models.CharField(choices=[('visible', 'Visible'), ('hidden', 'Hidden'), ('after_due_date', 'After Due Date')], max_length=16)),
-                ('output', models.TextField(blank=True)),
-                ('wall_seconds', models.FloatField(default=0)),
-                ('submission', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='results', to='submissions.submission')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveIntegerField()),
+                ("name", models.CharField(max_length=300)),
+                ("kind", models.CharField(max_length=16)),
+                ("score", models.FloatField()),
+                ("max_score", models.FloatField()),
+                (
+                    "verdict",
+                    models.CharField(
+                        choices=[
+                            ("passed", "Passed"),
+                            ("failed", "Failed"),
+                            ("timeout", "Timeout"),
+                            ("memory", "Memory"),
+                            ("runtime_error", "Runtime Error"),
+                            ("output_limit", "Output Limit"),
+                            ("compile_error", "Compile Error"),
+                            ("sandbox_error", "Sandbox Error"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "visibility",
+                    models.CharField(
+                        choices=[
+                            ("visible", "Visible"),
+                            ("hidden", "Hidden"),
+                            ("after_due_date", "After Due Date"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("output", models.TextField(blank=True)),
+                ("wall_seconds", models.FloatField(default=0)),
+                (
+                    "submission",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="results",
+                        to="submissions.submission",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['position'],
-                'constraints': [models.UniqueConstraint(fields=('submission', 'position'), name='one_result_per_position')],
+                "ordering": ["position"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("submission", "position"), name="one_result_per_position"
+                    )
+                ],
             },
         ),
     ]

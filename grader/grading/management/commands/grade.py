@@ -39,18 +39,21 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("package", type=Path, help="assignment folder or zip")
-        parser.add_argument("submission", type=Path, nargs="+",
-                            help="the student's file(s), a folder or a zip")
+        parser.add_argument(
+            "submission", type=Path, nargs="+", help="the student's file(s), a folder or a zip"
+        )
         parser.add_argument("--json", action="store_true", help="print results.json")
-        parser.add_argument("--backend", default=settings.SANDBOX_BACKEND,
-                            choices=["bubblewrap", "docker"])
+        parser.add_argument(
+            "--backend", default=settings.SANDBOX_BACKEND, choices=["bubblewrap", "docker"]
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             with open_package(options["package"]) as package:
                 uploads = _read_uploads(options["submission"])
                 submission = normalize_submission(
-                    uploads, submission=package.submission,
+                    uploads,
+                    submission=package.submission,
                     extensions=LANGUAGE_EXTENSIONS[package.language],
                 )
                 report = grade(package, submission.files, get_backend(options["backend"]))
@@ -75,5 +78,7 @@ class Command(BaseCommand):
                 f"  [{t['visibility']}]"
             )
             if t["output"] and t["verdict"] != "compile_error":
-                self.stdout.write("                " + t["output"].replace("\n", "\n                "))
+                self.stdout.write(
+                    "                " + t["output"].replace("\n", "\n                ")
+                )
         self.stdout.write(f"score: {result['score']:g} / {result['max_score']:g}")

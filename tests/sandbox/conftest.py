@@ -1,0 +1,70 @@
+"""Fixtures for the sandbox tests: one real bubblewrap backend, a fresh workdir per test."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from sandbox.backends.bwrap import BubblewrapBackend
+from sandbox.types import RunSpec, SandboxError
+
+# Set in the test process's environment; no sandboxed program may ever see it.
+HOST_SECRET = "grader-host-secret-" + secrets.token_hex(8)
+
+
+class RecordingBackend(BubblewrapBackend):
+    """The real backend, remembering the uid of its last run so tests can look for leftovers."""
+
+    last_uid: int | None = None
+
+    @contextmanager
+    def _slot(self) -> Iterator[int | None]:
+        with super()._slot() as uid:
+            self.last_uid = uid
+            yield uid
+
+
+@pytest.fixture(scope="session")
+def backend(tmp_path_factory: pytest.TempPathFactory) -> RecordingBackend:
+    try:
+        real = RecordingBackend()
+        real.run(RunSpec(argv=["/bin/true"], workdir=tmp_path_factory.mktemp("probe")))
+    except SandboxError as exc:
+        pytest.skip(f"bubblewrap cannot run here: {exc}")
+    return real
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """A workdir under pytest's 0700 temporary folders, as the grader's would be."""
+    folder = tmp_path / "work"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def _host_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRADER_SANDBOX_TEST_SECRET", HOST_SECRET)
+
+
+def processes_of(uid: int | None) -> list[str]:
+    """Host processes (zombies included) whose real uid is ``uid``: "pid name state" each."""
+    if uid is None:
+        return []
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            status = Path(f"/proc/{entry}/status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if int(fields["Uid"].split()[0]) == uid:
+            found.append(f"{entry} {fields['Name'].strip()} {fields['State'].strip()}")
+    return found

@@ -1,0 +1,5 @@
+// expect: timeout
+int main(void) {
+    volatile unsigned long n = 0;
+    for (;;) n++;
+}

@@ -1,0 +1,7 @@
+# expect: runtime_error
+open("/dev/shm/pwned", "w").write("pwned")
+n = 0
+while True:
+    with open(f"/dev/shm/fill_{n}", "wb") as f:
+        f.write(b"\1" * (1 << 20))
+    n += 1

@@ -1,0 +1,4 @@
+# expect: memory
+blocks = []
+while True:
+    blocks.append(bytearray(1 << 20))

@@ -1,0 +1,2 @@
+# expect: runtime_error
+print(open("/etc/shadow").read())

@@ -1,0 +1,5 @@
+// expect: output_limit
+#include <stdio.h>
+int main(void) {
+    for (;;) fputs("error error error error error error error error error error\n", stderr);
+}

@@ -1,0 +1,2 @@
+# expect: runtime_error
+open("/etc/pwned", "w").write("pwned")

@@ -1,0 +1,2 @@
+# expect: runtime_error
+open("/pwned", "w").write("pwned")

@@ -1,0 +1,2 @@
+# expect: runtime_error
+open("/usr/pwned", "w").write("pwned")
