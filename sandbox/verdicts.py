@@ -50,6 +50,11 @@ def classify(
             Verdict.OUTPUT_LIMIT,
             f"Your program wrote a file larger than {limits.file_size_mb} MB",
         )
+    if b"No space left on device" in tail:
+        return (
+            Verdict.OUTPUT_LIMIT,
+            f"Your program filled its {limits.tmp_size_mb} MB of disk space",
+        )
     if any(m in tail for m in _PROCESS_MARKERS):
         return Verdict.RUNTIME_ERROR, (
             f"Your program tried to start more than {limits.max_processes} processes or threads"

@@ -42,6 +42,7 @@ import tarfile
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,9 +59,6 @@ OWNER = f"{socket.gethostname()}:{os.getpid()}"
 LABEL = "grader.sandbox.owner"
 TRANSFER_CAP = 256 * 1024 * 1024  # bytes of /work we accept back from a run
 CGROUP_ROOT = Path("/sys/fs/cgroup")
-
-
-_KILLED_VERDICTS = (Verdict.TIMEOUT, Verdict.OUTPUT_LIMIT, Verdict.MEMORY)
 
 
 @dataclass(frozen=True)
@@ -116,6 +114,7 @@ class DockerBackend:
         self._lock = threading.Lock()
         self._wanted = threading.Condition(self._lock)
         self._closed = False
+        self._killed: set[str] = set()  # containers _kill() took down during their run
         self.remove_orphans()
         self._filler = threading.Thread(
             target=self._fill_forever, daemon=True, name="docker-pool-filler"
@@ -138,12 +137,12 @@ class DockerBackend:
             warm = self._start(key, spec)
         try:
             result = self._exec_run(warm.id, spec, _tar_of(workdir))
-            killed = result.signal == signal.SIGKILL and result.verdict in _KILLED_VERDICTS
-            if not spec.discard_workdir and not killed:
+            if not spec.discard_workdir and warm.id not in self._killed:
                 # A run we killed took its container with it; its /work does not matter.
                 self._get_work(warm.id, workdir)
             return result
         finally:
+            self._killed.discard(warm.id)
             self._discard(warm.id)
 
     def close(self) -> None:
@@ -229,7 +228,9 @@ class DockerBackend:
                 command=["sleep", "infinity"],
                 detach=True,
                 init=True,
-                user=SANDBOX_UID,
+                # pid 1 (docker-init) and the idle sleep run as root without capabilities;
+                # programs are exec'd as SANDBOX_UID, so they cannot ptrace or signal pid 1.
+                user="0:0",
                 working_dir="/work",
                 hostname="sandbox",
                 network_mode="bridge" if key.network else "none",
@@ -248,6 +249,27 @@ class DockerBackend:
         except DockerException as exc:
             raise SandboxError(f"could not start a sandbox container: {exc}") from exc
         return _Warm(container.id, key)
+
+    def _kill(self, container_id: str) -> None:
+        """Kill every process of the container, fast.
+
+        ``docker kill`` alone waits (10 s, twice) for a program blocked writing output nobody
+        reads any more; so its processes die first: from the host through the container's pid
+        namespace when this process can see it, else with ``kill -9 -1`` as the sandbox uid
+        inside (which cannot touch root's pid 1).
+        """
+        from docker.errors import DockerException
+
+        api = self._client.api
+        self._killed.add(container_id)
+        try:
+            init_pid = int(api.inspect_container(container_id)["State"].get("Pid") or 0)
+            if not _kill_pid_namespace(init_pid):
+                exec_id = api.exec_create(container_id, ["kill", "-9", "-1"], user=SANDBOX_UID)
+                api.exec_start(exec_id["Id"], detach=True)
+            api.kill(container_id)
+        except DockerException:
+            pass  # already dead; _discard removes it
 
     def _discard(self, container_id: str) -> None:
         from docker.errors import DockerException
@@ -387,6 +409,7 @@ class DockerBackend:
                 container_id,
                 argv,
                 stdin=True,
+                user=SANDBOX_UID,
                 stdout=True,
                 stderr=True,
                 environment=env or {},
@@ -396,18 +419,27 @@ class DockerBackend:
         except DockerException as exc:
             raise SandboxError(f"docker exec failed: {exc}") from exc
         raw: socket.socket = getattr(sock, "_sock", sock)
-        killed = ""
+        ended = "error"
         out, err = bytearray(), bytearray()
         try:
-            killed = _pump(raw, stdin, out, err, cap, time.monotonic() + timeout, then)
+            ended = _pump(
+                raw,
+                stdin,
+                out,
+                err,
+                cap,
+                time.monotonic() + timeout,
+                then,
+                finished=_ExitWatch(api, exec_id),
+            )
         finally:
-            if killed:
-                # The container is single-use: killing it is how the whole tree dies.
-                try:
-                    api.kill(container_id)
-                except DockerException:
-                    pass
+            # Close our end first: the engine does not finish a kill while it still has
+            # output to hand us. The container is single-use: killing it is how the whole
+            # tree dies (a daemon holding the streams open included).
             raw.close()
+            if ended != "eof":
+                self._kill(container_id)
+        killed = ended if ended in ("wall", "output") else ""
         if killed:
             return None, bytes(out), bytes(err), killed
         for _ in range(50):  # the exit code lands a moment after the stream closes
@@ -419,6 +451,7 @@ class DockerBackend:
 
 
 _STAGED = b"\x00grader-staged\n"
+_EXIT_POLL_S = 0.1
 _STAGE_SECONDS = 5.0  # unpacking the workdir, on top of the program's wall limit
 _STAGE_SCRIPT = (
     'head -c "$1" | tar -x -m --no-same-owner -C /work -f - || exit 125; '
@@ -436,6 +469,30 @@ def _tar_of(workdir: Path) -> bytes:
     return buf.getvalue()
 
 
+class _ExitWatch:
+    """Has the exec'd program itself exited? Its host pid says so at once; the engine only
+    once every holder of its output streams is gone (a daemon may hold them for ever)."""
+
+    def __init__(self, api: Any, exec_id: str) -> None:
+        self._api = api
+        self._exec_id = exec_id
+        self._pid = 0
+        self._visible = True
+
+    def __call__(self) -> bool:
+        if not self._pid and self._visible:
+            self._pid = int(self._api.exec_inspect(self._exec_id).get("Pid") or 0)
+            # A worker inside a container cannot see the host's pids: ask the engine then.
+            self._visible = bool(self._pid) and os.path.exists(f"/proc/{self._pid}")
+        if self._visible:
+            try:
+                stat = Path(f"/proc/{self._pid}/stat").read_text()
+            except OSError:
+                return True
+            return stat.rsplit(")", 1)[-1].split()[0] in ("Z", "X")
+        return not self._api.exec_inspect(self._exec_id).get("Running")
+
+
 def _pump(
     raw: socket.socket,
     stdin: bytes,
@@ -444,8 +501,16 @@ def _pump(
     cap: int,
     deadline: float,
     then: tuple[bytes, float] | None = None,
+    finished: Callable[[], bool] | None = None,
 ) -> str:
-    """Feed stdin and demultiplex Docker's framed stdout/stderr until EOF, deadline or cap."""
+    """Feed stdin and demultiplex Docker's framed stdout/stderr until EOF, deadline or cap.
+
+    Returns why it stopped: "eof", "exited" (see below), "wall" or "output".
+
+    A program that exits while something it started (a daemon) keeps the streams open is done
+    all the same: ``finished`` is asked every ``_EXIT_POLL_S`` and the container is thrown away
+    with whatever is left in it.
+    """
     raw.setblocking(False)
     sel = selectors.DefaultSelector()
     pending = memoryview(stdin)
@@ -454,12 +519,20 @@ def _pump(
     if not pending:
         raw.shutdown(socket.SHUT_WR)
     buf = bytearray()
+    next_poll = time.monotonic() + _EXIT_POLL_S
+    exited = False
     try:
         while True:
-            left = deadline - time.monotonic()
+            now = time.monotonic()
+            left = deadline - now
             if left <= 0:
                 return "wall"
-            for _, mask in sel.select(min(left, 0.5)):
+            if finished is not None and now >= next_poll:
+                if exited:  # one more round after the exit to drain what was in flight
+                    return "exited"
+                exited = finished()
+                next_poll = now + _EXIT_POLL_S
+            for _, mask in sel.select(min(left, _EXIT_POLL_S)):
                 if mask & selectors.EVENT_WRITE and pending:
                     try:
                         sent = raw.send(pending[:65536])
@@ -481,7 +554,7 @@ def _pump(
                     except (BlockingIOError, InterruptedError):
                         continue
                     if not chunk:
-                        return ""
+                        return "eof"
                     buf += chunk
                     while len(buf) >= 8:
                         stream, size = buf[0], struct.unpack(">I", buf[4:8])[0]
@@ -536,6 +609,26 @@ def _cgroup_counters(container_id: str) -> dict[str, float]:
     except (OSError, ValueError):
         pass
     return counters
+
+
+def _kill_pid_namespace(init_pid: int) -> bool:
+    """SIGKILL every process in the pid namespace of host pid ``init_pid`` but init itself.
+
+    False when this process cannot see that namespace (a worker running in a container).
+    """
+    try:
+        target = os.readlink(f"/proc/{init_pid}/ns/pid")
+    except OSError:
+        return False
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == init_pid:
+            continue
+        try:
+            if os.readlink(f"/proc/{entry}/ns/pid") == target:
+                os.kill(int(entry), signal.SIGKILL)
+        except OSError:
+            continue
+    return True
 
 
 def _alive(pid: int) -> bool:

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from sandbox.backends.bwrap import BubblewrapBackend
-from sandbox.types import RunSpec, SandboxError
+from sandbox.backends.docker import DockerBackend
+from sandbox.types import RunResult, RunSpec, SandboxError
 
 # Set in the test process's environment; no sandboxed program may ever see it.
 HOST_SECRET = "grader-host-secret-" + secrets.token_hex(8)
@@ -37,6 +38,51 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> RecordingBackend:
     except SandboxError as exc:
         pytest.skip(f"bubblewrap cannot run here: {exc}")
     return real
+
+
+class RecordingDockerBackend(DockerBackend):
+    """The real Docker backend, remembering the container of its last run."""
+
+    last_container: str | None = None
+
+    def _exec_run(self, container_id: str, spec: RunSpec, work_tar: bytes) -> RunResult:
+        self.last_container = container_id
+        return super()._exec_run(container_id, spec, work_tar)
+
+    def container_exists(self, container_id: str) -> bool:
+        from docker.errors import NotFound
+
+        try:
+            self._client.containers.get(container_id)
+        except NotFound:
+            return False
+        return True
+
+
+@pytest.fixture(scope="session")
+def docker_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RecordingDockerBackend]:
+    try:
+        real = RecordingDockerBackend()
+        real.run(RunSpec(argv=["/bin/true"], workdir=tmp_path_factory.mktemp("probe")))
+    except SandboxError as exc:
+        pytest.skip(f"no Docker sandbox here ({exc}); CI builds one with scripts/ci-docker.sh")
+    yield real
+    real.close()
+
+
+def leftovers(backend: RecordingBackend | RecordingDockerBackend) -> list[str]:
+    """What the last run left running: processes of its uid, or its container."""
+    if isinstance(backend, RecordingDockerBackend):
+        last = backend.last_container
+        return [f"container {last}"] if last and backend.container_exists(last) else []
+    return processes_of(backend.last_uid)
+
+
+@pytest.fixture(params=["bubblewrap", pytest.param("docker", marks=pytest.mark.docker)])
+def any_backend(request: pytest.FixtureRequest) -> RecordingBackend | RecordingDockerBackend:
+    """Each test using it runs once per backend."""
+    name = "backend" if request.param == "bubblewrap" else "docker_backend"
+    return request.getfixturevalue(name)  # type: ignore[no-any-return]
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ import pytest
 
 from sandbox.languages import get_language
 from sandbox.types import Limits, RunSpec, Verdict
-from tests.sandbox.conftest import HOST_SECRET, RecordingBackend, processes_of
+from tests.sandbox.conftest import HOST_SECRET, RecordingBackend, RecordingDockerBackend, leftovers
 
 pytestmark = pytest.mark.sandbox
 
@@ -64,8 +64,12 @@ def canary() -> Iterator[subprocess.Popen[bytes]]:
 
 @pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.name)
 def test_hostile_program_gets_its_verdict_and_leaves_the_machine_unharmed(
-    backend: RecordingBackend, workdir: Path, canary: subprocess.Popen[bytes], program: Path
+    any_backend: RecordingBackend | RecordingDockerBackend,
+    workdir: Path,
+    canary: subprocess.Popen[bytes],
+    program: Path,
 ):
+    backend = any_backend
     for marker in HOST_MARKERS:
         assert not Path(marker).exists(), f"{marker} exists before the run"
     language = get_language(LANGUAGE_OF[program.suffix])
@@ -86,7 +90,7 @@ def test_hostile_program_gets_its_verdict_and_leaves_the_machine_unharmed(
     assert result.verdict == expected_verdict(program), (result.message, result.stderr[-600:])
     assert result.message or result.verdict == Verdict.PASSED
     assert elapsed < LIMITS.wall_seconds + 2
-    assert processes_of(backend.last_uid) == []
+    assert leftovers(backend) == []
     assert canary.poll() is None, "a host process was killed"
     for marker in HOST_MARKERS:
         assert not Path(marker).exists(), f"{program.name} wrote {marker} on the host"

@@ -1,4 +1,4 @@
-# expect: runtime_error
+# expect: output_limit
 open("/dev/shm/pwned", "w").write("pwned")
 n = 0
 while True:

@@ -1,4 +1,4 @@
-# expect: runtime_error
+# expect: output_limit
 # /tmp is a private, size-capped tmpfs: filling it fails with ENOSPC and the host /tmp is untouched.
 open("/tmp/pwned", "w").write("pwned")
 n = 0
