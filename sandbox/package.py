@@ -223,7 +223,8 @@ def load_package(root: Path) -> AssignmentPackage:
     limits = _parse_limits(data.get("limits", {}))
     raw_tests: Any = data.get("tests")
     _expect(
-        isinstance(raw_tests, list) and len(raw_tests) > 0, "the package needs at least one [[tests]] entry"
+        isinstance(raw_tests, list) and len(raw_tests) > 0,
+        "the package needs at least one [[tests]] entry",
     )
     tests = tuple(_parse_test(raw, i, root, language) for i, raw in enumerate(raw_tests))
     return AssignmentPackage(root, title.strip(), language, submission, description, limits, tests)

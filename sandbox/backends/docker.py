@@ -16,7 +16,11 @@ container is never reused: nothing a run leaves behind (processes, files, /dev/s
 can reach another run. The pool is refilled by a background thread.
 
 A spec with binds (``ro_binds``/``rw_binds``) cannot use a pre-started container, so it gets a
-cold one with those binds. ``pass_fds`` cannot cross into a container and is refused.
+cold one with those binds. ``pass_fds`` cross into the container the way they cross between
+any two processes of one kernel: a host thread hands them over SCM_RIGHTS on a unix socket
+bound into the container, where a small shim puts them at their numbers and execs the program
+(``_FdHandoff``). Binds and that socket need the worker and the engine to share paths: a
+worker in a container mounts its temporary folder at the same path as on the host.
 
 Threat model: as for bubblewrap (see ``sandbox.backends.bwrap``), with the kernel boundary given
 by namespaces + cgroups + Docker's default seccomp profile. Containers carry the label
@@ -31,6 +35,7 @@ counter.
 
 from __future__ import annotations
 
+import array
 import io
 import os
 import selectors
@@ -39,11 +44,12 @@ import signal
 import socket
 import struct
 import tarfile
+import tempfile
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -126,7 +132,11 @@ class DockerBackend:
     def run(self, spec: RunSpec) -> RunResult:
         """Run ``spec`` in a fresh container; the container is gone when this returns."""
         if spec.pass_fds:
-            raise SandboxError("the docker backend cannot pass file descriptors into a container")
+            with _FdHandoff(spec.pass_fds) as handoff:
+                return self._run(handoff.wrap(spec))
+        return self._run(spec)
+
+    def _run(self, spec: RunSpec) -> RunResult:
         workdir = Path(spec.workdir).resolve()
         if not workdir.is_dir():
             raise SandboxError(f"workdir {workdir} is not a folder")
@@ -467,6 +477,73 @@ def _tar_of(workdir: Path) -> bytes:
                 continue
             tar.add(path, arcname=str(path.relative_to(workdir)), recursive=False)
     return buf.getvalue()
+
+
+# Runs inside the container as the sandbox uid, before the program: receive the fds the host
+# hands over, move them to the numbers the spec asked for, exec the program.
+_FD_SHIM = """
+import array, fcntl, os, socket, sys
+path, targets, argv = sys.argv[1], [int(n) for n in sys.argv[2].split(",")], sys.argv[3:]
+sock = socket.socket(socket.AF_UNIX)
+sock.connect(path)
+fds = array.array("i")
+_, ancillary, _, _ = sock.recvmsg(1, socket.CMSG_SPACE(len(targets) * fds.itemsize))
+for level, kind, data in ancillary:
+    if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+        fds.frombytes(data[: len(data) - len(data) % fds.itemsize])
+sock.close()
+if len(fds) != len(targets):
+    sys.exit("grader fd handoff: expected %d fds, got %d" % (len(targets), len(fds)))
+high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 1000) for fd in fds]
+for fd in fds:
+    os.close(fd)
+for fd, target in zip(high, targets):
+    os.dup2(fd, target)
+    os.close(fd)
+os.execvp(argv[0], argv)
+"""
+_FD_MOUNT = "/run/grader-fds"
+
+
+class _FdHandoff:
+    """Hand ``fds`` to the program in a container: a listening unix socket in a fresh host
+    folder bound into the container, a thread that sends the fds to the first (only) peer."""
+
+    def __init__(self, fds: tuple[int, ...]) -> None:
+        self._fds = fds
+        self._dir = Path(tempfile.mkdtemp(prefix="grader-fds-"))
+        os.chmod(self._dir, 0o711)  # noqa: S103 - traversable, not listable
+        self._listener = socket.socket(socket.AF_UNIX)
+        self._listener.bind(str(self._dir / "fds.sock"))
+        os.chmod(self._dir / "fds.sock", 0o777)  # noqa: S103 - the sandbox uid connects
+        self._listener.listen(1)
+        self._thread = threading.Thread(target=self._serve, daemon=True, name="docker-fds")
+
+    def __enter__(self) -> _FdHandoff:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._listener.close()  # wakes the thread if nobody connected
+        self._thread.join(timeout=5)
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def wrap(self, spec: RunSpec) -> RunSpec:
+        argv = [
+            "/usr/bin/python3", "-I", "-S", "-c", _FD_SHIM, f"{_FD_MOUNT}/fds.sock",
+            ",".join(map(str, self._fds)), *[_translate(spec.argv[0]), *spec.argv[1:]],
+        ]
+        binds = {**spec.rw_binds, str(self._dir): _FD_MOUNT}
+        return replace(spec, argv=argv, rw_binds=binds, pass_fds=())
+
+    def _serve(self) -> None:
+        try:
+            conn, _ = self._listener.accept()
+        except OSError:
+            return
+        with conn:
+            conn.sendmsg([b"F"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                                   array.array("i", self._fds).tobytes())])
 
 
 class _ExitWatch:

@@ -1,6 +1,5 @@
 import pytest
 from helpers import BIG
-
 from solution import add
 
 

@@ -1,0 +1,7 @@
+"""Code that runs inside the two sandboxes of a pytest run (see ``sandbox.harness.runner``).
+
+This folder is bind-mounted read-only into both sandboxes as the top-level package
+``_grader_harness``, so it imports only the standard library and its own modules (relative
+imports), never ``sandbox.*``. ``trusted`` and ``plugin`` also import pytest; the student side
+(``student``, ``codec``, ``wire``) needs nothing beyond the standard library.
+"""

@@ -1,0 +1,137 @@
+"""pytest plugins of the trusted process: list the tests, or run one and summarize it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from .session import Session
+
+MAX_OUTPUT = 16_000  # characters of failure text sent back per test (the runner keeps 8 kB)
+
+
+def statically_skipped(item: pytest.Item) -> bool:
+    """Whether ``skip``/``skipif`` marks skip ``item`` before it runs (as pytest would decide)."""
+    try:
+        from _pytest.skipping import evaluate_skip_marks
+
+        return evaluate_skip_marks(item) is not None
+    except Exception:  # a condition that needs the student module: decided when it runs
+        return item.get_closest_marker("skip") is not None
+
+
+class CollectPlugin:
+    """Records the node ids of a ``--collect-only`` session and any collection error.
+
+    Tests skipped by their marks are left out here, once, without any student process: the
+    list of tests, hence the maximum score, never depends on the submission.
+    """
+
+    def __init__(self) -> None:
+        self.nodeids: list[str] = []
+        self.errors: list[str] = []
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.option.tbstyle = "short"
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.errors.append(report.longreprtext)
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.nodeids = [item.nodeid for item in session.items if not statically_skipped(item)]
+
+
+class RunPlugin:
+    """Runs exactly the test ``nodeid`` and turns its reports into one result dict.
+
+    The test passes only if pytest says so *and* the session to the student process stayed
+    healthy throughout: a student that died, lied about the protocol, or ran out of time fails
+    the test even if the test code caught the resulting error.
+    """
+
+    def __init__(self, nodeid: str, session: Session,
+                 on_start: Callable[[], None] | None = None) -> None:
+        self.nodeid = nodeid
+        self.session = session
+        self.on_start = on_start
+        self.found = False
+        self.collect_errors: list[str] = []
+        self.failure: str | None = None
+        self.skipped: str | None = None
+        self.call_passed = False
+        self.sections: list[tuple[str, str]] = []
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.option.tbstyle = "short"  # the terminal plugin that defines --tb is off
+
+    def pytest_collection_modifyitems(self, config: pytest.Config,
+                                      items: list[pytest.Item]) -> None:
+        keep = [item for item in items if item.nodeid == self.nodeid]
+        drop = [item for item in items if item.nodeid != self.nodeid]
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+        items[:] = keep[:1]
+        self.found = bool(keep)
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collect_errors.append(report.longreprtext)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        if self.on_start is not None:  # the test's wall time starts now (see trusted.py)
+            self.on_start()
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.nodeid != self.nodeid:
+            return
+        if report.failed and self.failure is None:
+            when = "" if report.when == "call" else f"(error during {report.when})\n"
+            self.failure = when + report.longreprtext
+        if report.skipped and report.when in ("setup", "call") and self.skipped is None:
+            reason = getattr(report, "wasxfail", None)
+            self.skipped = f"xfail: {reason}" if reason is not None else report.longreprtext
+        if report.when == "call" and report.passed:
+            self.call_passed = True
+        for title, content in report.sections:
+            if title.startswith("Captured") and content:
+                self.sections.append((title, content))
+
+    def result(self) -> dict[str, Any]:
+        session = self.session
+        broken = session.broken
+        if broken == "timeout":
+            return _failed("timeout", "")
+        if broken == "lost":
+            return _failed("lost", session.lost or "")
+        if broken == "protocol":
+            return _failed("protocol", session.violation or "")
+        if broken == "value":
+            return _failed("value", session.untransferable or "")
+        if broken in ("import", "compile"):
+            return _failed(broken, session.import_error or "")
+        if not self.found:
+            text = "\n".join(self.collect_errors) or "this test was not collected in this run"
+            return _failed("collect", text)
+        if self.failure is not None:
+            text = self.failure
+            for title, content in self.sections:
+                text += f"\n----- {title} -----\n{content}"
+            return _failed(self.session.failure_reason, text)
+        if self.skipped is not None:
+            return {"outcome": "skipped", "reason": "skipped", "output": self.skipped[:MAX_OUTPUT]}
+        if self.call_passed:
+            return {"outcome": "passed", "reason": "passed", "output": ""}
+        return _failed("failed", "the test produced no result")
+
+
+def _failed(reason: str, output: str) -> dict[str, Any]:
+    if len(output) > MAX_OUTPUT:
+        output = output[:MAX_OUTPUT] + "\n…"
+    return {"outcome": "failed", "reason": reason, "output": output}
+
+
+__all__ = ["CollectPlugin", "RunPlugin"]

@@ -1,0 +1,327 @@
+"""Stand-ins for student objects on the trusted side.
+
+``import solution`` in a test gets a :class:`StudentModule`; reading an attribute asks the
+student process, which answers with a plain value, a helper-class instance, or a handle that
+becomes a :class:`RemoteObject` (student functions, classes, instances, modules),
+a :class:`RemoteIterator` (generators and other iterators) or a :class:`RemoteMethod` (a bound
+method of a student object).
+
+What a proxy never does is let the student decide a comparison with a value of the test:
+``proxy == 5`` is False whatever the student's ``__eq__`` says (the operands are compared by
+identity, as for unrelated objects), and ``x in proxy`` iterates the proxy here and compares
+here. Between two proxies of the same student process ``==``, ``<``, ``hash()`` and friends are
+forwarded: that is the student class's own semantics, which a test of ``__eq__`` wants.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable, Iterator
+from typing import Any, Literal
+
+from .session import Session
+
+FORWARDED_DUNDER_ATTRS = ("__name__", "__qualname__")
+
+
+def _is_dunder(name: str) -> bool:
+    return name.startswith("__") and name.endswith("__")
+
+
+def _session(obj: object) -> Session:
+    session: Session = object.__getattribute__(obj, "_grader_session")
+    return session
+
+
+def _binary(op: str, *, reflected: bool = False) -> Callable[[RemoteObject, object], Any]:
+    def method(self: RemoteObject, other: object) -> Any:
+        __tracebackhide__ = True
+        if isinstance(other, RemoteObject) and _session(other) is not _session(self):
+            return NotImplemented
+        session = _session(self)
+        return session.dunder(op, other, self) if reflected else session.dunder(op, self, other)
+
+    method.__name__ = f"__{'r' if reflected else ''}{op}__"
+    return method
+
+
+def _compare(op: str) -> Callable[[RemoteObject, object], Any]:
+    def method(self: RemoteObject, other: object) -> Any:
+        __tracebackhide__ = True
+        if not isinstance(other, RemoteObject) or _session(other) is not _session(self):
+            return NotImplemented  # a test's value against a student object: identity only
+        return _session(self).dunder(op, self, other)
+
+    method.__name__ = f"__{op}__"
+    return method
+
+
+def _unary(op: str) -> Callable[[RemoteObject], Any]:
+    def method(self: RemoteObject) -> Any:
+        __tracebackhide__ = True
+        return _session(self).dunder(op, self)
+
+    method.__name__ = f"__{op}__"
+    return method
+
+
+def _typed(op: str, kind: type) -> Callable[[RemoteObject], Any]:
+    def method(self: RemoteObject) -> Any:
+        __tracebackhide__ = True
+        value = _session(self).dunder(op, self)
+        if type(value) is not kind:
+            raise TypeError(f"__{op}__ returned {type(value).__name__}, not {kind.__name__}")
+        return value
+
+    method.__name__ = f"__{op}__"
+    return method
+
+
+class RemoteObject:
+    """A student object (function, class, instance, module) living in the student process."""
+
+    __slots__ = ("_grader_session", "_grader_hid", "_grader_kind", "_grader_type",
+                 "_grader_name", "__weakref__")
+
+    def __init__(self, session: Session, hid: int, kind: str, type_name: str, name: str) -> None:
+        object.__setattr__(self, "_grader_session", session)
+        object.__setattr__(self, "_grader_hid", hid)
+        object.__setattr__(self, "_grader_kind", kind)
+        object.__setattr__(self, "_grader_type", type_name)
+        object.__setattr__(self, "_grader_name", name)
+
+    def __getattr__(self, name: str) -> Any:
+        __tracebackhide__ = True
+        if _is_dunder(name) and name not in FORWARDED_DUNDER_ATTRS:
+            raise AttributeError(name)  # pytest and copy probe these; they stay local
+        return _session(self).getattr(self._grader_hid, name)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        __tracebackhide__ = True
+        if _is_dunder(name):
+            raise AttributeError(f"cannot set {name} on a student object")
+        _session(self).setattr(self._grader_hid, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        __tracebackhide__ = True
+        _session(self).delattr(self._grader_hid, name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True
+        return _session(self).call(self._grader_hid, None, args, kwargs)
+
+    def __repr__(self) -> str:
+        try:
+            return _session(self).text("repr", self)
+        except BaseException:  # repr must not fail; the session remembers a broken channel
+            kind = self._grader_kind
+            label = self._grader_name if kind in ("callable", "class", "module") else ""
+            return f"<student {self._grader_type} {label}>".replace(" >", ">")
+
+    def __str__(self) -> str:
+        __tracebackhide__ = True
+        return _session(self).text("str", self)
+
+    def __bool__(self) -> bool:
+        __tracebackhide__ = True
+        value = _session(self).dunder("bool", self)
+        if type(value) is not bool:
+            raise TypeError("__bool__ should return bool")
+        return value
+
+    def __len__(self) -> int:
+        __tracebackhide__ = True
+        value = _session(self).dunder("len", self)
+        if type(value) is not int or value < 0:
+            raise TypeError("__len__ should return an int >= 0")
+        return value
+
+    def __iter__(self) -> Iterator[Any]:
+        __tracebackhide__ = True
+        it = _session(self).dunder("iter", self)
+        return it if isinstance(it, RemoteIterator) else iter(it)
+
+    def __contains__(self, item: object) -> bool:
+        __tracebackhide__ = True
+        # Compared here, by the test's own values: the student cannot answer "yes" to anything.
+        return any(x is item or x == item for x in self)
+
+    def __hash__(self) -> int:
+        __tracebackhide__ = True
+        value = _session(self).dunder("hash", self)
+        if type(value) is not int:
+            raise TypeError("__hash__ should return an int")
+        return value
+
+    def __getitem__(self, key: object) -> Any:
+        __tracebackhide__ = True
+        return _session(self).dunder("getitem", self, key)
+
+    def __setitem__(self, key: object, value: object) -> None:
+        __tracebackhide__ = True
+        _session(self).dunder("setitem", self, key, value)
+
+    def __delitem__(self, key: object) -> None:
+        __tracebackhide__ = True
+        _session(self).dunder("delitem", self, key)
+
+    def __enter__(self) -> Any:
+        __tracebackhide__ = True
+        return _session(self).dunder("enter", self)
+
+    def __exit__(self, *exc_info: object) -> Literal[False]:
+        __tracebackhide__ = True
+        _session(self).dunder("exit", self)
+        return False  # never let student code swallow an exception of the test
+
+    def __instancecheck__(self, instance: object) -> bool:
+        __tracebackhide__ = True
+        try:
+            value = _session(self).dunder("isinstance", self, instance)
+        except TypeError:  # the instance cannot travel: it is not one of the student's
+            return False
+        return value is True
+
+    def __dir__(self) -> list[str]:
+        names = _session(self).dunder("dir", self)
+        return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
+
+    __eq__ = _compare("eq")  # type: ignore[assignment]
+    __ne__ = _compare("ne")  # type: ignore[assignment]
+    __lt__ = _compare("lt")
+    __le__ = _compare("le")
+    __gt__ = _compare("gt")
+    __ge__ = _compare("ge")
+    __add__, __radd__ = _binary("add"), _binary("add", reflected=True)
+    __sub__, __rsub__ = _binary("sub"), _binary("sub", reflected=True)
+    __mul__, __rmul__ = _binary("mul"), _binary("mul", reflected=True)
+    __matmul__, __rmatmul__ = _binary("matmul"), _binary("matmul", reflected=True)
+    __truediv__, __rtruediv__ = _binary("truediv"), _binary("truediv", reflected=True)
+    __floordiv__, __rfloordiv__ = _binary("floordiv"), _binary("floordiv", reflected=True)
+    __mod__, __rmod__ = _binary("mod"), _binary("mod", reflected=True)
+    __pow__, __rpow__ = _binary("pow"), _binary("pow", reflected=True)
+    __and__, __rand__ = _binary("and"), _binary("and", reflected=True)
+    __or__, __ror__ = _binary("or"), _binary("or", reflected=True)
+    __xor__, __rxor__ = _binary("xor"), _binary("xor", reflected=True)
+    __lshift__, __rlshift__ = _binary("lshift"), _binary("lshift", reflected=True)
+    __rshift__, __rrshift__ = _binary("rshift"), _binary("rshift", reflected=True)
+    __neg__, __pos__ = _unary("neg"), _unary("pos")
+    __abs__, __invert__ = _unary("abs"), _unary("invert")
+    __index__, __int__ = _typed("index", int), _typed("int", int)
+    __float__ = _typed("float", float)
+
+
+class RemoteIterator(RemoteObject):
+    """A student iterator or generator: each ``next()`` is one request."""
+
+    __slots__ = ()
+
+    def __iter__(self) -> Iterator[Any]:
+        return self
+
+    def __next__(self) -> Any:
+        __tracebackhide__ = True
+        return _session(self).dunder("next", self)
+
+
+class RemoteMethod:
+    """A bound method of a student object (or a function of the module): calls by name."""
+
+    __slots__ = ("_grader_session", "_grader_target", "_grader_name")
+
+    def __init__(self, session: Session, target: int | None, name: str) -> None:
+        self._grader_session = session
+        self._grader_target = target
+        self._grader_name = name
+
+    @property
+    def __name__(self) -> str:
+        return self._grader_name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True
+        return self._grader_session.call(self._grader_target, self._grader_name, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<student method {self._grader_name}>"
+
+
+class StudentModule(types.ModuleType):
+    """``sys.modules[module_name]`` in the trusted process: every attribute read is remote."""
+
+    def __init__(self, name: str, session: Session) -> None:
+        super().__init__(name)
+        self.__dict__["_grader_session"] = session
+
+    def __getattr__(self, name: str) -> Any:
+        __tracebackhide__ = True
+        session: Session = self.__dict__["_grader_session"]
+        if name == "__all__":
+            return session.public_names()
+        if _is_dunder(name):
+            raise AttributeError(name)
+        return session.getattr(None, name)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        __tracebackhide__ = True
+        if _is_dunder(name) or name.startswith("_grader_"):
+            super().__setattr__(name, value)
+        else:  # monkeypatch.setattr(solution, "helper", fake) reaches the student module
+            self.__dict__["_grader_session"].setattr(None, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        __tracebackhide__ = True
+        if _is_dunder(name):
+            super().__delattr__(name)
+        else:
+            self.__dict__["_grader_session"].delattr(None, name)
+
+    def __dir__(self) -> list[str]:
+        return self.__dict__["_grader_session"].public_names()
+
+
+class CollectionTimeUse(TypeError):
+    """Student code was used while the test module was being collected (no student process)."""
+
+
+class Unresolved:
+    """What ``from solution import add`` binds while tests are only being collected."""
+
+    __slots__ = ("_grader_path",)
+
+    def __init__(self, path: str) -> None:
+        object.__setattr__(self, "_grader_path", path)
+
+    def _fail(self, *args: object, **kwargs: object) -> Any:
+        raise CollectionTimeUse(
+            f"the test module uses {self._grader_path} while it is being collected; "
+            "call student code only inside test functions and fixtures"
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        if _is_dunder(name):
+            if name in FORWARDED_DUNDER_ATTRS:
+                return self._grader_path.rsplit(".", 1)[-1]
+            raise AttributeError(name)
+        return Unresolved(f"{self._grader_path}.{name}")
+
+    def __repr__(self) -> str:
+        return f"<{self._grader_path}>"
+
+    __call__ = __iter__ = __len__ = __bool__ = __getitem__ = __index__ = _fail
+    __add__ = __sub__ = __mul__ = __lt__ = __gt__ = __le__ = __ge__ = _fail
+
+
+class LazyModule(types.ModuleType):
+    """``sys.modules[module_name]`` while collecting: names resolve to :class:`Unresolved`."""
+
+    def __getattr__(self, name: str) -> Any:
+        if _is_dunder(name):
+            raise AttributeError(name)
+        return Unresolved(f"{self.__name__}.{name}")
+
+
+__all__ = [
+    "CollectionTimeUse", "LazyModule", "RemoteIterator", "RemoteMethod", "RemoteObject",
+    "StudentModule", "Unresolved",
+]

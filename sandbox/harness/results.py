@@ -1,0 +1,133 @@
+"""From what the trusted process and the backend reported to one :class:`CaseResult` per test.
+
+The trusted process's report is checked against a strict schema first: a malformed report is
+the harness's fault (SANDBOX_ERROR), never a pass.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+from sandbox.types import RunResult, Verdict
+
+OUTPUT_MAX = 8000  # characters of output a student sees per test
+REPORT_KEYS = {"op", "index", "nodeid", "outcome", "reason", "output", "seconds"}
+OUTCOMES = {"passed", "failed", "skipped"}
+REASONS = {"passed", "skipped", "failed", "timeout", "lost", "protocol", "import", "compile",
+           "collect", "crash", "memory", "value"}
+
+
+@dataclass
+class CaseResult:
+    """How one test case of a pytest file went for one submission."""
+
+    nodeid: str  # "tests/test_add.py::test_small"
+    name: str  # "test_small", "test_add[2-3]", "TestStack::test_push"
+    verdict: Verdict
+    output: str  # what the student sees: assertion message or error, at most OUTPUT_MAX chars
+    wall_seconds: float
+
+
+def short_name(nodeid: str) -> str:
+    return nodeid.split("::", 1)[1] if "::" in nodeid else nodeid
+
+
+def trim(text: str, limit: int = OUTPUT_MAX) -> str:
+    text = text.strip("\n")
+    return text if len(text) <= limit else text[: limit - 40] + f"\n… ({len(text) - limit} more)"
+
+
+def _valid(report: dict[str, Any]) -> bool:
+    return (
+        set(report) == REPORT_KEYS
+        and report["outcome"] in OUTCOMES
+        and report["reason"] in REASONS
+        and isinstance(report["output"], str)
+        and len(report["output"]) <= 64_000
+        and type(report["seconds"]) in (int, float)
+        and 0 <= report["seconds"] < 1e6
+        and (report["outcome"] == "failed") == (report["reason"] not in ("passed", "skipped"))
+    )
+
+
+def _stderr_tail(run: RunResult, limit: int = 2000) -> str:
+    text = run.stderr.decode("utf-8", errors="replace").strip()
+    return text[-limit:]
+
+
+def case_from_report(nodeid: str, report: dict[str, Any], student: Future[RunResult],
+                     wall: float) -> CaseResult:
+    """The result of one test from the trusted report and its student run.
+
+    A test skipped while running (``pytest.skip()`` in its body, an xfail that failed) counts
+    as FAILED: tests skipped by their marks were already left out at collection, and the
+    number of results must not depend on what the submission does.
+
+    Waits for the student run only when the report says the student process was lost, to
+    give the verdict the backend found (timeout, memory, crash, output limit).
+    """
+    name = short_name(nodeid)
+    if not _valid(report) or report["nodeid"] != nodeid:
+        return CaseResult(nodeid, name, Verdict.SANDBOX_ERROR,
+                          "the test runner sent a malformed report", 0.0)
+    outcome, reason, output = report["outcome"], report["reason"], report["output"]
+    seconds = round(float(report["seconds"]), 4)
+    if outcome == "skipped":
+        return CaseResult(nodeid, name, Verdict.FAILED, trim(f"The test was skipped: {output}"),
+                          seconds)
+    if outcome == "passed":
+        return CaseResult(nodeid, name, Verdict.PASSED, "", seconds)
+    verdict = Verdict.FAILED
+    if reason == "timeout":
+        verdict, output = Verdict.TIMEOUT, f"The test did not finish within {wall:g} s."
+    elif reason == "lost":
+        verdict, output = _lost(student.result())
+    elif reason == "import":
+        verdict, output = Verdict.RUNTIME_ERROR, "Importing your module failed:\n" + output
+    elif reason == "memory":
+        verdict = Verdict.MEMORY
+        output = "Your program ran out of memory (MemoryError).\n" + output
+    elif reason == "compile":
+        verdict = Verdict.COMPILE_ERROR
+    elif reason == "value":
+        verdict = Verdict.RUNTIME_ERROR
+        output = "Your code produced a value that cannot be passed back to the tests: " + output
+    elif reason == "protocol":
+        verdict = Verdict.RUNTIME_ERROR
+        output = "Your program interfered with the test harness: " + output
+    elif reason == "crash":
+        verdict = Verdict.SANDBOX_ERROR
+    return CaseResult(nodeid, name, verdict, trim(output), seconds)
+
+
+def _lost(run: RunResult) -> tuple[Verdict, str]:
+    """The student process ended in the middle of the test: say how, as the backend saw it."""
+    if run.verdict in (Verdict.TIMEOUT, Verdict.MEMORY, Verdict.OUTPUT_LIMIT,
+                       Verdict.RUNTIME_ERROR, Verdict.SANDBOX_ERROR):
+        verdict, message = run.verdict, run.message
+    else:
+        code = run.exit_code if run.exit_code is not None else "?"
+        verdict = Verdict.RUNTIME_ERROR
+        message = f"Your program exited (code {code}) before the test finished."
+    tail = _stderr_tail(run)
+    return verdict, message + (f"\n{tail}" if tail else "")
+
+
+def case_when_trusted_died(nodeid: str, run: RunResult, detail: str) -> CaseResult:
+    """The trusted process ended while running ``nodeid`` (it sent no result for it)."""
+    verdict: Verdict
+    if run.verdict in (Verdict.TIMEOUT, Verdict.MEMORY):
+        verdict = run.verdict
+        what = "time" if verdict == Verdict.TIMEOUT else "memory"
+        output = f"The test ran out of {what}."
+    else:
+        verdict = Verdict.SANDBOX_ERROR
+        output = "The test runner stopped unexpectedly. " + (detail or run.message)
+        tail = _stderr_tail(run)
+        output += f"\n{tail}" if tail else ""
+    return CaseResult(nodeid, short_name(nodeid), verdict, trim(output), run.wall_seconds)
+
+
+__all__ = ["CaseResult", "case_from_report", "case_when_trusted_died", "short_name", "trim"]

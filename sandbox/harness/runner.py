@@ -1,0 +1,407 @@
+"""Tamper-proof runner for a teacher's pytest file against a student module.
+
+Threat model
+------------
+The student module is hostile. Whatever it does, its score must never exceed what an empty or
+wrong solution gets. Known attacks, each with a regression test in
+``tests/sandbox/test_harness_attacks.py``: exiting 0 early (``os._exit(0)``, ``sys.exit(0)``
+at import or inside a call); patching pytest (``_pytest.runner``, ``TestReport``, assertion
+rewriting, ``builtins``); returning objects whose ``__eq__`` is always True (or ``__ne__``
+False, ``__bool__``/``__hash__`` tricks, int subclasses); writing fake result files (junit
+XML, JSON) in the cwd, ``/tmp`` or the tests folder; killing its parent (``os.getppid()``,
+``kill -9 -1``); editing or replacing the test files. The teacher's tests and helper modules
+are trusted; they are code the grader runs on purpose. The sandbox backend provides the walls
+(namespaces, rlimits, a uid per run); this module decides what runs on which side of them.
+
+Theory of operation
+-------------------
+No process that runs test logic ever imports student code, and no process that runs student
+code ever sees the tests or decides a result:
+
+* The **trusted** sandbox runs pytest on the teacher's test file (``agent/trusted.py``), with
+  the tests read-only at ``/work/tests``. ``import solution`` there finds a proxy module in
+  ``sys.modules``: attribute reads, calls, iteration and operators become requests to...
+* ...the **student** sandbox (``agent/student.py``), a fresh one per test, which imports the
+  real module once and executes requests. It sees the submission (a fresh copy at ``/work``)
+  and, read-only at ``/work/tests``, the helper files of tests/ (everything except test modules,
+  ``conftest.py`` and a file named like the student module), so ``from graph import Node``
+  works on both sides.
+* The two talk over a socketpair made here; its student end is passed to the student run with
+  ``RunSpec.pass_fds``, its trusted end to the trusted process over the ``ctl`` socket (SCM_RIGHTS).
+  Messages are length-prefixed strict JSON, at most 8 MB (``agent/wire.py``). Values travel as
+  object graphs with reference ids, so cycles and shared references survive (``agent/codec.py``),
+  and they are rebuilt only as plain values, instances of the tests/ helper classes (by
+  ``cls.__new__`` plus attributes, never a method named by the peer), or proxies. Nothing is
+  ever unpickled, and comparisons of the test's values happen on the trusted side: an object
+  with a lying ``__eq__`` stays in the student process, the test sees a proxy that is equal only
+  to itself. Arguments travel back after every call so in-place mutations reach the test's own
+  lists, dicts, sets and helper objects; exceptions come back by class name (builtins as
+  themselves, student classes as ``StudentException`` subclasses of the same builtin base).
+* The trusted process reports to this module over ``ctl``, a socket no student process holds;
+  every message is checked against a strict schema and a size cap, and anything malformed
+  fails the test with SANDBOX_ERROR, never passes it.
+
+Per-test isolation. Tests are first listed by a trusted run with no student process at all
+(``collect``): the count of tests never depends on the submission (so the list is cached per
+package contents and reused for later submissions). A second trusted run is a
+zygote: it imports pytest once, then per test asks for a student process (``start``), forks a
+child that runs pytest on that one node id, and kills the child if it outlives the test's wall
+time. Each test gets ``limits`` for its own student process, so one that hangs, crashes or
+exhausts memory fails alone, with the verdict the backend gave that student run; the others
+still score. If the trusted process itself dies, the test it was running gets a verdict from
+that run's result and the remaining tests continue in a new trusted run.
+
+What teacher tests can and cannot do
+------------------------------------
+* Reach student code through ``import solution`` / ``from solution import x``, inside test
+  functions and fixtures. While tests are collected there is no student process: a module-level
+  ``solution.CASES`` used for parametrize fails collection (SANDBOX_ERROR).
+* Pass plain values, instances of the tests/ helper classes, student objects and functions
+  (called back across the channel). Instances of classes defined in a test module or conftest
+  cannot be passed. Tuples come back as tuples, namedtuples of the student as plain tuples.
+* A student object equals only itself when compared with a test's value; compare its
+  attributes or its methods' results. Two student objects compare by the student's ``__eq__``.
+  ``x in student_object`` iterates it here. Each call is a round trip (tens of microseconds).
+* Everything in tests/ except test modules, ``conftest.py`` and ``<module>.py`` is readable
+  by student code: expected answers belong in the test modules.
+* Tests skipped by their marks are left out; a test that skips itself while running counts as
+  FAILED, so the number of results never depends on the submission.
+* Only backends that honour ``RunSpec.pass_fds`` (bubblewrap) can run it; pytest must be
+  installed in the interpreter's environment, which the sandbox binds read-only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import socket
+import sys
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from sandbox.harness.agent.codec import HelperRegistry
+from sandbox.harness.agent.wire import (
+    START_SLACK,
+    ChannelClosed,
+    ChannelTimeout,
+    Message,
+    Peer,
+    ProtocolError,
+)
+from sandbox.harness.results import CaseResult, case_from_report, case_when_trusted_died
+from sandbox.types import Backend, Limits, RunResult, RunSpec, Verdict
+
+AGENT_DIR = Path(__file__).resolve().with_name("agent")
+AGENT_MOUNT = "/opt/grader/_grader_harness"
+BOOT = "import sys; sys.path.insert(0, '/opt/grader'); from _grader_harness.{} import main; main()"
+TESTS_MOUNT = "/work/tests"
+CTL_FRAME = 1 << 20  # bytes of one message from the trusted process
+_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
+# Collection never sees a submission, so its result depends only on the package: remember it
+# per (tests folder contents, test file, module name) for the next submissions of the package.
+_COLLECTED: OrderedDict[str, list[str]] = OrderedDict()
+_COLLECTED_MAX = 256
+_COLLECTED_LOCK = threading.Lock()
+
+
+def run_pytest_file(backend: Backend, *, package_tests_dir: Path, test_file: str,
+                    submission_dir: Path, module_name: str, limits: Limits) -> list[CaseResult]:
+    """Run every test of ``test_file`` against the student module; one result per test case.
+
+    ``package_tests_dir`` is the package's tests/ folder and ``test_file`` a path relative to the
+    package root (``tests/test_add.py``). ``submission_dir`` holds the student's files,
+    ``module_name`` is what the tests import (``solution``). Each test case runs under
+    ``limits`` in a student process of its own. Collection errors in the tests give one
+    SANDBOX_ERROR result; no tests give ``[]``. Tests skipped by their ``skip``/``skipif`` marks
+    are left out; one that skips itself while running counts as FAILED.
+    Raises ``SandboxError`` only when the backend itself fails.
+    """
+    if not module_name.isidentifier():
+        raise ValueError(f"module name {module_name!r} is not a Python identifier")
+    rel = PurePosixPath(test_file)
+    if rel.is_absolute() or ".." in rel.parts or rel.parts[:1] != ("tests",) or rel.suffix != ".py":
+        raise ValueError(f"test file {test_file!r} must be a .py path under tests/")
+    if not (Path(package_tests_dir) / Path(*rel.parts[1:])).is_file():
+        return [_error_case(test_file, f"test file {test_file} not found in the package")]
+    with tempfile.TemporaryDirectory(prefix="harness-") as tmp, \
+            ThreadPoolExecutor(max_workers=2, thread_name_prefix="harness") as pool:
+        layout = _Layout.create(Path(tmp), Path(package_tests_dir), Path(submission_dir),
+                                module_name)
+        job = _Job(backend, layout, test_file, module_name, limits, pool)
+        return job.run()
+
+
+def _error_case(nodeid: str, output: str) -> CaseResult:
+    return CaseResult(nodeid=nodeid, name=nodeid, verdict=Verdict.SANDBOX_ERROR,
+                      output=output[-8000:], wall_seconds=0.0)
+
+
+@dataclass
+class _Layout:
+    """Host folders of one run_pytest_file call (all under one temporary folder)."""
+
+    root: Path
+    tests: Path  # copy of the package tests, read-only in the trusted sandbox
+    helpers: Path  # tests/ minus test modules, read-only in student sandboxes
+    trusted_work: Path
+    submission: Path
+    helper_modules: list[str] = field(default_factory=list)
+    fingerprint: str = ""  # hash of every file of the tests folder
+
+    @classmethod
+    def create(cls, root: Path, tests_dir: Path, submission: Path, module_name: str) -> _Layout:
+        tests = root / "tests"
+        shutil.copytree(tests_dir, tests, ignore=_IGNORED)
+        helpers = root / "helpers"
+        shutil.copytree(tests_dir, helpers, ignore=_helper_filter(module_name))
+        for folder in (tests, helpers):
+            _make_world_readable(folder)
+        trusted_work = root / "trusted"
+        (trusted_work / "tests").mkdir(parents=True)
+        rel_paths = [p.relative_to(helpers).as_posix() for p in helpers.rglob("*.py")]
+        return cls(root, tests, helpers, trusted_work, submission,
+                   HelperRegistry.names_for(rel_paths), _fingerprint(tests))
+
+    def student_workdir(self, index: int) -> Path:
+        """A fresh copy of the submission: nothing a test's student process writes leaks on."""
+        work = self.root / f"student-{index}"
+        shutil.copytree(self.submission, work, symlinks=True, ignore=_IGNORED)
+        (work / "tests").mkdir(exist_ok=True)
+        return work
+
+
+def _fingerprint(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _helper_filter(module_name: str) -> Any:
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        hidden = set(_IGNORED(folder, names))
+        for name in names:
+            test_module = name.endswith(".py") and (
+                name.startswith("test_") or name.endswith("_test.py")
+            )
+            if test_module or name in ("conftest.py", f"{module_name}.py"):
+                hidden.add(name)
+        return hidden
+
+    return ignore
+
+
+def _make_world_readable(folder: Path) -> None:
+    """Read-only binds must be readable by the sandbox's own uid."""
+    for path in [folder, *folder.rglob("*")]:
+        if path.is_symlink():
+            continue
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+class _TrustedRun:
+    """One trusted sandbox run, with the ``ctl`` socket to talk to it while it runs."""
+
+    def __init__(self, job: _Job, config: dict[str, Any], limits: Limits) -> None:
+        self.ours, theirs = socket.socketpair()
+        self.peer = Peer(self.ours, max_frame=CTL_FRAME)
+        self.peer.deadline = time.monotonic() + limits.wall_seconds + 30
+        spec = RunSpec(
+            argv=[sys.executable, "-I", "-c", BOOT.format("trusted")],
+            workdir=job.layout.trusted_work,
+            limits=limits,
+            stdin=json.dumps({**config, "ctl_fd": theirs.fileno()}).encode(),
+            env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
+            ro_binds={str(job.layout.tests): TESTS_MOUNT, str(AGENT_DIR): AGENT_MOUNT},
+            pass_fds=(theirs.fileno(),),
+        )
+        self.future = job.pool.submit(_run_then_close, job.backend, spec, theirs)
+
+    def recv(self) -> Message | None:
+        """The next message, or None once the run is over (or spoke out of turn)."""
+        try:
+            return self.peer.recv()
+        except ChannelClosed:
+            return None
+        except (ProtocolError, ChannelTimeout) as exc:
+            return {"op": "malformed", "output": str(exc)}
+
+    def send_fd(self, fd: int) -> None:
+        socket.send_fds(self.ours, [b"F"], [fd])
+
+    def finish(self) -> RunResult:
+        self.ours.close()  # a trusted process still waiting for us gets EOF and stops
+        return self.future.result()
+
+
+def _run_then_close(backend: Backend, spec: RunSpec, sock: socket.socket) -> RunResult:
+    try:
+        return backend.run(spec)
+    finally:
+        sock.close()  # only now can the other end see EOF: every process of the run is gone
+
+
+class _Job:
+    def __init__(self, backend: Backend, layout: _Layout, test_file: str, module_name: str,
+                 limits: Limits, pool: ThreadPoolExecutor) -> None:
+        self.backend = backend
+        self.layout = layout
+        self.test_file = test_file
+        self.module_name = module_name
+        self.limits = limits
+        self.pool = pool
+        self.students = 0
+
+    def _config(self, mode: str, **extra: object) -> dict[str, Any]:
+        return {"mode": mode, "module": self.module_name, "test_file": self.test_file,
+                "helpers": self.layout.helper_modules, **extra}
+
+    def run(self) -> list[CaseResult]:
+        nodeids = self._collect()
+        if isinstance(nodeids, CaseResult):
+            return [nodeids]
+        results: dict[str, CaseResult] = {}
+        remaining = list(nodeids)
+        while remaining:
+            self._execute(remaining, results)
+            done = [n for n in remaining if n in results]
+            if not done:  # no progress: the trusted side cannot run at all
+                for nodeid in remaining:
+                    results[nodeid] = _error_case(nodeid, "the test runner did not start")
+            remaining = [n for n in remaining if n not in results]
+        return [results[n] for n in nodeids]
+
+    # -- collection --------------------------------------------------------------------------
+
+    def _collect(self) -> list[str] | CaseResult:
+        key = f"{self.layout.fingerprint}:{self.test_file}:{self.module_name}"
+        with _COLLECTED_LOCK:
+            if key in _COLLECTED:
+                _COLLECTED.move_to_end(key)
+                return list(_COLLECTED[key])
+        found = self._collect_in_sandbox()
+        if isinstance(found, list):
+            with _COLLECTED_LOCK:
+                _COLLECTED[key] = list(found)
+                while len(_COLLECTED) > _COLLECTED_MAX:
+                    _COLLECTED.popitem(last=False)
+        return found
+
+    def _collect_in_sandbox(self) -> list[str] | CaseResult:
+        limits = _trusted_limits(self.limits, wall=self.limits.wall_seconds + 30)
+        run = _TrustedRun(self, self._config("collect"), limits)
+        message = run.recv()
+        outcome = run.finish()
+        if message and message.get("op") == "collected":
+            nodeids = message.get("nodeids")
+            if isinstance(nodeids, list) and all(
+                isinstance(n, str) and 0 < len(n) <= 1000 for n in nodeids
+            ) and len(set(nodeids)) == len(nodeids):
+                return nodeids
+            return _error_case(self.test_file, "the test runner sent a malformed test list")
+        if message and message.get("op") in ("collect_error", "fatal"):
+            text = message.get("output")
+            return _error_case(self.test_file, "Collecting the tests failed:\n"
+                               + (text if isinstance(text, str) else ""))
+        detail = outcome.message or outcome.stderr.decode(errors="replace")
+        return _error_case(self.test_file, f"Collecting the tests failed: {detail}")
+
+    # -- execution ---------------------------------------------------------------------------
+
+    def _execute(self, nodeids: list[str], results: dict[str, CaseResult]) -> None:
+        wall = self.limits.wall_seconds
+        per_test = 2 * wall + START_SLACK + 5  # waiting out a lingering student, then the test
+        limits = _trusted_limits(self.limits, wall=per_test * len(nodeids) + 30)
+        config = self._config("run", nodeids=nodeids, wall_seconds=wall)
+        run = _TrustedRun(self, config, limits)
+        current: tuple[str, Future[RunResult]] | None = None
+        previous: Future[RunResult] | None = None
+        failure = ""
+        index = 0
+        try:
+            while (message := run.recv()) is not None:
+                op = message.get("op")
+                if op == "start" and current is None and index < len(nodeids) and (
+                    message.get("index") == index and message.get("nodeid") == nodeids[index]
+                ):
+                    if previous is not None:
+                        previous.result()  # one student process at a time
+                    current = (nodeids[index], self._start_student(run))
+                elif op == "result" and current is not None and message.get("index") == index:
+                    nodeid, student = current
+                    results[nodeid] = case_from_report(nodeid, message, student, wall)
+                    previous, current = student, None
+                    index += 1
+                else:
+                    text = message.get("output")
+                    failure = text if isinstance(text, str) else f"unexpected message {op!r}"
+                    break
+        finally:
+            outcome = run.finish()
+            if current is not None:
+                nodeid, student = current
+                results[nodeid] = case_when_trusted_died(nodeid, outcome, failure)
+                student.result()
+            if previous is not None:
+                previous.result()
+
+    def _start_student(self, run: _TrustedRun) -> Future[RunResult]:
+        self.students += 1
+        workdir = self.layout.student_workdir(self.students)
+        trusted_end, student_end = socket.socketpair()
+        config = {"fd": student_end.fileno(), "module": self.module_name,
+                  "helpers": self.layout.helper_modules, "path": ["/work", TESTS_MOUNT]}
+        spec = RunSpec(
+            # -S: no site (the student side needs only the standard library), 20 ms less per test
+            argv=[sys.executable, "-I", "-S", "-c", BOOT.format("student")],
+            workdir=workdir,
+            limits=self.limits,
+            stdin=json.dumps(config).encode(),
+            ro_binds={str(self.layout.helpers): TESTS_MOUNT, str(AGENT_DIR): AGENT_MOUNT},
+            pass_fds=(student_end.fileno(),),
+        )
+        future = self.pool.submit(_student_run, self.backend, spec, student_end)
+        try:
+            run.send_fd(trusted_end.fileno())
+        except OSError:
+            pass  # the trusted run is gone; its loop ends and reports
+        finally:
+            trusted_end.close()
+        return future
+
+
+def _student_run(backend: Backend, spec: RunSpec, sock: socket.socket) -> RunResult:
+    try:
+        return _run_then_close(backend, spec, sock)
+    finally:
+        shutil.rmtree(spec.workdir, ignore_errors=True)
+
+
+def _trusted_limits(limits: Limits, *, wall: float) -> Limits:
+    """The trusted side's own budget: generous, since it runs only trusted code.
+
+    Per-test time is enforced inside it (the zygote kills a child at the test's deadline);
+    these limits only stop a trusted run that went wrong as a whole.
+    """
+    return Limits(
+        cpu_seconds=wall,
+        wall_seconds=wall,
+        memory_mb=max(1024, 2 * limits.memory_mb),
+        max_processes=16,
+        output_bytes=1_000_000,
+        file_size_mb=64,
+        tmp_size_mb=max(64, limits.tmp_size_mb),
+        network=False,
+    )
+
+
+__all__ = ["CaseResult", "run_pytest_file"]

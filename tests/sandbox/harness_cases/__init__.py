@@ -1,0 +1,1 @@
+"""Assignment packages and submissions the harness tests run (see ``support.py``)."""

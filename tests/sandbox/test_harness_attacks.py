@@ -1,0 +1,63 @@
+"""Hostile submissions against the pytest harness: none may score above an empty one.
+
+One tiny program per attack in ``harness_cases/attack/solutions``, all run against the same
+package, whose tests no wrong or empty solution passes. Each must score 0, keep the number of
+results (the maximum score) unchanged, and never be graded PASSED by some other route.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from sandbox.types import Verdict
+from tests.sandbox.harness_cases.support import passed, run_case, submission
+
+pytestmark = pytest.mark.sandbox
+
+ATTACK = "tests/test_attack.py"
+TESTS = 7
+
+ATTACKS = {
+    "attack_exit_import_os.py": {Verdict.RUNTIME_ERROR},
+    "attack_exit_import_sys.py": {Verdict.RUNTIME_ERROR},
+    "attack_exit_in_call.py": {Verdict.RUNTIME_ERROR},
+    "attack_raise_base_exceptions.py": {Verdict.FAILED},
+    "attack_always_equal.py": {Verdict.FAILED, Verdict.RUNTIME_ERROR},
+    "attack_lying_subclasses.py": {Verdict.FAILED},
+    "attack_patch_pytest.py": {Verdict.FAILED},
+    "attack_patch_builtins.py": {Verdict.RUNTIME_ERROR},  # it breaks its own side of the channel
+    "attack_fake_results.py": {Verdict.FAILED, Verdict.RUNTIME_ERROR},
+    "attack_kill_parent.py": {Verdict.FAILED},  # nothing to kill: the sandbox's pid 1 is not its
+    "attack_kill_all.py": {Verdict.RUNTIME_ERROR},
+    "attack_edit_tests.py": {Verdict.FAILED},
+    "attack_forge_protocol.py": {Verdict.RUNTIME_ERROR},
+    "attack_huge_values.py": {Verdict.FAILED, Verdict.RUNTIME_ERROR},
+}
+
+
+def test_baselines_honest_solutions_score_all_or_nothing(backend, tmp_path):
+    correct = run_case(backend, "attack", submission(tmp_path / "c", case="attack",
+                                                     solution="attack_correct.py"), ATTACK)
+    assert len(correct) == TESTS and passed(correct) == TESTS
+    wrong = run_case(backend, "attack", submission(tmp_path / "w", case="attack",
+                                                   solution="attack_wrong.py"), ATTACK)
+    assert len(wrong) == TESTS and passed(wrong) == 0
+    empty = run_case(backend, "attack", submission(tmp_path / "e", source=""), ATTACK)
+    assert len(empty) == TESTS and passed(empty) == 0
+
+
+@pytest.mark.parametrize("attack", sorted(ATTACKS))
+def test_attack_scores_no_more_than_an_empty_solution(backend, tmp_path, attack):
+    results = run_case(backend, "attack", submission(tmp_path, case="attack", solution=attack),
+                       ATTACK)
+    assert len(results) == TESTS
+    assert passed(results) == 0, [(r.name, r.verdict, r.output[:300]) for r in results]
+    assert {r.verdict for r in results} <= ATTACKS[attack], [
+        (r.name, r.verdict, r.output[:300]) for r in results
+    ]
+
+
+def test_student_code_sees_the_helper_files_but_no_test_file(backend, tmp_path):
+    source = "import os\ndef add(a, b):\n    return sorted(os.listdir('/work/tests'))\n"
+    results = run_case(backend, "attack", submission(tmp_path, source=source), ATTACK)
+    assert "assert ['shapes.py'] == 5" in results[0].output
