@@ -18,5 +18,5 @@ def ensure_broker_dirs() -> None:
     from django.conf import settings
 
     if settings.CELERY_BROKER_URL == "filesystem://":
-        for key in ("data_folder_in", "processed_folder"):
+        for key in ("data_folder_in", "processed_folder", "control_folder"):
             os.makedirs(str(settings.CELERY_BROKER_TRANSPORT_OPTIONS[key]), exist_ok=True)

@@ -50,7 +50,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sandbox.types import RunResult, RunSpec, SandboxError, Verdict
@@ -146,7 +146,13 @@ class DockerBackend:
         if warm is None:
             warm = self._start(key, spec)
         try:
-            result = self._exec_run(warm.id, spec, _tar_of(workdir))
+            # Paths a bind covers inside /work are the bind's, as under bubblewrap.
+            covered = [
+                PurePosixPath(dst).relative_to("/work")
+                for dst in [*spec.ro_binds.values(), *spec.rw_binds.values()]
+                if PurePosixPath(dst).is_relative_to("/work")
+            ]
+            result = self._exec_run(warm.id, spec, _tar_of(workdir, covered))
             if not spec.discard_workdir and warm.id not in self._killed:
                 # A run we killed took its container with it; its /work does not matter.
                 self._get_work(warm.id, workdir)
@@ -469,13 +475,14 @@ _STAGE_SCRIPT = (
 )
 
 
-def _tar_of(workdir: Path) -> bytes:
+def _tar_of(workdir: Path, covered: list[PurePosixPath]) -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         for path in sorted(workdir.rglob("*")):
-            if path.is_symlink():
+            rel = PurePosixPath(path.relative_to(workdir).as_posix())
+            if path.is_symlink() or any(rel.is_relative_to(c) for c in covered):
                 continue
-            tar.add(path, arcname=str(path.relative_to(workdir)), recursive=False)
+            tar.add(path, arcname=str(rel), recursive=False)
     return buf.getvalue()
 
 
@@ -494,7 +501,7 @@ for level, kind, data in ancillary:
 sock.close()
 if len(fds) != len(targets):
     sys.exit("grader fd handoff: expected %d fds, got %d" % (len(targets), len(fds)))
-high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 1000) for fd in fds]
+high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 128) for fd in fds]  # below --nofile=256
 for fd in fds:
     os.close(fd)
 for fd, target in zip(high, targets):

@@ -66,8 +66,9 @@ What teacher tests can and cannot do
   by student code: expected answers belong in the test modules.
 * Tests skipped by their marks are left out; a test that skips itself while running counts as
   FAILED, so the number of results never depends on the submission.
-* Only backends that honour ``RunSpec.pass_fds`` (bubblewrap) can run it; pytest must be
-  installed in the interpreter's environment, which the sandbox binds read-only.
+* Backends must honour ``RunSpec.pass_fds`` (bubblewrap does natively, Docker through a
+  unix-socket handoff); pytest must be importable in the sandbox (bubblewrap binds the venv
+  read-only; the Docker image has the same pin).
 """
 
 from __future__ import annotations

@@ -27,7 +27,9 @@ ATTACKS = {
     "attack_patch_pytest.py": {Verdict.FAILED},
     "attack_patch_builtins.py": {Verdict.RUNTIME_ERROR},  # it breaks its own side of the channel
     "attack_fake_results.py": {Verdict.FAILED, Verdict.RUNTIME_ERROR},
-    "attack_kill_parent.py": {Verdict.FAILED},  # nothing to kill: the sandbox's pid 1 is not its
+    # Nothing to kill under bubblewrap (FAILED); under Docker getppid() is 0 (the parent is
+    # outside the container) and kill(0) hits the student's own process group (RUNTIME_ERROR).
+    "attack_kill_parent.py": {Verdict.FAILED, Verdict.RUNTIME_ERROR},
     "attack_kill_all.py": {Verdict.RUNTIME_ERROR},
     "attack_edit_tests.py": {Verdict.FAILED},
     "attack_forge_protocol.py": {Verdict.RUNTIME_ERROR},
@@ -35,7 +37,8 @@ ATTACKS = {
 }
 
 
-def test_baselines_honest_solutions_score_all_or_nothing(backend, tmp_path):
+def test_baselines_honest_solutions_score_all_or_nothing(any_backend, tmp_path):
+    backend = any_backend
     correct = run_case(backend, "attack", submission(tmp_path / "c", case="attack",
                                                      solution="attack_correct.py"), ATTACK)
     assert len(correct) == TESTS and passed(correct) == TESTS
@@ -47,7 +50,8 @@ def test_baselines_honest_solutions_score_all_or_nothing(backend, tmp_path):
 
 
 @pytest.mark.parametrize("attack", sorted(ATTACKS))
-def test_attack_scores_no_more_than_an_empty_solution(backend, tmp_path, attack):
+def test_attack_scores_no_more_than_an_empty_solution(any_backend, tmp_path, attack):
+    backend = any_backend
     results = run_case(backend, "attack", submission(tmp_path, case="attack", solution=attack),
                        ATTACK)
     assert len(results) == TESTS
