@@ -65,6 +65,9 @@ INSTALLED_APPS = [
     "grader.courses",
     "grader.submissions",
     "grader.grading",
+    "grader.feedback",
+    "grader.lms",
+    "grader.ops",
 ]
 
 MIDDLEWARE = [
@@ -186,6 +189,11 @@ CELERY_TASK_DEFAULT_QUEUE = "grading"
 CELERY_TASK_ROUTES = {
     "grading.grade_submission": {"queue": "grading"},
 }
+
+# Called (dotted paths, each with the submission id) after a submission's results are stored
+# and committed: feedback requests, outbound webhooks, metrics. A failing hook is logged and
+# never undoes the grade.
+GRADED_HOOKS: list[str] = []
 
 LOGGING = {
     "version": 1,

@@ -13,6 +13,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from grader.grading.models import TestResult
 from grader.submissions.models import Submission
@@ -78,6 +79,20 @@ def submission_requeue(*, submission_id: int) -> None:
     )
 
 
+def submission_run_graded_hooks(*, submission_id: int) -> None:
+    """Run settings.GRADED_HOOKS once the results are committed; a hook's failure is logged
+    and never undoes the grade."""
+
+    def run_all() -> None:
+        for path in settings.GRADED_HOOKS:
+            try:
+                import_string(path)(submission_id)
+            except Exception:
+                logger.exception("graded hook %s failed for submission %s", path, submission_id)
+
+    transaction.on_commit(run_all)
+
+
 def submission_grade(*, submission_id: int) -> Submission | None:
     """Grade one submission if it is still QUEUED. Returns it graded, or None if not claimed.
 
@@ -92,6 +107,7 @@ def submission_grade(*, submission_id: int) -> Submission | None:
     files = {f.name: bytes(f.content) for f in submission.files.all()}
     report = grade(package, files, sandbox_backend())
     submission_store_report(submission=submission, report=report)
+    submission_run_graded_hooks(submission_id=submission_id)
     submission.refresh_from_db()
     logger.info("graded submission %s: %s/%s", submission_id, report.score, report.max_score)
     return submission
