@@ -25,3 +25,17 @@
   drop.addEventListener("drop", ev => { ev.preventDefault(); input.files = ev.dataTransfer.files; input.dispatchEvent(new Event("change")); });
   input.addEventListener("change", () => { label.textContent = Array.from(input.files).map(f => f.name).join(", ") || "Drop files here or choose them"; });
 })();
+// Cooldown countdown: enable the submit button when it reaches zero.
+(function () {
+  const el = document.querySelector(".countdown[data-seconds]");
+  if (!el) return;
+  let left = parseInt(el.dataset.seconds, 10);
+  const button = document.getElementById("submit");
+  const fmt = s => (s >= 60 ? Math.floor(s / 60) + " min " : "") + (s % 60) + " s";
+  const timer = setInterval(() => {
+    left -= 1;
+    if (left <= 0) { clearInterval(timer); el.parentElement.textContent = "You can submit again."; if (button) button.disabled = false; return; }
+    el.textContent = fmt(left);
+  }, 1000);
+  el.textContent = fmt(left);
+})();

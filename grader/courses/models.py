@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -51,6 +54,13 @@ class Assignment(models.Model):
     package_sha256 = models.CharField(max_length=64)
     max_attempts = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: unlimited")
     due_at = models.DateTimeField(null=True, blank=True)
+    late_penalty_percent = models.PositiveIntegerField(
+        default=0, help_text="Points taken off a late submission's score, in percent (0-100)"
+    )
+    cooldown_minutes = models.PositiveIntegerField(
+        default=0, help_text="Minutes a student waits between two attempts"
+    )
+    is_published = models.BooleanField(default=True, help_text="Students see only published ones")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -62,3 +72,26 @@ class Assignment(models.Model):
     @property
     def is_past_due(self) -> bool:
         return self.due_at is not None and timezone.now() > self.due_at
+
+    def due_for(self, user: Any) -> datetime | None:
+        """The deadline that applies to ``user``: an extension replaces the assignment's."""
+        extension = next((e for e in self.extensions.all() if e.student_id == user.pk), None)
+        return extension.due_at if extension else self.due_at
+
+
+class Extension(models.Model):
+    """A later deadline for one student on one assignment."""
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="extensions")
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="extensions"
+    )
+    due_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["assignment", "student"], name="one_extension_each"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student} until {self.due_at:%Y-%m-%d %H:%M}"

@@ -25,12 +25,20 @@ def is_course_staff(*, user: Any, course: Course) -> bool:
 
 
 def enrollment_list_for_user(*, user: Any) -> QuerySet[Enrollment]:
+    """The user's enrollments with the assignments they may see (students: published only)."""
     return (
         Enrollment.objects.filter(user=user)
         .select_related("course")
         .prefetch_related("course__assignments")
         .order_by("course__code")
     )
+
+
+def visible_assignments(enrollment: Enrollment) -> list[Assignment]:
+    assignments = list(enrollment.course.assignments.all())  # prefetched
+    if enrollment.role == Enrollment.Role.STUDENT:
+        return [a for a in assignments if a.is_published]
+    return assignments
 
 
 def assignment_list_for_course(*, course: Course) -> QuerySet[Assignment]:

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from grader.courses.models import Assignment, Course, Enrollment
+from grader.courses.models import Assignment, Course, Enrollment, Extension
 from sandbox.intake import IntakeError, extract_zip
 from sandbox.package import PackageError, find_package_root, load_package
 
@@ -67,8 +68,12 @@ def assignment_create_from_package(
     source: Path,
     max_attempts: int | None = None,
     due_at: datetime | None = None,
+    **settings_fields: Any,
 ) -> Assignment:
-    """Validate and store an assignment package, then create the assignment that grades with it."""
+    """Validate and store an assignment package, then create the assignment that grades with it.
+
+    ``settings_fields`` are further Assignment fields (late penalty, cooldown, published).
+    """
     home = package_store(source=source)
     package = load_package(home)
     return Assignment.objects.create(
@@ -81,7 +86,33 @@ def assignment_create_from_package(
         package_sha256=home.name,
         max_attempts=max_attempts,
         due_at=due_at,
+        **settings_fields,
     )
+
+
+def assignment_create_from_upload(*, course: Course, upload: Any, **fields: Any) -> Assignment:
+    """An uploaded package zip (Django UploadedFile) → a new assignment. PackageError if bad."""
+    with tempfile.TemporaryDirectory(prefix="upload-") as tmp:
+        path = Path(tmp) / "package.zip"
+        with path.open("wb") as out:
+            for chunk in upload.chunks():
+                out.write(chunk)
+        return assignment_create_from_package(course=course, source=path, **fields)
+
+
+def extension_set(*, assignment: Assignment, username: str, due_at: datetime) -> Extension:
+    """Give an enrolled student a later deadline. ValidationError for unknown students."""
+    enrollment = (
+        Enrollment.objects.filter(course=assignment.course, user__username=username)
+        .select_related("user")
+        .first()
+    )
+    if enrollment is None:
+        raise ValidationError(f"No student called {username!r} in {assignment.course.code}.")
+    extension, _ = Extension.objects.update_or_create(
+        assignment=assignment, student=enrollment.user, defaults={"due_at": due_at}
+    )
+    return extension
 
 
 def enrollment_set(*, course: Course, user: Any, role: str) -> Enrollment:

@@ -5,12 +5,21 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 
+from grader.courses.forms import AssignmentCreateForm, AssignmentSettingsForm, ExtensionForm
 from grader.courses.models import Assignment, Course, Enrollment
-from grader.courses.selectors import course_role, enrollment_list_for_user
+from grader.courses.selectors import course_role, enrollment_list_for_user, visible_assignments
+from grader.courses.services import assignment_create_from_upload, extension_set
 from grader.submissions.forms import UploadForm
-from grader.submissions.selectors import attempts_used, submission_list_for_student
+from grader.submissions.selectors import (
+    attempts_used,
+    cooldown_left,
+    is_late,
+    submission_list_for_student,
+)
 from grader.submissions.services import submission_create
+from sandbox.package import PackageError
 
 
 def _role_or_404(request: HttpRequest, course: Course) -> str:
@@ -23,9 +32,8 @@ def _role_or_404(request: HttpRequest, course: Course) -> str:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(
-        request, "courses/home.html", {"enrollments": enrollment_list_for_user(user=request.user)}
-    )
+    enrollments = [(e, visible_assignments(e)) for e in enrollment_list_for_user(user=request.user)]
+    return render(request, "courses/home.html", {"enrollments": enrollments})
 
 
 @login_required
@@ -38,8 +46,13 @@ def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "course": course,
             "role": role,
-            "assignments": course.assignments.all(),
+            "assignments": (
+                course.assignments.all()
+                if role != Enrollment.Role.STUDENT
+                else course.assignments.filter(is_published=True)
+            ),
             "is_staff": role != Enrollment.Role.STUDENT,
+            "is_teacher": role == Enrollment.Role.TEACHER,
         },
     )
 
@@ -48,6 +61,8 @@ def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def assignment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     assignment = get_object_or_404(Assignment.objects.select_related("course"), pk=pk)
     role = _role_or_404(request, assignment.course)
+    if not assignment.is_published and role == Enrollment.Role.STUDENT:
+        raise Http404
     form = UploadForm()
     if request.method == "POST":
         form = UploadForm(request.POST, request.FILES)
@@ -64,6 +79,12 @@ def assignment_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect("submission_detail", pk=submission.pk)
     used = attempts_used(assignment=assignment, student=request.user)
     left = None if assignment.max_attempts is None else max(assignment.max_attempts - used, 0)
+    due = assignment.due_for(request.user)
+    wait = cooldown_left(assignment=assignment, student=request.user)
+    submissions = [
+        (s, is_late(s, due))
+        for s in submission_list_for_student(assignment=assignment, student=request.user)
+    ]
     return render(
         request,
         "courses/assignment_detail.html",
@@ -72,8 +93,85 @@ def assignment_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "role": role,
             "is_staff": role != Enrollment.Role.STUDENT,
             "form": form,
-            "submissions": submission_list_for_student(assignment=assignment, student=request.user),
+            "submissions": submissions,
             "attempts_left": left,
+            "due": due,
+            "has_extension": due != assignment.due_at,
+            "past_due": due is not None and timezone.now() > due,
+            "cooldown_seconds": int(wait.total_seconds()) + 1 if wait else 0,
         },
         status=400 if form.errors else 200,
+    )
+
+
+def _teacher_or_404(request: HttpRequest, course: Course) -> None:
+    if _role_or_404(request, course) != Enrollment.Role.TEACHER:
+        raise Http404
+
+
+@login_required
+def assignment_new(request: HttpRequest, pk: int) -> HttpResponse:
+    """A teacher uploads an assignment package (zip) and sets deadline, attempts, penalties."""
+    course = get_object_or_404(Course, pk=pk)
+    _teacher_or_404(request, course)
+    form = AssignmentCreateForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        fields = {k: v for k, v in form.cleaned_data.items() if k != "package"}
+        try:
+            assignment = assignment_create_from_upload(
+                course=course, upload=form.cleaned_data["package"], **fields
+            )
+        except PackageError as exc:
+            form.add_error("package", str(exc))
+        else:
+            messages.success(request, f"Created “{assignment.title}”.")
+            return redirect("assignment_detail", pk=assignment.pk)
+    return render(
+        request,
+        "courses/assignment_new.html",
+        {"course": course, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+def assignment_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Deadline, late penalty, attempts, cooldown, publication, and per-student extensions."""
+    assignment = get_object_or_404(Assignment.objects.select_related("course"), pk=pk)
+    _teacher_or_404(request, assignment.course)
+    form = AssignmentSettingsForm(instance=assignment)
+    extension_form = ExtensionForm()
+    if request.method == "POST" and request.POST.get("action") == "extension":
+        extension_form = ExtensionForm(request.POST)
+        if extension_form.is_valid():
+            try:
+                extension_set(
+                    assignment=assignment,
+                    username=extension_form.cleaned_data["username"],
+                    due_at=extension_form.cleaned_data["due_at"],
+                )
+            except ValidationError as exc:
+                extension_form.add_error("username", exc)
+            else:
+                messages.success(request, "Extension saved.")
+                return redirect("assignment_edit", pk=assignment.pk)
+    elif request.method == "POST":
+        form = AssignmentSettingsForm(request.POST, instance=assignment)
+        if form.is_valid():
+            form.save()
+            messages.success(request, "Settings saved.")
+            return redirect("assignment_edit", pk=assignment.pk)
+    errors = form.errors or extension_form.errors
+    return render(
+        request,
+        "courses/assignment_edit.html",
+        {
+            "assignment": assignment,
+            "form": form,
+            "extension_form": extension_form,
+            "extensions": assignment.extensions.select_related("student").order_by(
+                "student__username"
+            ),
+        },
+        status=400 if errors else 200,
     )

@@ -33,6 +33,13 @@ class Submission(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Operations (grader.ops): which queue the row was last sent to and when, so the sweeper can
+    # re-send a lost message to the same queue; how often it was recovered from a dead worker;
+    # how many times results were stored (1 after a normal grading, +1 per regrade).
+    queue = models.CharField(max_length=16, default="grading")
+    queued_at = models.DateTimeField(default=timezone.now)
+    recoveries = models.PositiveIntegerField(default=0)
+    gradings = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -41,7 +48,10 @@ class Submission(models.Model):
                 fields=["assignment", "student", "attempt"], name="one_submission_per_attempt"
             ),
         ]
-        indexes = [models.Index(fields=["status", "created_at"])]
+        indexes = [
+            models.Index(fields=["status", "created_at"]),
+            models.Index(fields=["status", "queued_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.student} attempt {self.attempt} ({self.status})"

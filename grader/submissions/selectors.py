@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from grader.courses.models import Assignment
 from grader.submissions.models import Submission
@@ -13,6 +15,27 @@ from grader.submissions.models import Submission
 def attempts_used(*, assignment: Assignment, student: Any) -> int:
     """Attempts that count: everything except submissions that did not compile."""
     return Submission.objects.filter(assignment=assignment, student=student, gradable=True).count()
+
+
+def cooldown_left(*, assignment: Assignment, student: Any) -> timedelta | None:
+    """Time until ``student`` may submit again, or None. Uploads that did not compile count
+    too: the cooldown paces attempts at the grader, not at the score."""
+    if not assignment.cooldown_minutes:
+        return None
+    last = (
+        Submission.objects.filter(assignment=assignment, student=student)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    if last is None:
+        return None
+    left = last + timedelta(minutes=assignment.cooldown_minutes) - timezone.now()
+    return left if left.total_seconds() > 0 else None
+
+
+def is_late(submission: Submission, due: datetime | None) -> bool:
+    return due is not None and submission.created_at > due
 
 
 def submission_list_for_student(*, assignment: Assignment, student: Any) -> QuerySet[Submission]:

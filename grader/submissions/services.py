@@ -10,10 +10,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from grader.courses.models import Assignment
+from grader.courses.models import Assignment, Enrollment
 from grader.courses.selectors import course_role
 from grader.submissions.models import Submission, SubmissionFile
-from grader.submissions.selectors import attempts_used
+from grader.submissions.selectors import attempts_used, cooldown_left
 from sandbox.intake import IntakeError, normalize_submission
 from sandbox.package import LANGUAGE_EXTENSIONS
 
@@ -33,8 +33,18 @@ def submission_create(
     student-readable message for a bad upload or when no attempts are left. Nothing is stored
     unless everything is; the grading task is queued only after the transaction commits.
     """
-    if course_role(user=student, course=assignment.course) is None:
+    role = course_role(user=student, course=assignment.course)
+    if role is None:
         raise PermissionDenied("You are not enrolled in this course.")
+    if not assignment.is_published and role == Enrollment.Role.STUDENT:
+        raise PermissionDenied("This assignment is not open yet.")
+    wait = cooldown_left(assignment=assignment, student=student)
+    if wait:
+        minutes, seconds = divmod(int(wait.total_seconds()) + 1, 60)
+        raise ValidationError(
+            f"Please wait {minutes} min {seconds:02d} s before your next attempt "
+            f"(this assignment has a {assignment.cooldown_minutes}-minute cooldown)."
+        )
     try:
         normalized = normalize_submission(
             uploads,

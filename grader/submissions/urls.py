@@ -10,6 +10,9 @@ urlpatterns = [
         views.assignment_submissions,
         name="assignment_submissions",
     ),
+    path(
+        "assignments/<int:pk>/grades.csv", views.assignment_grades_csv, name="assignment_grades_csv"
+    ),
     path("submissions/<int:pk>/", views.submission_detail, name="submission_detail"),
     path("submissions/<int:pk>/status/", views.submission_status, name="submission_status"),
 ]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import csv
+
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -7,6 +9,7 @@ from django.shortcuts import get_object_or_404, render
 from grader.courses.models import Assignment
 from grader.courses.selectors import is_course_staff
 from grader.grading.selectors import results_for_viewer
+from grader.submissions.dashboard import assignment_dashboard, latest_per_student
 from grader.submissions.models import Submission
 from grader.submissions.selectors import queue_position, submission_list_for_teacher
 
@@ -46,16 +49,79 @@ def submission_status(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "submissions/_status.html", _status_context(submission, staff))
 
 
-@login_required
-def assignment_submissions(request: HttpRequest, pk: int) -> HttpResponse:
+def _staff_assignment(request: HttpRequest, pk: int) -> Assignment:
     assignment = get_object_or_404(Assignment.objects.select_related("course"), pk=pk)
     if not is_course_staff(user=request.user, course=assignment.course):
         raise Http404
-    return render(
-        request,
-        "submissions/assignment_submissions.html",
-        {
-            "assignment": assignment,
-            "submissions": submission_list_for_teacher(assignment=assignment),
-        },
+    return assignment
+
+
+@login_required
+def assignment_submissions(request: HttpRequest, pk: int) -> HttpResponse:
+    """The teacher's dashboard: latest per student, pass rate per test, histogram, queue."""
+    assignment = _staff_assignment(request, pk)
+    search = request.GET.get("q", "").strip()[:100]
+    status = request.GET.get("status", "")
+    if status not in Submission.Status.values:
+        status = ""
+    board = assignment_dashboard(assignment=assignment, search=search, status=status)
+    peak = max((c for _, c in board.histogram), default=0) or 1
+    context = {
+        "assignment": assignment,
+        "board": board,
+        "rows": [(r, r.final_score(assignment.late_penalty_percent)) for r in board.rows],
+        "histogram": [(label, n, round(100 * n / peak)) for label, n in board.histogram],
+        "search": search,
+        "status": status,
+        "statuses": Submission.Status.choices,
+        "all_submissions": submission_list_for_teacher(assignment=assignment)[:200],
+    }
+    return render(request, "submissions/assignment_submissions.html", context)
+
+
+@login_required
+def assignment_grades_csv(request: HttpRequest, pk: int) -> HttpResponse:
+    """Grades as CSV: one row per student with a submission, latest attempt, penalty applied."""
+    assignment = _staff_assignment(request, pk)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    filename = f"{assignment.course.code}-{assignment.pk}-grades.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    writer.writerow(
+        [
+            "username",
+            "first_name",
+            "last_name",
+            "email",
+            "attempts",
+            "status",
+            "score",
+            "max_score",
+            "late",
+            "final_score",
+            "submitted_at",
+        ]
     )
+    for row in latest_per_student(assignment=assignment):
+        s, user = row.latest, row.student
+        writer.writerow(
+            [
+                _csv_safe(user.username),
+                _csv_safe(user.first_name),
+                _csv_safe(user.last_name),
+                _csv_safe(user.email),
+                row.attempts,
+                s.status,
+                s.score,
+                s.max_score,
+                "yes" if row.late else "no",
+                row.final_score(assignment.late_penalty_percent),
+                s.created_at.isoformat(),
+            ]
+        )
+    return response
+
+
+def _csv_safe(value: str) -> str:
+    """Spreadsheets run cells that start with = + - @ as formulas (CSV injection)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+
+from grader.courses.models import Assignment, Extension
+
+
+class AssignmentSettingsForm(forms.ModelForm):
+    class Meta:
+        model = Assignment
+        fields = [
+            "due_at",
+            "late_penalty_percent",
+            "max_attempts",
+            "cooldown_minutes",
+            "is_published",
+        ]
+        widgets = {
+            "due_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+        }
+        labels = {"due_at": "Due date", "is_published": "Published (students can see it)"}
+
+    def clean_late_penalty_percent(self) -> int:
+        value: int = self.cleaned_data["late_penalty_percent"]
+        if value > 100:
+            raise forms.ValidationError("A penalty is at most 100%.")
+        return value
+
+
+class AssignmentCreateForm(AssignmentSettingsForm):
+    package = forms.FileField(
+        help_text="A zip of the assignment folder: assignment.toml and a tests/ folder.",
+    )
+
+    class Meta(AssignmentSettingsForm.Meta):
+        pass
+
+    def clean_package(self) -> Any:
+        package = self.cleaned_data["package"]
+        if package.size > settings.PACKAGE_MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(
+                f"The package is {package.size:,} bytes; the limit is "
+                f"{settings.PACKAGE_MAX_UPLOAD_BYTES:,} bytes."
+            )
+        return package
+
+
+class ExtensionForm(forms.ModelForm):
+    username = forms.CharField(label="Student username")
+
+    class Meta:
+        model = Extension
+        fields = ["due_at"]
+        widgets = {
+            "due_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+        }
+        labels = {"due_at": "New due date"}
