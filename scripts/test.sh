@@ -21,6 +21,12 @@ fi
 if [ "${CI:-}" = "true" ] || [ "${WITH_DOCKER:-}" = "1" ]; then
   echo "== docker sandbox image"; bash scripts/ci-docker.sh
 fi
+# Browser tests drive Debian's chromium (Playwright never downloads a browser here).
+if ! command -v chromium >/dev/null && { [ "${CI:-}" = "true" ] || [ "${WITH_BROWSER:-}" = "1" ]; }; then
+  echo "== chromium"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 \
+    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }
+fi
 
 echo "== ruff"; ruff check .
 echo "== mypy"; mypy grader sandbox

@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 # Markers CI is expected to run: with CI=true a skip of these is a failure, not a quiet pass.
-CI_REQUIRED_MARKERS = {"sandbox", "slow", "docker"}
+CI_REQUIRED_MARKERS = {"sandbox", "slow", "docker", "browser"}
 
 
 @pytest.hookimpl(hookwrapper=True)

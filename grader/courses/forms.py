@@ -35,6 +35,8 @@ class AssignmentCreateForm(AssignmentSettingsForm):
         help_text="A zip of the assignment folder: assignment.toml and a tests/ folder.",
     )
 
+    field_order = ["package"]
+
     class Meta(AssignmentSettingsForm.Meta):
         pass
 

@@ -1,0 +1,110 @@
+"""Real browser: Playwright drives Debian's Chromium against a live server and a real worker.
+
+A teacher creates an assignment from a package zip and opens the dashboard; a student uploads
+a file through the page and watches it go queued → graded. Screenshots of the main pages land
+in $SCREENSHOT_DIR (default var/screenshots); the README shows copies from docs/screenshots.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_upload_to_graded import database_url, worker  # noqa: F401 - fixtures
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = Path(os.environ.get("SCREENSHOT_DIR", ROOT / "var" / "screenshots"))
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    # Playwright's sync API keeps an asyncio loop in this thread; Django then refuses ORM
+    # calls from it unless told this synchronous use is deliberate (the test's own fixtures).
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a dev dependency")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (scripts/test.sh installs it in CI)")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def login(browser, live_server, username: str):
+    page = browser.new_page(viewport={"width": 1100, "height": 850})
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "pw-" + username)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+    return page
+
+
+def package_zip(tmp_path: Path) -> Path:
+    root = ROOT / "examples" / "packages" / "sum_list_c"
+    target = tmp_path / "sum_list_c.zip"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for path in root.rglob("*"):
+            if path.is_file():
+                zf.write(path, f"sum_list_c/{path.relative_to(root)}")
+    target.write_bytes(buf.getvalue())
+    return target
+
+
+def test_teacher_creates_an_assignment_and_a_student_gets_graded(
+    browser, live_server, world, worker, tmp_path  # noqa: F811 - worker is a fixture
+):
+    page = browser.new_page(viewport={"width": 1100, "height": 700})
+    page.goto(f"{live_server.url}/accounts/login/")
+    shot(page, "01-login")
+    page.close()
+
+    teacher = login(browser, live_server, "teacher")
+    teacher.click("text=CS101")
+    teacher.click("text=New assignment")
+    teacher.set_input_files("input[name=package]", str(package_zip(tmp_path)))
+    teacher.fill("input[name=max_attempts]", "5")
+    teacher.fill("input[name=cooldown_minutes]", "0")
+    shot(teacher, "02-teacher-new-assignment")
+    teacher.click("text=Create assignment")
+    teacher.wait_for_selector("text=Created “Sum a list (C)”")
+    assignment_url = teacher.url
+
+    student = login(browser, live_server, "alice")
+    student.goto(assignment_url)
+    shot(student, "03-student-assignment")
+    wrong = ROOT / "examples" / "submissions" / "sum_list_c" / "wrong.c"
+    student.set_input_files("input[type=file]", str(wrong))
+    student.click("#submit")
+    student.wait_for_selector("#status")
+    student.wait_for_selector("#score", timeout=90_000)  # the page polls until graded
+    assert student.inner_text("#score") == "2 / 4"
+    assert "large values" not in student.inner_text(".results")  # hidden: count and points only
+    assert "1 hidden test" in student.content()
+    shot(student, "04-student-graded")
+
+    teacher.click("text=Dashboard")
+    teacher.wait_for_selector("#students")
+    assert "alice" in teacher.inner_text("#students")
+    shot(teacher, "05-teacher-dashboard")
+    teacher.click("#students a")
+    teacher.wait_for_selector("text=large values")  # staff see hidden tests
+    shot(teacher, "06-teacher-submission")
+    teacher.goto(assignment_url + "edit/")
+    shot(teacher, "07-teacher-settings")
