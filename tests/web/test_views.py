@@ -226,3 +226,21 @@ def test_queued_submission_shows_its_queue_position(client, world):
     login(client, world.alice)
     page = client.get(reverse("submission_status", args=[mine.pk])).content.decode()
     assert "position 2 in the queue" in page and 'data-final="false"' in page
+
+
+def test_a_dead_broker_does_not_fail_the_upload_and_the_submission_stays_queued(
+    client, world, monkeypatch, django_capture_on_commit_callbacks
+):
+    from kombu.exceptions import OperationalError
+
+    from grader.grading.tasks import grade_submission_task
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:1. Connection refused.")
+
+    monkeypatch.setattr(grade_submission_task, "apply_async", refuse)
+    login(client, world.alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(client, world.assignment, SimpleUploadedFile("solution.py", b"x = 1\n"))
+    assert response.status_code == 302
+    assert Submission.objects.get().status == "queued"
