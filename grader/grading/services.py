@@ -7,14 +7,19 @@ message finds the row already claimed and does nothing.
 from __future__ import annotations
 
 import logging
-from functools import cache
+from collections.abc import Callable
+from datetime import datetime
+from enum import StrEnum
+from functools import cache, partial
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from grader.courses.models import Assignment
 from grader.grading.models import TestResult
 from grader.submissions.models import Submission
 from sandbox import Backend, get_backend
@@ -29,16 +34,44 @@ def sandbox_backend() -> Backend:
     return get_backend(settings.SANDBOX_BACKEND)
 
 
-def submission_claim(*, submission_id: int) -> bool:
-    """Move QUEUED → RUNNING atomically; False when another worker (or an earlier try) has it."""
+def submission_claim(*, submission_id: int) -> datetime | None:
+    """Move QUEUED → RUNNING atomically. Returns the claim's start time, which doubles as the
+    claim token, or None when another worker (or an earlier try) has the row."""
+    started_at = timezone.now()
     claimed = Submission.objects.filter(id=submission_id, status=Submission.Status.QUEUED).update(
-        status=Submission.Status.RUNNING, started_at=timezone.now()
+        status=Submission.Status.RUNNING, started_at=started_at
     )
-    return claimed == 1
+    return started_at if claimed == 1 else None
 
 
 @transaction.atomic
-def submission_store_report(*, submission: Submission, report: GradeReport) -> None:
+def submission_store_report(
+    *, submission: Submission, report: GradeReport, claimed_at: datetime | None = None
+) -> bool:
+    """Replace the submission's results with the report's, in one transaction.
+
+    With ``claimed_at``, the results are stored only if the row is still RUNNING under that
+    claim: a worker that lost its claim (the sweeper gave the row to another worker) stores
+    nothing, so a submission is never graded twice. Old results stay visible until the new
+    ones replace them (a regrade never shows an empty result list). Returns whether it stored.
+    """
+    rows = Submission.objects.filter(id=submission.id)
+    if claimed_at is not None:
+        rows = rows.filter(status=Submission.Status.RUNNING, started_at=claimed_at)
+    # Lock and mark first: if the claim is gone, nothing below runs.
+    stored = rows.update(
+        status=Submission.Status.GRADED,
+        score=report.score,
+        max_score=report.max_score,
+        gradable=report.gradable,
+        compile_output=report.compile_output,
+        execution_seconds=report.execution_seconds,
+        finished_at=timezone.now(),
+        gradings=F("gradings") + 1,
+        error="",
+    )
+    if stored != 1:
+        return False
     TestResult.objects.filter(submission=submission).delete()
     TestResult.objects.bulk_create(
         TestResult(
@@ -55,27 +88,19 @@ def submission_store_report(*, submission: Submission, report: GradeReport) -> N
         )
         for i, t in enumerate(report.tests)
     )
-    Submission.objects.filter(id=submission.id).update(
-        status=Submission.Status.GRADED,
-        score=report.score,
-        max_score=report.max_score,
-        gradable=report.gradable,
-        compile_output=report.compile_output,
-        execution_seconds=report.execution_seconds,
-        finished_at=timezone.now(),
-        error="",
-    )
+    return True
 
 
 def submission_mark_failed(*, submission_id: int, error: str) -> None:
-    Submission.objects.filter(id=submission_id).update(
-        status=Submission.Status.FAILED_INFRA, error=error[:5000], finished_at=timezone.now()
-    )
+    # Only a row still in flight: a late failure never overwrites a grade stored meanwhile.
+    Submission.objects.filter(
+        id=submission_id, status__in=[Submission.Status.QUEUED, Submission.Status.RUNNING]
+    ).update(status=Submission.Status.FAILED_INFRA, error=error[:5000], finished_at=timezone.now())
 
 
 def submission_requeue(*, submission_id: int) -> None:
     Submission.objects.filter(id=submission_id, status=Submission.Status.RUNNING).update(
-        status=Submission.Status.QUEUED, started_at=None
+        status=Submission.Status.QUEUED, started_at=None, queued_at=timezone.now()
     )
 
 
@@ -99,15 +124,83 @@ def submission_grade(*, submission_id: int) -> Submission | None:
     Infrastructure errors propagate (the task decides to retry or give up); the student's own
     failures are verdicts inside the report.
     """
-    if not submission_claim(submission_id=submission_id):
+    claimed_at = submission_claim(submission_id=submission_id)
+    if claimed_at is None:
         logger.info("submission %s already claimed; nothing to do", submission_id)
         return None
     submission = Submission.objects.select_related("assignment").get(id=submission_id)
     package = load_package(Path(submission.assignment.package_path))
     files = {f.name: bytes(f.content) for f in submission.files.all()}
     report = grade(package, files, sandbox_backend())
-    submission_store_report(submission=submission, report=report)
+    if not submission_store_report(submission=submission, report=report, claimed_at=claimed_at):
+        logger.warning("submission %s: claim lost while grading; results dropped", submission_id)
+        return None
     submission_run_graded_hooks(submission_id=submission_id)
     submission.refresh_from_db()
     logger.info("graded submission %s: %s/%s", submission_id, report.score, report.max_score)
     return submission
+
+
+class RegradeScope(StrEnum):
+    ALL = "all"
+    LATEST_PER_STUDENT = "latest_per_student"
+
+
+def submission_regrade(
+    *,
+    assignment: Assignment,
+    scope: RegradeScope | str = RegradeScope.ALL,
+    chunk_size: int = 200,
+    progress: Callable[[int], None] | None = None,
+) -> list[int]:
+    """Queue the assignment's finished submissions for grading again, on the ``batch`` queue.
+
+    Only GRADED and FAILED_INFRA rows are taken (a QUEUED or RUNNING row is about to be graded
+    with the current package anyway). Each row goes back to QUEUED with a conditional UPDATE,
+    so the normal idempotent claim applies: a duplicated message grades it once. Its old
+    results and score stay in place, visible to teachers, until the new report replaces them in
+    one transaction; there are never two sets of TestResult rows. ``latest_per_student`` takes
+    each student's highest attempt only. Messages are sent after each chunk commits;
+    ``progress`` is called with the number of rows queued so far. Returns the queued ids.
+    """
+    scope = RegradeScope(scope)
+    rows = Submission.objects.filter(assignment=assignment)
+    if scope is RegradeScope.LATEST_PER_STUDENT:
+        latest = (
+            Submission.objects.filter(assignment=assignment, student=OuterRef("student"))
+            .order_by("-attempt")
+            .values("id")[:1]
+        )
+        rows = rows.filter(id=Subquery(latest))
+    finished = rows.filter(status__in=Submission.FINAL_STATUSES).order_by("id")
+    ids = list(finished.values_list("id", flat=True))
+    queued: list[int] = []
+    for start in range(0, len(ids), chunk_size):
+        chunk = ids[start : start + chunk_size]
+        with transaction.atomic():
+            now = timezone.now()
+            requeued = list(
+                Submission.objects.filter(id__in=chunk, status__in=Submission.FINAL_STATUSES)
+                .select_for_update()
+                .values_list("id", flat=True)
+            )
+            Submission.objects.filter(id__in=requeued).update(
+                status=Submission.Status.QUEUED,
+                queue="batch",
+                queued_at=now,
+                started_at=None,
+                recoveries=0,
+            )
+            transaction.on_commit(partial(_enqueue_all, requeued, "batch"))
+        queued.extend(requeued)
+        if progress is not None:
+            progress(len(queued))
+    logger.info("regrade of assignment %s (%s): %d queued", assignment.pk, scope, len(queued))
+    return queued
+
+
+def _enqueue_all(ids: list[int], queue: str) -> None:
+    from grader.grading.tasks import enqueue_grading
+
+    for submission_id in ids:
+        enqueue_grading(submission_id, queue=queue)

@@ -1,4 +1,10 @@
-"""Celery tasks: thin wrappers that take IDs and call one service."""
+"""Celery tasks: thin wrappers that take IDs and call one service.
+
+One task, two queues: uploads go to ``grading`` (interactive), regrades and imports to ``batch``
+(``enqueue_grading(id, queue="batch")``), so a regrade of a whole course never delays a
+student's upload. Time limits come from settings (GRADING_TIME_LIMIT; they nest inside the
+broker's visibility timeout).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from typing import Any
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from django.db import InterfaceError, OperationalError, close_old_connections, connection
 
 from grader.grading.services import (
     submission_grade,
@@ -19,6 +26,24 @@ logger = logging.getLogger(__name__)
 MAX_INFRA_RETRIES = 2
 
 
+def enqueue_grading(submission_id: int, *, queue: str = "grading") -> bool:
+    """Send the grading message; never raise. The row is already committed as QUEUED, so if the
+    broker is down the periodic sweeper sends it again later: nothing is lost, the upload does
+    not fail. Returns whether the broker took the message."""
+    try:
+        grade_submission_task.apply_async(
+            (submission_id,), queue=queue, retry=True, retry_policy={"max_retries": 2}
+        )
+    except Exception:
+        logger.warning(
+            "broker unavailable: submission %s stays QUEUED for the sweeper",
+            submission_id,
+            exc_info=True,
+        )
+        return False
+    return True
+
+
 @shared_task(
     bind=True, name="grading.grade_submission", acks_late=True, max_retries=MAX_INFRA_RETRIES
 )
@@ -29,6 +54,22 @@ def grade_submission_task(self: Any, submission_id: int) -> None:
         submission_mark_failed(
             submission_id=submission_id, error="grading took longer than GRADING_TIME_LIMIT"
         )
+    except (OperationalError, InterfaceError) as exc:
+        # The database dropped our connection (restart, failover, pg_terminate_backend). Open a
+        # fresh one, give the row back and retry; if even that fails the row stays RUNNING and
+        # the sweeper recovers it after the hard time limit.
+        logger.warning("database error on submission %s: %s", submission_id, exc)
+        connection.close()
+        close_old_connections()
+        try:
+            submission_requeue(submission_id=submission_id)
+        except (OperationalError, InterfaceError):
+            logger.warning("database still unavailable; leaving %s to the sweeper", submission_id)
+            connection.close()
+            return
+        if self.request.retries < MAX_INFRA_RETRIES:
+            raise self.retry(countdown=1 + 2**self.request.retries, exc=exc) from exc
+        # Out of retries: the row is QUEUED again and the sweeper re-sends it later.
     except SandboxError as exc:
         # Infrastructure, not the student: put the row back and try again, then give up visibly.
         logger.warning("sandbox error on submission %s: %s", submission_id, exc)

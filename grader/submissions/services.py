@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,19 +17,12 @@ from grader.submissions.selectors import attempts_used, cooldown_left
 from sandbox.intake import IntakeError, normalize_submission
 from sandbox.package import LANGUAGE_EXTENSIONS
 
-logger = logging.getLogger(__name__)
-
 
 def _enqueue(submission_id: int) -> None:
-    """Hand the submission to the broker. The row is already committed as QUEUED, so a dead
-    broker loses nothing: the sweeper re-enqueues QUEUED rows; the student just waits."""
-    from grader.grading.tasks import grade_submission_task
+    """Hand the submission to the broker; never raises (see ``enqueue_grading``)."""
+    from grader.grading.tasks import enqueue_grading
 
-    try:
-        grade_submission_task.delay(submission_id)
-    except Exception:  # kombu raises several types for an unreachable broker
-        logger.warning("broker unreachable; submission %s stays queued for the sweeper",
-                       submission_id, exc_info=True)
+    enqueue_grading(submission_id)
 
 
 def submission_create(

@@ -1,4 +1,4 @@
-"""``manage.py grade PACKAGE SUBMISSION [--json]``: grade without any server.
+"""``manage.py grade PACKAGE SUBMISSION [--json] [--feedback [--samples K]]``: grade, no server.
 
 SUBMISSION is a file, several files, a folder or a zip. Prints a Gradescope-style results.json
 (``--json``) or a readable table. Exits 0 whenever grading happened, whatever the score; 2 for
@@ -15,10 +15,10 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from sandbox import SandboxError, get_backend
-from sandbox.grade import grade
+from sandbox import Backend, SandboxError, get_backend
+from sandbox.grade import GradeReport, grade
 from sandbox.intake import IntakeError, normalize_submission
-from sandbox.package import LANGUAGE_EXTENSIONS, PackageError, open_package
+from sandbox.package import LANGUAGE_EXTENSIONS, AssignmentPackage, PackageError, open_package
 
 
 def _read_uploads(paths: list[Path]) -> list[tuple[str, bytes]]:
@@ -46,6 +46,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--backend", default=settings.SANDBOX_BACKEND, choices=["bubblewrap", "docker"]
         )
+        parser.add_argument(
+            "--feedback",
+            action="store_true",
+            help="explain failing tests with the feedback model (adds 'feedback' to the JSON)",
+        )
+        parser.add_argument("--samples", type=int, default=settings.FEEDBACK_SAMPLES)
+        parser.add_argument("--max-new-tokens", type=int, default=settings.FEEDBACK_MAX_NEW_TOKENS)
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -56,7 +63,13 @@ class Command(BaseCommand):
                     submission=package.submission,
                     extensions=LANGUAGE_EXTENSIONS[package.language],
                 )
-                report = grade(package, submission.files, get_backend(options["backend"]))
+                backend = get_backend(options["backend"])
+                report = grade(package, submission.files, backend)
+                feedback = (
+                    self._feedback(package, submission.files, report, backend, options)
+                    if options["feedback"]
+                    else None
+                )
         except (PackageError, IntakeError) as exc:
             self.stderr.write(f"error: {exc}")
             sys.exit(2)
@@ -65,6 +78,8 @@ class Command(BaseCommand):
             sys.exit(3)
         report.notes.extend(submission.notes)
         result = report.to_results_json()
+        if feedback is not None:
+            result.update(feedback)
         if options["json"]:
             self.stdout.write(json.dumps(result, indent=2))
             return
@@ -82,3 +97,47 @@ class Command(BaseCommand):
                     "                " + t["output"].replace("\n", "\n                ")
                 )
         self.stdout.write(f"score: {result['score']:g} / {result['max_score']:g}")
+        for item in result.get("feedback", []):
+            self.stdout.write(
+                f"feedback: line {item['line']} ({item['category']}, {item['agreement']} agree)"
+                f"\n  {item['explanation']}\n  hint: {item['hint']}"
+            )
+        if result.get("feedback_error"):
+            self.stdout.write(f"feedback unavailable: {result['feedback_error']}")
+
+    def _feedback(
+        self,
+        package: AssignmentPackage,
+        files: dict[str, bytes],
+        report: GradeReport,
+        backend: Backend,
+        options: dict[str, Any],
+    ) -> dict[str, Any]:
+        """Feedback never changes the score, and an engine failure never fails the grade."""
+        from grader.feedback.coverage import io_test_coverage
+        from grader.feedback.engines import EngineError, Sampling, get_engine
+        from grader.feedback.pipeline import FeedbackJob, evidence_from_outcomes, explain_batch
+
+        if not report.gradable or all(t.passed for t in report.tests):
+            return {"feedback": []}
+        code = files.get(package.submission, b"").decode("utf-8", errors="replace")
+        evidence = evidence_from_outcomes(
+            package, report.tests, io_test_coverage(backend, package, files)
+        )
+        try:
+            engine = get_engine(
+                settings.FEEDBACK_ENGINE,
+                settings.FEEDBACK_MODEL,
+                base_url=settings.FEEDBACK_OPENAI_BASE_URL,
+                api_key=settings.FEEDBACK_OPENAI_API_KEY,
+            )
+            [explanation] = explain_batch(
+                [FeedbackJob(package.description, code, evidence)],
+                engine=engine,
+                samples=max(1, options["samples"]),
+                sampling=Sampling(max_new_tokens=max(1, options["max_new_tokens"])),
+            )
+        except EngineError as exc:
+            self.stderr.write(f"feedback unavailable: {exc}")
+            return {"feedback": [], "feedback_error": str(exc)}
+        return {"feedback": [explanation.as_json()]}
