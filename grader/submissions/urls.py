@@ -13,6 +13,7 @@ urlpatterns = [
     path(
         "assignments/<int:pk>/grades.csv", views.assignment_grades_csv, name="assignment_grades_csv"
     ),
+    path("assignments/<int:pk>/regrade/", views.assignment_regrade, name="assignment_regrade"),
     path("submissions/<int:pk>/", views.submission_detail, name="submission_detail"),
     path("submissions/<int:pk>/status/", views.submission_status, name="submission_status"),
 ]

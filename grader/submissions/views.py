@@ -2,13 +2,17 @@ from __future__ import annotations
 
 import csv
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
+from django.views.decorators.http import require_POST
 
-from grader.courses.models import Assignment
-from grader.courses.selectors import is_course_staff
+from grader.courses.models import Assignment, Enrollment
+from grader.courses.selectors import course_role, is_course_staff
 from grader.grading.selectors import results_for_viewer
+from grader.grading.services import RegradeScope, submission_regrade
 from grader.submissions.dashboard import assignment_dashboard, latest_per_student
 from grader.submissions.models import Submission
 from grader.submissions.selectors import queue_position, submission_list_for_teacher
@@ -125,3 +129,20 @@ def assignment_grades_csv(request: HttpRequest, pk: int) -> HttpResponse:
 def _csv_safe(value: str) -> str:
     """Spreadsheets run cells that start with = + - @ as formulas (CSV injection)."""
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+@login_required
+@require_POST
+def assignment_regrade(request: HttpRequest, pk: int) -> HttpResponse:
+    """Teachers queue a regrade (all submissions, or the latest per student) on the batch queue."""
+    assignment = _staff_assignment(request, pk)
+    if course_role(user=request.user, course=assignment.course) != Enrollment.Role.TEACHER:
+        raise Http404
+    scope = request.POST.get("scope", RegradeScope.LATEST_PER_STUDENT)
+    if scope not in RegradeScope.__members__.values():
+        scope = RegradeScope.LATEST_PER_STUDENT
+    queued = submission_regrade(assignment=assignment, scope=scope)
+    messages.success(
+        request, f"{len(queued)} submission{pluralize(len(queued))} queued for regrading."
+    )
+    return redirect("assignment_submissions", pk=assignment.pk)

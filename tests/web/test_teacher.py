@@ -212,3 +212,22 @@ def test_grade_export_applies_the_late_penalty_and_defuses_formulas(client, worl
     assert by_user["alice"]["late"] == "yes" and float(by_user["alice"]["final_score"]) == 3.0
     assert by_user["bob"]["late"] == "no" and float(by_user["bob"]["final_score"]) == 2.0
     assert by_user["alice"]["first_name"] == "'=HYPERLINK(1)"
+
+
+def test_teacher_regrades_the_latest_submission_of_each_student(
+    client, world, django_capture_on_commit_callbacks
+):
+    world.assignment.max_attempts = None
+    world.assignment.save()
+    graded(world, world.alice, 1, ["passed", "failed"])
+    latest = graded(world, world.alice, 2, ["passed", "passed"])
+    client.force_login(world.ta)
+    url = reverse("assignment_regrade", args=[world.assignment.pk])
+    assert client.post(url, {"scope": "latest_per_student"}).status_code == 404  # TAs do not
+    client.force_login(world.teacher)
+    assert client.get(url).status_code == 405
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client.post(url, {"scope": "latest_per_student"}, follow=True)
+    assert "1 submission queued for regrading." in response.content.decode()
+    assert Submission.objects.get(pk=latest.pk).status == "queued"
+    assert TestResult.objects.filter(submission=latest).count() == 2  # kept until replaced
