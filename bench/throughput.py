@@ -27,6 +27,9 @@ def main() -> None:
     parser.add_argument("--submissions", type=int, default=60)
     parser.add_argument("--concurrency", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--backend", default=os.environ.get("SANDBOX_BACKEND", "bubblewrap"))
+    parser.add_argument("--package", default="add_two_numbers",
+                        help="an examples/packages folder whose examples/submissions/<it>/ has "
+                             "correct.* (add_two_numbers: pytest + io; max_of_list: io only)")
     args = parser.parse_args()
     os.environ["SANDBOX_BACKEND"] = args.backend
     os.environ.setdefault("GRADER_DATA_DIR", tempfile.mkdtemp(prefix="grader-bench-"))
@@ -38,6 +41,7 @@ def main() -> None:
     from django.contrib.auth import get_user_model
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.core.management import call_command
+    from django.db.models import F
     from django.test import Client
     from django.urls import reverse
 
@@ -50,9 +54,10 @@ def main() -> None:
     ensure_broker_dirs()
     course = Course.objects.create(code=f"BENCH{time.time_ns()}", title="bench")
     assignment = assignment_create_from_package(
-        course=course, source=ROOT / "examples/packages/add_two_numbers", max_attempts=None
+        course=course, source=ROOT / "examples/packages" / args.package, max_attempts=None
     )
-    solution = (ROOT / "examples/submissions/add_two_numbers/correct.py").read_bytes()
+    correct = next((ROOT / "examples/submissions" / args.package).glob("correct.*"))
+    solution = correct.read_bytes()
     students = []
     for i in range(args.submissions):  # one student each: no cooldown or attempt limit applies
         user = get_user_model().objects.create_user(username=f"b{course.pk}-{i}")
@@ -72,7 +77,7 @@ def main() -> None:
             client.force_login(user)
             response = client.post(
                 reverse("assignment_detail", args=[assignment.pk]),
-                {"upload": [SimpleUploadedFile("solution.py", solution)]},
+                {"upload": [SimpleUploadedFile(correct.name, solution)]},
             )
             if response.status_code != 302:
                 raise SystemExit(f"upload failed: HTTP {response.status_code}")
@@ -83,10 +88,11 @@ def main() -> None:
     finally:
         worker.terminate()
         worker.wait(30)
-    graded = rows.filter(status="graded", score=9).count()
+    graded = rows.filter(status="graded", score=F("max_score")).count()
     latencies = sorted((s.finished_at - s.created_at).total_seconds() for s in rows)
     per_minute = graded / elapsed * 60
-    print(f"backend={args.backend} workers={args.concurrency} submissions={args.submissions}")
+    print(f"backend={args.backend} workers={args.concurrency} submissions={args.submissions} "
+          f"package={args.package}")
     print(f"graded correctly: {graded}/{args.submissions} in {elapsed:.1f} s")
     print(f"throughput: {per_minute:.0f}/min, {per_minute / args.concurrency:.0f}/min/core")
     print(

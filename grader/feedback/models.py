@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from grader.courses.models import Assignment
+from grader.submissions.models import Submission
+
+
+class AssignmentFeedbackConfig(models.Model):
+    """Per-assignment feedback settings; an assignment without one uses the site settings."""
+
+    assignment = models.OneToOneField(
+        Assignment, on_delete=models.CASCADE, related_name="feedback_config"
+    )
+    enabled = models.BooleanField(default=True)
+    samples = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: site default")
+    temperature = models.FloatField(default=0.6)
+    max_new_tokens = models.PositiveIntegerField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"feedback settings of assignment {self.assignment_id}"
+
+
+class Feedback(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for the model"
+        PENDING_REVIEW = "pending_review", "Waiting for a teacher"
+        RELEASED = "released", "Released"
+        AUTO_RELEASED = "auto_released", "Released automatically"
+        REJECTED = "rejected", "Rejected"
+        FAILED = "failed", "Could not be generated"
+
+    VISIBLE_TO_STUDENT = (Status.RELEASED, Status.AUTO_RELEASED)
+
+    submission = models.OneToOneField(Submission, on_delete=models.CASCADE, related_name="feedback")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    line = models.PositiveIntegerField(null=True, blank=True)  # 1-based in the submitted file
+    category = models.CharField(max_length=32, blank=True)
+    explanation = models.TextField(blank=True)
+    hint = models.TextField(blank=True)
+    agreement = models.FloatField(default=0)  # share of samples that voted for the verdict
+    samples_count = models.PositiveIntegerField(default=0)
+    samples = models.JSONField(default=list, blank=True)  # every raw sample + its parse
+    suspicious_lines = models.JSONField(default=list, blank=True)  # [[line, ochiai], ...]
+    removed_count = models.PositiveIntegerField(default=0)  # code pieces the cleanup removed
+    engine = models.CharField(max_length=200, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"feedback on submission {self.submission_id}: {self.status}"
+
+    @property
+    def category_label(self) -> str:
+        return self.category.replace("_", " ")
