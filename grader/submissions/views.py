@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from grader.courses.models import Assignment, Enrollment
 from grader.courses.selectors import course_role, is_course_staff
+from grader.feedback.selectors import feedback_for_staff, feedback_for_student
 from grader.grading.selectors import results_for_viewer
 from grader.grading.services import RegradeScope, submission_regrade
 from grader.submissions.dashboard import assignment_dashboard, latest_per_student
@@ -35,6 +36,9 @@ def _status_context(submission: Submission, staff: bool) -> dict[str, object]:
         "staff": staff,
         "results": results_for_viewer(submission=submission, staff=staff),
         "queue_position": queue_position(submission=submission),
+        # Students see feedback only once released; staff see its state and a review link.
+        "feedback": feedback_for_student(submission) if submission.is_final else None,
+        "staff_feedback": feedback_for_staff(submission) if staff else None,
     }
 
 
