@@ -108,3 +108,25 @@ def test_teacher_creates_an_assignment_and_a_student_gets_graded(
     shot(teacher, "06-teacher-submission")
     teacher.goto(assignment_url + "edit/")
     shot(teacher, "07-teacher-settings")
+
+    # The model's output (no GPU worker runs here) arrives as a pending review item.
+    from grader.feedback.models import Feedback
+    from grader.submissions.models import Submission
+
+    submission = Submission.objects.get(student=world.alice)
+    Feedback.objects.update_or_create(submission=submission, defaults={
+        "status": Feedback.Status.PENDING_REVIEW, "line": 4, "category": "other",
+        "explanation": "1. `total` is an int.\n2. 2000000000 + 2000000000 does not fit.",
+        "hint": "How large can the sum get?", "agreement": 2 / 3, "samples_count": 3,
+        "samples": [{"text": "…", "parsed": {"line": 4, "category": "other"}}] * 2
+        + [{"text": "maybe line 8", "parsed": {"line": 8, "category": "other"}}],
+    })
+    teacher.goto(f"{live_server.url}/courses/{world.course.pk}/review/")
+    teacher.wait_for_selector(".review-item")
+    shot(teacher, "08-teacher-review-queue")
+    teacher.click("button[value=approve]")
+    teacher.wait_for_selector("#empty-queue")
+    student.reload()
+    student.wait_for_selector(".feedback")
+    assert "How large can the sum get?" in student.inner_text(".feedback")
+    shot(student, "09-student-feedback")
