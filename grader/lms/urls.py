@@ -1,5 +1,25 @@
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from grader.lms import views
+from grader.lms.api import api
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("api/", api.urls),
+    path(
+        "webhooks/lms/<str:course_code>/submissions",
+        views.inbound_submission,
+        name="lms_inbound_submission",
+    ),
+    path(
+        "lms/courses/<str:course_code>/deliveries/",
+        views.delivery_list,
+        name="lms_delivery_list",
+    ),
+    path(
+        "lms/deliveries/<int:pk>/redeliver/",
+        views.delivery_redeliver,
+        name="lms_delivery_redeliver",
+    ),
+]

@@ -1,0 +1,94 @@
+"""Reads for the API and the webhooks: the results a viewer may see, in one JSON shape."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from grader.courses.models import Assignment, Enrollment
+from grader.grading.selectors import results_for_viewer
+from grader.lms.models import ApiToken, WebhookDelivery
+from grader.submissions.models import Submission
+
+
+def api_token_user(*, key: str) -> Any | None:
+    """The active user a bearer token belongs to, or None; notes when it was last used."""
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    token = ApiToken.objects.select_related("user").filter(key_sha256=digest).first()
+    if token is None or not token.user.is_active:
+        return None
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    return token.user
+
+
+def assignment_list_for_user(*, user: Any) -> QuerySet[Assignment]:
+    qs = Assignment.objects.select_related("course").order_by("course__code", "due_at", "id")
+    if user.is_superuser:
+        return qs
+    return qs.filter(course__enrollments__user=user)
+
+
+def assignment_role(*, user: Any, assignment_id: int) -> tuple[Assignment, str] | None:
+    """The assignment and the user's role in its course; None when it does not exist or the
+    user is not in its course (the caller answers both with the same 404)."""
+    assignment = Assignment.objects.select_related("course").filter(pk=assignment_id).first()
+    if assignment is None:
+        return None
+    if user.is_superuser:
+        return assignment, Enrollment.Role.TEACHER
+    role = (
+        Enrollment.objects.filter(user=user, course=assignment.course_id)
+        .values_list("role", flat=True)
+        .first()
+    )
+    return (assignment, role) if role else None
+
+
+def submission_results_payload(*, submission: Submission, staff: bool) -> dict[str, Any]:
+    """Gradescope's results.json shape plus our ids and status, filtered by the same rules as
+    the submission page: a student never gets a hidden test's name or output, only a count."""
+    view = results_for_viewer(submission=submission, staff=staff)
+    tests = [
+        {
+            "name": r.name,
+            "score": r.score,
+            "max_score": r.max_score,
+            "status": "passed" if r.passed else "failed",
+            "verdict": r.verdict,
+            "visibility": r.visibility,
+            "output": r.output,
+        }
+        for r in view.shown
+    ]
+    graded = submission.status == Submission.Status.GRADED
+    payload: dict[str, Any] = {
+        "submission_id": submission.pk,
+        "assignment_id": submission.assignment_id,
+        "course": submission.assignment.course.code,
+        "student": {"username": submission.student.username, "email": submission.student.email},
+        "attempt": submission.attempt,
+        "status": submission.status,
+        "score": submission.score if graded else None,
+        "max_score": submission.max_score if graded else None,
+        "gradable": submission.gradable,
+        "execution_time": submission.execution_seconds,
+        "output": submission.compile_output if graded and not submission.gradable else "",
+        "tests": tests,
+        "hidden_tests": {
+            "count": view.hidden_count,
+            "score": view.hidden_score,
+            "max_score": view.hidden_max,
+        },
+        "created_at": submission.created_at.isoformat(),
+        "finished_at": submission.finished_at.isoformat() if submission.finished_at else None,
+    }
+    if staff:
+        payload["error"] = submission.error
+    return payload
+
+
+def webhook_delivery_list_for_course(*, course_id: int) -> QuerySet[WebhookDelivery]:
+    return WebhookDelivery.objects.filter(course_id=course_id).prefetch_related("log")

@@ -1,0 +1,280 @@
+"""Writes for the LMS integration: API tokens, inbound submissions, outbound deliveries."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import secrets
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from grader.courses.models import Assignment, Course
+from grader.lms.models import (
+    ApiToken,
+    CourseIntegration,
+    InboundSubmission,
+    WebhookAttempt,
+    WebhookDelivery,
+)
+from grader.lms.selectors import submission_results_payload
+from grader.lms.signing import HEADER, sign_header
+from grader.submissions.models import Submission
+from grader.submissions.services import submission_create
+
+logger = logging.getLogger(__name__)
+GRADED_EVENT = "submission.graded"
+
+
+def api_token_create(*, user: Any, name: str = "") -> str:
+    """Create a token for ``user`` and return it; only its hash is kept, so this is the only
+    time anyone sees it."""
+    key = "grd_" + secrets.token_urlsafe(32)
+    ApiToken.objects.create(
+        user=user, name=name, prefix=key[:10], key_sha256=hashlib.sha256(key.encode()).hexdigest()
+    )
+    return key
+
+
+# --- inbound -------------------------------------------------------------------------------
+
+
+@dataclass
+class InboundResult:
+    submission: Submission
+    duplicate: bool
+
+
+class IdempotencyConflict(Exception):
+    """The idempotency key was used before with a different body."""
+
+
+def inbound_submission_receive(
+    *,
+    course: Course,
+    idempotency_key: str,
+    body: bytes,
+    assignment: Assignment,
+    student: Any,
+    uploads: list[tuple[str, bytes]],
+) -> InboundResult:
+    """Create the submission an LMS sent, once per idempotency key.
+
+    A retried delivery (same key, same body) returns the first submission; the same key with
+    another body raises IdempotencyConflict. Two copies arriving at once race on the unique key:
+    the loser's submission is rolled back with its transaction and it returns the winner's.
+    """
+    body_sha256 = hashlib.sha256(body).hexdigest()
+
+    def existing() -> InboundResult | None:
+        row = (
+            InboundSubmission.objects.select_related("submission")
+            .filter(course=course, idempotency_key=idempotency_key)
+            .first()
+        )
+        if row is None:
+            return None
+        if row.body_sha256 != body_sha256:
+            raise IdempotencyConflict(
+                "This Idempotency-Key was already used for a different request body."
+            )
+        return InboundResult(row.submission, duplicate=True)
+
+    found = existing()
+    if found:
+        return found
+    try:
+        with transaction.atomic():
+            submission = submission_create(assignment=assignment, student=student, uploads=uploads)
+            InboundSubmission.objects.create(
+                course=course,
+                idempotency_key=idempotency_key,
+                body_sha256=body_sha256,
+                submission=submission,
+            )
+    except IntegrityError:
+        found = existing()
+        if found is None:
+            raise
+        return found
+    return InboundResult(submission, duplicate=False)
+
+
+# --- outbound ------------------------------------------------------------------------------
+
+
+def _enqueue_delivery(delivery_id: int, countdown: float = 0) -> None:
+    from grader.lms.tasks import deliver_webhook_task
+
+    deliver_webhook_task.apply_async((delivery_id,), countdown=countdown)
+
+
+def submission_graded_notify(submission_id: int) -> None:
+    """GRADED_HOOK: queue a signed ``submission.graded`` POST to the course's callback URL.
+
+    The payload follows the student's visibility rules: it goes to a system the student may
+    read, so hidden tests appear only as a count and points.
+    """
+    submission = (
+        Submission.objects.select_related("assignment__course", "student")
+        .filter(pk=submission_id)
+        .first()
+    )
+    if submission is None:
+        return
+    integration = CourseIntegration.objects.filter(
+        course=submission.assignment.course_id, enabled=True
+    ).first()
+    if integration is None or not integration.callback_url:
+        return
+    payload = {
+        "event": GRADED_EVENT,
+        "results": submission_results_payload(submission=submission, staff=False),
+    }
+    webhook_delivery_create(
+        course=submission.assignment.course,
+        submission=submission,
+        event=GRADED_EVENT,
+        url=integration.callback_url,
+        payload=payload,
+    )
+
+
+@transaction.atomic
+def webhook_delivery_create(
+    *,
+    course: Course,
+    submission: Submission | None,
+    event: str,
+    url: str,
+    payload: dict[str, Any],
+    redelivery_of: WebhookDelivery | None = None,
+) -> WebhookDelivery:
+    delivery = WebhookDelivery.objects.create(
+        course=course,
+        submission=submission,
+        event=event,
+        url=url,
+        payload=payload,
+        redelivery_of=redelivery_of,
+        next_attempt_at=timezone.now(),
+    )
+    delivery_id = delivery.pk
+    transaction.on_commit(lambda: _enqueue_delivery(delivery_id))
+    return delivery
+
+
+def webhook_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
+    """A new delivery of the same payload, to the course's current callback URL, with a fresh
+    attempt budget; the old one and its log stay as they were."""
+    integration = CourseIntegration.objects.filter(course=delivery.course_id).first()
+    url = integration.callback_url if integration and integration.callback_url else delivery.url
+    return webhook_delivery_create(
+        course=delivery.course,
+        submission=delivery.submission,
+        event=delivery.event,
+        url=url,
+        payload=delivery.payload,
+        redelivery_of=delivery,
+    )
+
+
+def backoff_seconds(attempt: int) -> float:
+    """Delay before try ``attempt + 1``: exponential with full jitter (AWS architecture blog),
+    so many deliveries failing together do not retry in lockstep."""
+    base: float = settings.LMS_WEBHOOK_BACKOFF_SECONDS
+    cap: float = settings.LMS_WEBHOOK_BACKOFF_MAX_SECONDS
+    ceiling = min(cap, base * 2 ** (attempt - 1))
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
+    """POST once; (status code, error text). Never raises for network trouble."""
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
+    try:
+        with urllib.request.urlopen(  # noqa: S310 - the URL is set by staff, http(s) only
+            request, timeout=settings.LMS_WEBHOOK_TIMEOUT_SECONDS
+        ) as response:
+            return response.status, ""
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read(500).decode("utf-8", "replace")
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return None, f"{type(reason).__name__}: {reason}"[:2000]
+
+
+def _retryable(status_code: int | None) -> bool:
+    return status_code is None or status_code >= 500 or status_code in (408, 429)
+
+
+def webhook_delivery_attempt(*, delivery_id: int) -> float | None:
+    """Make the next attempt of a pending delivery and log it.
+
+    Returns the delay before the next try, or None when there is nothing more to do (delivered,
+    dead, or another worker claimed this attempt). The claim is a conditional UPDATE on the
+    attempt counter, so a duplicated broker message never POSTs the same attempt twice.
+    """
+    delivery = WebhookDelivery.objects.select_related("course__integration").get(pk=delivery_id)
+    if delivery.status != WebhookDelivery.Status.PENDING:
+        return None
+    number = delivery.attempts + 1
+    claimed = WebhookDelivery.objects.filter(
+        pk=delivery_id, status=WebhookDelivery.Status.PENDING, attempts=delivery.attempts
+    ).update(attempts=number)
+    if not claimed:
+        return None
+    integration = getattr(delivery.course, "integration", None)
+    if integration is None or not integration.enabled:
+        _finish(delivery_id, WebhookDelivery.Status.DEAD)
+        WebhookAttempt.objects.create(
+            delivery_id=delivery_id, number=number, error="the course's integration is disabled"
+        )
+        return None
+    body = DjangoJSONEncoder(separators=(",", ":"), sort_keys=True).encode(
+        {**delivery.payload, "delivery_id": delivery.pk}
+    ).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "grader-webhooks/1",
+        HEADER: sign_header(integration.secret, body),
+        "X-Grader-Event": delivery.event,
+        "X-Grader-Delivery": str(delivery.pk),
+    }
+    started = timezone.now()
+    clock = time.monotonic()
+    status_code, error = _post(delivery.url, body, headers)
+    WebhookAttempt.objects.create(
+        delivery_id=delivery_id,
+        number=number,
+        started_at=started,
+        status_code=status_code,
+        error=error,
+        duration_ms=int((time.monotonic() - clock) * 1000),
+    )
+    if status_code is not None and 200 <= status_code < 300:
+        _finish(delivery_id, WebhookDelivery.Status.DELIVERED)
+        return None
+    if not _retryable(status_code) or number >= settings.LMS_WEBHOOK_MAX_ATTEMPTS:
+        logger.warning("webhook delivery %s is dead after %s attempts", delivery_id, number)
+        _finish(delivery_id, WebhookDelivery.Status.DEAD)
+        return None
+    delay = backoff_seconds(number)
+    WebhookDelivery.objects.filter(pk=delivery_id).update(
+        next_attempt_at=timezone.now() + timedelta(seconds=delay)
+    )
+    return delay
+
+
+def _finish(delivery_id: int, status: str) -> None:
+    WebhookDelivery.objects.filter(pk=delivery_id).update(
+        status=status, finished_at=timezone.now(), next_attempt_at=None
+    )

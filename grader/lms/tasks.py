@@ -1,0 +1,16 @@
+"""Celery tasks: thin wrappers that take IDs and call one service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from grader.lms.services import webhook_delivery_attempt
+
+
+@shared_task(name="lms.deliver_webhook", acks_late=True)
+def deliver_webhook_task(delivery_id: int) -> None:
+    # The next try is a new message with a countdown, not self.retry(): the attempt counter in
+    # the row is the truth, so a lost or duplicated message neither skips nor repeats a try.
+    delay = webhook_delivery_attempt(delivery_id=delivery_id)
+    if delay is not None:
+        deliver_webhook_task.apply_async((delivery_id,), countdown=delay)

@@ -1,0 +1,217 @@
+"""The inbound LMS webhook and the teacher's delivery log.
+
+The webhook's order of checks matters: size first (before reading the body), then the course,
+then the signature (before parsing anything an attacker sent), then the idempotency key.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from grader.courses.models import Course, Enrollment
+from grader.courses.selectors import is_course_staff
+from grader.lms.models import CourseIntegration, WebhookDelivery
+from grader.lms.selectors import webhook_delivery_list_for_course
+from grader.lms.services import IdempotencyConflict, inbound_submission_receive, webhook_redeliver
+from grader.lms.signing import HEADER, SignatureError, verify
+from grader.submissions.selectors import attempts_used
+
+
+class WebhookError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _error(status: int, message: str) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+@csrf_exempt
+@require_POST
+def inbound_submission(request: HttpRequest, course_code: str) -> HttpResponse:
+    try:
+        return _inbound_submission(request, course_code)
+    except WebhookError as exc:
+        return _error(exc.status, str(exc))
+
+
+def _read_body(request: HttpRequest) -> bytes:
+    limit = settings.LMS_WEBHOOK_MAX_BYTES
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise WebhookError(400, "Content-Length is not a number.") from None
+    if declared > limit:
+        raise WebhookError(413, f"The body is {declared:,} bytes; the limit is {limit:,} bytes.")
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        raise WebhookError(413, f"The body is over the limit of {limit:,} bytes.") from None
+    if len(body) > limit:
+        raise WebhookError(413, f"The body is {len(body):,} bytes; the limit is {limit:,} bytes.")
+    return body
+
+
+def _inbound_submission(request: HttpRequest, course_code: str) -> HttpResponse:
+    body = _read_body(request)
+    integration = (
+        CourseIntegration.objects.select_related("course")
+        .filter(course__code=course_code, enabled=True)
+        .first()
+    )
+    if integration is None:
+        raise WebhookError(404, f"No course {course_code!r} accepts webhooks here.")
+    try:
+        verify(
+            request.headers.get(HEADER, ""),
+            secret=integration.secret,
+            body=body,
+            tolerance=settings.LMS_WEBHOOK_TOLERANCE_SECONDS,
+        )
+    except SignatureError as exc:
+        raise WebhookError(401, str(exc)) from exc
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if not key or len(key) > 200:
+        raise WebhookError(400, "An Idempotency-Key header (1 to 200 characters) is required.")
+    course = integration.course
+    fields, uploads = _parse(request, body)
+    assignment = _assignment(course, fields.get("assignment"))
+    student = _student(course, fields)
+    try:
+        result = inbound_submission_receive(
+            course=course,
+            idempotency_key=key,
+            body=body,
+            assignment=assignment,
+            student=student,
+            uploads=uploads,
+        )
+    except IdempotencyConflict as exc:
+        raise WebhookError(409, str(exc)) from exc
+    except PermissionDenied as exc:
+        raise WebhookError(422, str(exc)) from exc
+    except ValidationError as exc:
+        used = attempts_used(assignment=assignment, student=student)
+        full = assignment.max_attempts is not None and used >= assignment.max_attempts
+        raise WebhookError(409 if full else 400, " ".join(exc.messages)) from exc
+    submission = result.submission
+    return JsonResponse(
+        {
+            "submission_id": submission.pk,
+            "attempt": submission.attempt,
+            "status": submission.status,
+            "duplicate": result.duplicate,
+            "url": request.build_absolute_uri(reverse("submission_detail", args=[submission.pk])),
+            "status_url": request.build_absolute_uri(
+                reverse("api:submission_results", args=[submission.pk])
+            ),
+        },
+        status=202,
+    )
+
+
+def _parse(request: HttpRequest, body: bytes) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
+    """JSON ``{"assignment", "student": {"email"|"username"}, "files": [{"name",
+    "content_base64"}]}`` or multipart with fields assignment, student_email / student_username
+    and one or more ``files``."""
+    content_type = request.content_type or ""
+    if content_type == "multipart/form-data":
+        fields: dict[str, Any] = {
+            "assignment": request.POST.get("assignment"),
+            "student": {
+                "email": request.POST.get("student_email"),
+                "username": request.POST.get("student_username"),
+            },
+        }
+        uploads = [(f.name or "upload", f.read()) for f in request.FILES.getlist("files")]
+        if not uploads:
+            raise WebhookError(400, "No files: send them as multipart field 'files'.")
+        return fields, uploads
+    if content_type != "application/json":
+        raise WebhookError(415, "Send application/json or multipart/form-data.")
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise WebhookError(400, f"The body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise WebhookError(400, "The body must be a JSON object.")
+    files = data.get("files")
+    if not isinstance(files, list) or not files:
+        raise WebhookError(400, "'files' must be a non-empty list of {name, content_base64}.")
+    uploads = []
+    for i, item in enumerate(files):
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            raise WebhookError(400, f"files[{i}] needs a string 'name'.")
+        try:
+            content = base64.b64decode(item.get("content_base64", ""), validate=True)
+        except (binascii.Error, TypeError, ValueError):
+            raise WebhookError(400, f"files[{i}].content_base64 is not valid base64.") from None
+        uploads.append((item["name"], content))
+    return data, uploads
+
+
+def _assignment(course: Course, raw: Any) -> Any:
+    try:
+        assignment_id = int(raw)
+    except (TypeError, ValueError):
+        raise WebhookError(400, "'assignment' must be the assignment's id.") from None
+    assignment = course.assignments.filter(pk=assignment_id).first()
+    if assignment is None:
+        raise WebhookError(404, f"Course {course.code} has no assignment {assignment_id}.")
+    return assignment
+
+
+def _student(course: Course, fields: dict[str, Any]) -> Any:
+    who = fields.get("student")
+    if not isinstance(who, dict):
+        raise WebhookError(400, "'student' must be an object with 'email' or 'username'.")
+    email, username = who.get("email"), who.get("username")
+    users = get_user_model().objects.filter(
+        enrollments__course=course, enrollments__role=Enrollment.Role.STUDENT
+    )
+    if isinstance(username, str) and username:
+        users = users.filter(username=username)
+    elif isinstance(email, str) and email:
+        users = users.filter(email__iexact=email)
+    else:
+        raise WebhookError(400, "'student' must have an 'email' or a 'username'.")
+    found = list(users[:2])
+    if len(found) != 1:
+        # Ambiguous emails are refused too: a submission must never land on the wrong student.
+        raise WebhookError(422, f"No single student of {course.code} matches {who!r}.")
+    return found[0]
+
+
+@login_required
+def delivery_list(request: HttpRequest, course_code: str) -> HttpResponse:
+    course = get_object_or_404(Course, code=course_code)
+    if not is_course_staff(user=request.user, course=course):
+        raise Http404
+    deliveries = webhook_delivery_list_for_course(course_id=course.pk)[:200]
+    return render(request, "lms/delivery_list.html", {"course": course, "deliveries": deliveries})
+
+
+@login_required
+@require_POST
+def delivery_redeliver(request: HttpRequest, pk: int) -> HttpResponse:
+    delivery = get_object_or_404(WebhookDelivery.objects.select_related("course"), pk=pk)
+    if not is_course_staff(user=request.user, course=delivery.course):
+        raise Http404
+    new = webhook_redeliver(delivery=delivery)
+    messages.success(request, f"Delivery #{delivery.pk} queued again as #{new.pk}.")
+    return redirect("lms_delivery_list", course_code=delivery.course.code)

@@ -1,0 +1,183 @@
+"""The inbound LMS webhook: every rejection, idempotent retries, JSON and multipart bodies."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+import pytest
+
+from grader.lms.models import CourseIntegration, InboundSubmission
+from grader.lms.signing import sign_header
+from grader.submissions.models import Submission
+from tests.conftest import example_submission
+
+pytestmark = pytest.mark.django_db
+SECRET = "course-secret-123"
+URL = "/webhooks/lms/CS101/submissions"
+
+
+@pytest.fixture
+def integration(world):
+    world.alice.email = "alice@example.edu"
+    world.alice.save()
+    return CourseIntegration.objects.create(course=world.course, secret=SECRET)
+
+
+def payload(world, student=None, **extra):
+    code = example_submission("add_two_numbers", "correct.py")
+    data = {
+        "assignment": world.assignment.pk,
+        "student": student or {"email": "ALICE@example.edu"},
+        "files": [{"name": "solution.py", "content_base64": base64.b64encode(code).decode()}],
+        **extra,
+    }
+    return json.dumps(data).encode()
+
+
+def post(client, body, *, key="delivery-1", secret=SECRET, timestamp=None, url=URL,
+         content_type="application/json", signature=None):
+    headers = {"X-Grader-Signature": signature or sign_header(secret, body, timestamp=timestamp)}
+    if key:
+        headers["Idempotency-Key"] = key
+    return client.generic("POST", url, body, content_type=content_type, headers=headers)
+
+
+def test_signed_json_submission_is_accepted(client, world, integration):
+    response = post(client, payload(world))
+    assert response.status_code == 202, response.content
+    body = response.json()
+    submission = Submission.objects.get(pk=body["submission_id"])
+    assert submission.student == world.alice and submission.assignment == world.assignment
+    assert body["duplicate"] is False and body["url"].endswith(f"/submissions/{submission.pk}/")
+    assert bytes(submission.files.get().content) == example_submission(
+        "add_two_numbers", "correct.py")
+
+
+def test_a_retried_delivery_returns_the_same_submission(client, world, integration):
+    body = payload(world)
+    first = post(client, body)
+    # The LMS retries later: a fresh signature over the same body, the same idempotency key.
+    second = post(client, body, timestamp=int(time.time()) + 5)
+    assert first.status_code == second.status_code == 202
+    assert first.json()["submission_id"] == second.json()["submission_id"]
+    assert second.json()["duplicate"] is True
+    assert Submission.objects.count() == 1 and InboundSubmission.objects.count() == 1
+
+
+def test_a_reused_key_with_another_body_is_409(client, world, integration):
+    assert post(client, payload(world)).status_code == 202
+    response = post(client, payload(world, student={"username": "bob"}))
+    assert response.status_code == 409
+    assert Submission.objects.count() == 1
+
+
+def test_a_new_key_is_a_new_attempt(client, world, integration):
+    assert post(client, payload(world), key="a").json()["attempt"] == 1
+    assert post(client, payload(world), key="b").json()["attempt"] == 2
+
+
+def test_bad_signature_is_401(client, world, integration):
+    response = post(client, payload(world), secret="wrong-secret")
+    assert response.status_code == 401
+    assert "does not match" in response.json()["error"]
+    body = payload(world)
+    tampered = post(client, body, signature=sign_header(SECRET, body + b" "))
+    assert tampered.status_code == 401
+    assert post(client, body, signature="garbage").status_code == 401
+    assert not Submission.objects.exists()
+
+
+@pytest.mark.parametrize("skew", [-301, 301])
+def test_stale_or_future_timestamp_is_401(client, world, integration, skew):
+    response = post(client, payload(world), timestamp=int(time.time()) + skew)
+    assert response.status_code == 401
+    assert "300 s" in response.json()["error"]
+    assert not Submission.objects.exists()
+
+
+def test_unknown_or_disabled_course_is_404(client, world, integration):
+    unknown = post(client, payload(world), url="/webhooks/lms/NOPE/submissions")
+    integration.enabled = False
+    integration.save()
+    disabled = post(client, payload(world))
+    assert unknown.status_code == disabled.status_code == 404
+    # A course with no integration at all looks the same as one that does not exist.
+    assert post(client, payload(world), url="/webhooks/lms/CS999/submissions").status_code == 404
+
+
+def test_oversize_body_is_413(client, world, integration, settings):
+    settings.LMS_WEBHOOK_MAX_BYTES = 1000
+    response = post(client, payload(world, padding="x" * 2000))
+    assert response.status_code == 413
+    assert not Submission.objects.exists()
+
+
+@pytest.mark.parametrize("student", [
+    {"email": "nobody@example.edu"},
+    {"username": "outsider"},  # exists, but not in this course
+    {"username": "teacher"},  # in the course, but not a student
+])
+def test_unknown_student_is_422(client, world, integration, student):
+    response = post(client, payload(world, student=student))
+    assert response.status_code == 422
+    assert not Submission.objects.exists()
+
+
+def test_missing_idempotency_key_is_400(client, world, integration):
+    assert post(client, payload(world), key=None).status_code == 400
+
+
+def test_assignment_of_another_course_is_404(client, world, integration):
+    body = json.loads(payload(world))
+    body["assignment"] = 999_999
+    assert post(client, json.dumps(body).encode()).status_code == 404
+
+
+@pytest.mark.parametrize("body", [
+    b"not json",
+    b"[]",
+    json.dumps({"assignment": 1, "student": {"username": "alice"}, "files": []}).encode(),
+    json.dumps({"assignment": "x", "student": {"username": "alice"},
+                "files": [{"name": "a.py", "content_base64": "AA=="}]}).encode(),
+    json.dumps({"assignment": 1, "student": {"username": "alice"},
+                "files": [{"name": "a.py", "content_base64": "@@not base64@@"}]}).encode(),
+])
+def test_malformed_bodies_are_400(client, world, integration, body):
+    response = post(client, body)
+    assert response.status_code == 400
+    assert response.json()["error"]
+
+
+def test_bad_upload_is_400_with_the_intake_message(client, world, integration):
+    body = json.loads(payload(world))
+    body["files"] = [{"name": "solution.py", "content_base64": base64.b64encode(b"\0\0").decode()}]
+    response = post(client, json.dumps(body).encode())
+    assert response.status_code == 400
+    assert "not a text file" in response.json()["error"]
+
+
+def test_no_attempts_left_is_409(client, world, integration):
+    for i in range(world.assignment.max_attempts):
+        assert post(client, payload(world), key=f"k{i}").status_code == 202
+    response = post(client, payload(world), key="one-too-many")
+    assert response.status_code == 409
+    assert "attempts" in response.json()["error"]
+
+
+def test_multipart_submission_is_accepted(client, world, integration):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
+
+    upload = SimpleUploadedFile("solution.py", example_submission("add_two_numbers", "correct.py"))
+    body = encode_multipart(BOUNDARY, {
+        "assignment": str(world.assignment.pk), "student_username": "bob", "files": [upload],
+    })
+    response = post(client, body, content_type=MULTIPART_CONTENT)
+    assert response.status_code == 202, response.content
+    assert Submission.objects.get(pk=response.json()["submission_id"]).student == world.bob
+
+
+def test_get_is_not_allowed(client, integration):
+    assert client.get(URL).status_code == 405
