@@ -130,3 +130,69 @@ def test_teacher_creates_an_assignment_and_a_student_gets_graded(
     student.wait_for_selector(".feedback")
     assert "How large can the sum get?" in student.inner_text(".feedback")
     shot(student, "09-student-feedback")
+
+
+def test_teacher_settings_extensions_regrade_export_and_student_cooldown(
+    browser, live_server, world, worker, tmp_path  # noqa: F811 - worker is a fixture
+):
+    from grader.feedback.models import Feedback
+    from grader.submissions.models import Submission
+
+    # The teacher sets a cooldown and grants bob an extension in the browser.
+    teacher = login(browser, live_server, "teacher")
+    teacher.goto(f"{live_server.url}/assignments/{world.assignment.pk}/edit/")
+    teacher.fill("#settings-form input[name=cooldown_minutes]", "5")
+    teacher.fill("#settings-form input[name=late_penalty_percent]", "10")
+    teacher.click("#settings-form button[type=submit]")
+    teacher.wait_for_selector("text=Settings saved.")
+    teacher.fill("#extension-form input[name=username]", "bob")
+    teacher.fill("#extension-form input[name=due_at]", "2030-01-01T12:00")
+    teacher.click("#extension-form button[type=submit]")
+    teacher.wait_for_selector("text=Extension saved.")
+    assert "bob" in teacher.inner_text("table")
+
+    # A student drops a file on the page; after it, the cooldown timer blocks the next one.
+    student = login(browser, live_server, "alice")
+    student.goto(f"{live_server.url}/assignments/{world.assignment.pk}/")
+    wrong = ROOT / "examples" / "submissions" / "add_two_numbers" / "wrong.py"
+    student.set_input_files("input[type=file]", str(wrong))
+    assert "wrong.py" in student.inner_text(".drop span")  # the drop zone names the file
+    student.click("#submit")
+    student.wait_for_selector("#score", timeout=90_000)
+    assert student.inner_text("#score") == "5 / 9"
+    student.click("text=Add two numbers")
+    assert student.is_disabled("#submit")
+    assert "Next attempt possible in" in student.inner_text("#cooldown")
+    assert "#1" in student.inner_text("table")  # history
+    shot(student, "10-student-cooldown-history")
+    bob = login(browser, live_server, "bob")
+    bob.goto(f"{live_server.url}/assignments/{world.assignment.pk}/")
+    assert "(your extension)" in bob.content()
+
+    # Regrade and export from the dashboard.
+    teacher.goto(f"{live_server.url}/assignments/{world.assignment.pk}/submissions/")
+    teacher.click("#regrade button")
+    teacher.wait_for_selector("text=1 submission queued for regrading.")
+    with teacher.expect_download() as download:
+        teacher.click("text=Export grades (CSV)")
+    csv_text = Path(download.value.path()).read_text()
+    assert csv_text.startswith("username,") and "alice" in csv_text
+
+    # Reject one feedback item, bulk-approve the confident one.
+    submission = Submission.objects.get(student=world.alice)
+    unsure, _ = Feedback.objects.update_or_create(submission=submission, defaults={
+        "status": Feedback.Status.PENDING_REVIEW, "line": 1, "agreement": 1 / 3,
+        "samples_count": 3, "explanation": "unsure",
+    })
+    other = Submission.objects.create(assignment=world.assignment, student=world.bob, attempt=1,
+                                      status="graded", score=0, max_score=9)
+    sure = Feedback.objects.create(submission=other, status=Feedback.Status.PENDING_REVIEW,
+                                   line=3, agreement=1.0, samples_count=3, explanation="sure")
+    teacher.goto(f"{live_server.url}/courses/{world.course.pk}/review/")
+    teacher.click(f"#feedback-{unsure.pk} button[value=reject]")
+    teacher.wait_for_selector("text=Feedback rejected")
+    teacher.click("#bulk button")
+    teacher.wait_for_selector("#empty-queue")
+    unsure.refresh_from_db()
+    sure.refresh_from_db()
+    assert (unsure.status, sure.status) == ("rejected", "released")
