@@ -262,12 +262,36 @@ except ValueError:
     ) from None
 CELERY_TASK_ROUTES["feedback.explain_submission"] = {"queue": "gpu"}
 
+# --- lti ----------------------------------------------------------------------------------
+# LTI 1.3 tool (grader/lms/lti). OIDC state/nonce and launch data live in the "lti" cache, which
+# every web process must share (login and launch may hit different workers): Redis when
+# REDIS_URL is set, else a file cache under DATA_DIR. A nonce is consumed by its launch (replay).
+INSTALLED_APPS.append("grader.lms.lti")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},  # Django's default
+    "lti": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "lti-cache"),
+        }
+    ),
+}
+# AGS score passback: tries, and exponential backoff between them (base * 2^(n-1) s).
+LTI_SCORE_MAX_ATTEMPTS = env_int("LTI_SCORE_MAX_ATTEMPTS", 6)
+LTI_SCORE_BACKOFF_SECONDS = env_int("LTI_SCORE_BACKOFF_SECONDS", 30)
+LTI_HTTP_TIMEOUT_SECONDS = env_int("LTI_HTTP_TIMEOUT_SECONDS", 10)
+CELERY_TASK_ROUTES["lti.post_score"] = {"queue": "batch"}
+# --- end lti -------------------------------------------------------------------------------
+
 # Called (dotted paths, each with the submission id) after a submission's results are stored
 # and committed: feedback requests, outbound webhooks, metrics. A failing hook is logged and
 # never undoes the grade.
 GRADED_HOOKS: list[str] = [
     "grader.lms.services.submission_graded_notify",  # outbound LMS webhook
     "grader.feedback.services.feedback_request_on_graded",  # LLM feedback on failures
+    "grader.lms.lti.services.lti_submission_graded",  # LTI AGS score passback
 ]
 
 LOGGING = {

@@ -1,0 +1,173 @@
+"""The feedback evaluation corpus and ``manage.py evaluate_feedback``."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import shutil
+from collections import Counter
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from grader.feedback.engines import GenerationStats, Sampling
+from grader.feedback.evaluation import (
+    DEFAULT_MANIFEST,
+    CorpusError,
+    evaluate,
+    load_manifest,
+    spread,
+)
+from grader.feedback.voting import CATEGORIES
+from sandbox import get_backend
+from sandbox.grade import grade
+from sandbox.package import load_package
+
+CORPUS = DEFAULT_MANIFEST.parent
+
+
+def test_corpus_ships_at_least_30_variants_over_several_assignments_and_categories() -> None:
+    variants = load_manifest()
+    assert len(variants) >= 30
+    assert len({v.package for v in variants}) >= 5
+    assert set(Counter(v.category for v in variants)) >= set(CATEGORIES)
+    assert len({v.file for v in variants}) == len(variants)
+
+
+def test_every_variant_changes_its_bug_line_compared_with_the_solution() -> None:
+    """The known bug line is one the variant rewrote: the line a teacher would point at."""
+    for v in load_manifest():
+        solution = (CORPUS / "solutions" / f"{v.package.name}.py").read_text().splitlines()
+        buggy = v.file.read_text().splitlines()
+        changed: set[int] = set()
+        matcher = difflib.SequenceMatcher(None, solution, buggy, autojunk=False)
+        for op, _, _, j1, j2 in matcher.get_opcodes():
+            if op in ("replace", "insert"):
+                changed |= set(range(j1 + 1, j2 + 1))
+        assert v.line in changed, f"{v.name}: bug line {v.line} not among changed {changed}"
+
+
+def test_a_malformed_manifest_is_refused_with_the_entry_named(tmp_path: Path) -> None:
+    bad = tmp_path / "manifest.toml"
+    bad.write_text('[[variants]]\nfile = "x.py"\npackage = "p"\nline = 1\ncategory = "typo"\n')
+    with pytest.raises(CorpusError, match=r"variants\[0\]"):
+        load_manifest(bad)
+
+
+def test_a_limit_spreads_the_subset_over_the_assignments() -> None:
+    variants = load_manifest()
+    packages = {v.package for v in variants}
+    picked = spread(variants, len(packages))
+    assert {v.package for v in picked} == packages
+    assert spread(variants, 0) == variants
+    assert len(spread(variants, 1000)) == len(variants)
+
+
+@pytest.mark.sandbox
+def test_every_variant_fails_a_test_and_every_solution_passes_them_all() -> None:
+    backend = get_backend("bubblewrap")
+    variants = load_manifest()
+    for package_dir in sorted({v.package for v in variants}):
+        package = load_package(package_dir)
+        code = (CORPUS / "solutions" / f"{package_dir.name}.py").read_bytes()
+        report = grade(package, {package.submission: code}, backend)
+        assert all(t.passed for t in report.tests), (package_dir.name, report.tests)
+    for v in variants:
+        package = load_package(v.package)
+        report = grade(package, {package.submission: v.file.read_bytes()}, backend)
+        assert report.gradable and not all(t.passed for t in report.tests), v.name
+
+
+def _tiny_corpus(tmp_path: Path) -> Path:
+    """sum_list with four entries whose SBFL answer is known: Ochiai puts line 4 first for the
+    wrong operator (only the failing tests run the loop body) and ties lines 1.. for the others."""
+    shutil.copytree(CORPUS / "packages" / "sum_list", tmp_path / "packages" / "sum_list")
+    entries = [
+        ("02_wrong_operator.py", 4, "wrong_operator"),  # SBFL top line 4: hit
+        ("01_off_by_one.py", 3, "off_by_one"),  # SBFL top line 1: miss
+        ("03_wrong_return.py", 5, "wrong_return"),  # SBFL top line 1: miss
+        ("02_wrong_operator.py", 4, "wrong_operator"),  # a hit, left out by --limit 3
+    ]
+    text = []
+    for name, line, category in entries:
+        shutil.copy(CORPUS / "variants" / "sum_list" / name, tmp_path / name)
+        text += [
+            "[[variants]]",
+            f'file = "{name}"',
+            'package = "sum_list"',
+            f"line = {line}",
+            f'category = "{category}"',
+        ]
+    manifest = tmp_path / "manifest.toml"
+    manifest.write_text("\n".join(text) + "\n")
+    return manifest
+
+
+@pytest.mark.sandbox
+def test_evaluate_feedback_sbfl_only_prints_the_accuracy_computed_from_the_manifest(
+    tmp_path: Path,
+) -> None:
+    manifest = _tiny_corpus(tmp_path)
+    out = StringIO()
+    call_command(
+        "evaluate_feedback", "--sbfl-only", "--limit", "3", "--manifest", str(manifest),
+        "--json", stdout=out,
+    )  # fmt: skip
+    data = json.loads(out.getvalue())
+    assert data["variants"] == 3 and data["engine"] == "none"
+    [row] = data["methods"]
+    assert row["method"] == "sbfl"
+    assert row["line_accuracy"] == pytest.approx(1 / 3, abs=1e-3)
+    assert row["run_agreement"] == 1.0
+    assert [c["sbfl"][0][0] for c in data["cases"]] == [4, 1, 1]
+
+    table = StringIO()
+    call_command(
+        "evaluate_feedback", "--sbfl-only", "--limit", "3", "--manifest", str(manifest),
+        stdout=table,
+    )  # fmt: skip
+    text = table.getvalue()
+    assert "3 variants" in text and "fault localization" in text and "33.3%" in text
+
+
+class ScriptedEngine:
+    """Answers the K samples of each call from a script (a unit test of the scoring around the
+    model; the real model runs in ``manage.py evaluate_feedback``, reported in the README)."""
+
+    name = "scripted"
+    model = "scripted"
+
+    def __init__(self, script: list[list[int]]) -> None:
+        self.script = script
+        self.stats = GenerationStats()
+
+    def generate(self, prompts: list[str], n: int, sampling: Sampling) -> list[list[str]]:
+        lines = self.script.pop(0)
+        self.stats.new_tokens += n
+        self.stats.seconds += 0.5
+        return [
+            [json.dumps({"line": ln, "category": "wrong_operator", "steps": ["x"]}) for ln in lines]
+            for _ in prompts
+        ]
+
+
+@pytest.mark.sandbox
+def test_voting_beats_one_sample_when_the_first_sample_is_the_outlier(tmp_path: Path) -> None:
+    variants = load_manifest(_tiny_corpus(tmp_path))[:1]  # bug on line 4
+    # Run 1: first sample wrong, majority right. Run 2: first right, majority right.
+    engine = ScriptedEngine([[2, 4, 4], [4, 4, 1]])
+    result = evaluate(
+        variants,
+        backend=get_backend("bubblewrap"),
+        engine=engine,
+        samples=3,
+        runs=2,
+        sampling=Sampling(max_new_tokens=8),
+    )
+    rows = {r["method"]: r for r in result.rows()}
+    assert rows["k1"]["line_accuracy"] == 0.5 and rows["k1"]["run_agreement"] == 0.0
+    assert rows["vote"]["line_accuracy"] == 1.0 and rows["vote"]["run_agreement"] == 1.0
+    assert rows["vote"]["line_and_category_accuracy"] == 1.0
+    assert result.tokens_per_second == pytest.approx(6.0)
