@@ -53,6 +53,7 @@ def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
             ),
             "is_staff": role != Enrollment.Role.STUDENT,
             "is_teacher": role == Enrollment.Role.TEACHER,
+            "has_lms_roster": course.lti_contexts.exclude(memberships_url="").exists(),
         },
     )
 
