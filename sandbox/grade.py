@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sandbox.gradescope import run_gradescope
 from sandbox.harness import run_pytest_file
 from sandbox.iotest import check_output
 from sandbox.languages import get_language
@@ -147,6 +148,21 @@ def grade(package: AssignmentPackage, files: dict[str, bytes], backend: Backend)
         outcomes: list[TestOutcome] = []
         max_score = 0.0
         for test in package.tests:
+            if test.type == "gradescope":
+                for found in run_gradescope(
+                    backend,
+                    autograder_dir=package.root / test.autograder,
+                    submission_dir=built,
+                    limits=package.limits,
+                    parent=root,
+                    name=test.name,
+                    visibility=test.visibility,
+                    points=test.scale_to,
+                    run_setup=test.run_setup,
+                ):
+                    outcomes.append(TestOutcome(**vars(found), kind="gradescope"))
+                    max_score += found.max_score
+                continue
             if test.type == "io":
                 workdir = _fresh_copy(built, root)
                 run = backend.run(

@@ -27,7 +27,7 @@ LANGUAGE_EXTENSIONS: dict[str, tuple[str, ...]] = {
     "java": (".java",),
 }
 VISIBILITIES = ("visible", "hidden", "after_due_date")
-TEST_TYPES = ("pytest", "io")
+TEST_TYPES = ("pytest", "io", "gradescope")
 # Upper bounds a teacher may set; above them one package could starve a worker.
 LIMIT_BOUNDS: dict[str, tuple[float, float]] = {
     "cpu_seconds": (0.1, 60),
@@ -41,6 +41,7 @@ LIMIT_BOUNDS: dict[str, tuple[float, float]] = {
 TOP_LEVEL_KEYS = {"title", "language", "submission", "description", "limits", "tests"}
 PYTEST_KEYS = {"type", "file", "points", "visibility", "name"}
 IO_KEYS = {"type", "name", "stdin", "expected_stdout", "points", "visibility", "args"}
+GRADESCOPE_KEYS = {"type", "name", "autograder", "points", "visibility", "setup"}
 
 
 class PackageError(ValueError):
@@ -49,7 +50,7 @@ class PackageError(ValueError):
 
 @dataclass(frozen=True)
 class TestSpec:
-    type: str  # "pytest" | "io"
+    type: str  # "pytest" | "io" | "gradescope"
     name: str
     points: float
     visibility: str
@@ -57,6 +58,9 @@ class TestSpec:
     stdin: str = ""
     expected_stdout: str = ""
     args: tuple[str, ...] = ()
+    autograder: str = ""  # gradescope: folder relative to the package root
+    run_setup: bool = True  # gradescope: run setup.sh before run_autograder
+    scale_to: float | None = None  # gradescope: points set in the toml, else the results' own
 
     __test__ = False  # not a pytest class, whatever its name says
 
@@ -131,6 +135,8 @@ def _parse_test(raw: Any, index: int, root: Path, language: str) -> TestSpec:
     _expect(isinstance(raw, dict), f"{where} must be a table ([[tests]])")
     kind = raw.get("type")
     _expect(kind in TEST_TYPES, f"{where}.type must be one of {list(TEST_TYPES)}, got {kind!r}")
+    if kind == "gradescope":
+        return _parse_gradescope(raw, where, root)
     allowed = PYTEST_KEYS if kind == "pytest" else IO_KEYS
     unknown = set(raw) - allowed
     _expect(not unknown, f"{where} has unknown keys {sorted(unknown)}; known: {sorted(allowed)}")
@@ -166,6 +172,48 @@ def _parse_test(raw: Any, index: int, root: Path, language: str) -> TestSpec:
     )
     return TestSpec(
         "io", name, points, visibility, stdin=stdin, expected_stdout=expected, args=tuple(args)
+    )
+
+
+def _parse_gradescope(raw: dict[str, Any], where: str, root: Path) -> TestSpec:
+    unknown = set(raw) - GRADESCOPE_KEYS
+    _expect(
+        not unknown, f"{where} has unknown keys {sorted(unknown)}; known: {sorted(GRADESCOPE_KEYS)}"
+    )
+    folder: Any = raw.get("autograder")
+    _expect(
+        isinstance(folder, str),
+        f"{where}.autograder must name the folder holding run_autograder, e.g. autograder/",
+    )
+    rel = _safe_relative(folder.rstrip("/"), f"{where}.autograder")
+    _expect((root / rel).is_dir(), f"{where}.autograder: {folder} is not a folder in the package")
+    _expect(
+        (root / rel / "run_autograder").is_file(),
+        f"{where}.autograder: {folder} has no run_autograder file",
+    )
+    scale_to = None
+    if "points" in raw:
+        scale_to = _number(raw["points"], f"{where}.points")
+        _expect(0 < scale_to <= 1000, f"{where}.points must be above 0 and at most 1000")
+    visibility = raw.get("visibility", "visible")
+    _expect(
+        visibility in VISIBILITIES,
+        f"{where}.visibility must be one of {list(VISIBILITIES)}, got {visibility!r}",
+    )
+    name = raw.get("name", "autograder")
+    _expect(
+        isinstance(name, str) and name.strip() != "", f"{where}.name must be a non-empty string"
+    )
+    setup = raw.get("setup", True)
+    _expect(isinstance(setup, bool), f"{where}.setup must be true or false")
+    return TestSpec(
+        "gradescope",
+        name.strip(),
+        scale_to or 0.0,
+        visibility,
+        autograder=str(rel),
+        run_setup=setup,
+        scale_to=scale_to,
     )
 
 

@@ -1,0 +1,2 @@
+def echo(text, times):
+    return (text + " ") * times
