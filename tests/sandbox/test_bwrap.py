@@ -15,7 +15,7 @@ import pytest
 
 from sandbox.backends.bwrap import UID_BASE, BubblewrapBackend
 from sandbox.types import Limits, RunResult, RunSpec, SandboxError, Verdict
-from tests.sandbox.conftest import HOST_SECRET, RecordingBackend, processes_of
+from tests.sandbox.conftest import HOST_SECRET, RecordingBackend, leftovers
 
 pytestmark = pytest.mark.sandbox
 
@@ -177,7 +177,7 @@ def test_no_process_of_a_run_survives_it(backend: RecordingBackend, workdir):
     )
     result = run(backend, workdir, py(code))
     assert result.verdict == Verdict.PASSED
-    assert processes_of(backend.last_uid) == []
+    assert leftovers(backend) == []
     time.sleep(1.5)
     assert not (workdir / "late").exists()
 
@@ -191,7 +191,7 @@ def test_a_wall_clock_timeout_kills_the_run(backend, workdir):
     assert result.message == "Timed out after 1 s"
     assert result.signal == signal.SIGKILL
     assert time.monotonic() - started < 2.5
-    assert processes_of(backend.last_uid) == []
+    assert leftovers(backend) == []
 
 
 def test_a_run_killed_while_bwrap_is_still_setting_up_leaves_nothing(backend, workdir):
@@ -206,7 +206,7 @@ def test_a_run_killed_while_bwrap_is_still_setting_up_leaves_nothing(backend, wo
             limits=LIMITS.with_(wall_seconds=wall),
         )
         assert result.verdict == Verdict.TIMEOUT
-        assert processes_of(backend.last_uid) == []
+        assert leftovers(backend) == []
     left = [c for c in _children() if c not in before]
     assert left == [], "a sandbox process is left as our (subreaped) child"
 

@@ -132,7 +132,8 @@ def test_hanging_test_times_out_alone(backend, tmp_path):
         "test_teacher_code_loops": Verdict.TIMEOUT,  # killed by the trusted side's own clock
     }
     by_name = {r.name: r for r in results}
-    assert "CPU" in by_name["test_spins"].output
+    # CPU limit, or the wall clock first when the machine is busy and the spinner gets < 1 s CPU.
+    assert "CPU" in by_name["test_spins"].output or "Timed out" in by_name["test_spins"].output
     assert "memory" in by_name["test_memory_bomb"].output
     assert by_name["test_sleeps"].wall_seconds < 6
     assert by_name["test_teacher_code_loops"].wall_seconds < 6
