@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 
 from grader.courses.models import Course
 from grader.feedback.models import Feedback
+from grader.feedback.services import feedback_released_on_commit
 from grader.grading.models import TestResult
 
 
@@ -67,13 +68,24 @@ def feedback_edit_and_release(*, feedback: Feedback, explanation: str, hint: str
     Feedback.objects.filter(id=feedback.id).update(
         explanation=explanation.strip(), hint=hint.strip(), status=Feedback.Status.RELEASED
     )
+    # Sent even when it was already released: the text the student reads has changed.
+    feedback_released_on_commit([feedback.submission_id])
 
 
 @transaction.atomic
 def feedback_bulk_release(*, course: Course, min_agreement: float) -> int:
     """Release every pending item of the course whose agreement is at least ``min_agreement``."""
-    return Feedback.objects.filter(
+    pending = Feedback.objects.filter(
         submission__assignment__course=course,
         status=Feedback.Status.PENDING_REVIEW,
         agreement__gte=min_agreement,
-    ).update(status=Feedback.Status.RELEASED)
+    )
+    # Locked (Postgres), so the rows released are exactly the ones notified below.
+    submission_ids = list(
+        pending.select_for_update(of=("self",)).values_list("submission_id", flat=True)
+    )
+    released = pending.filter(submission_id__in=submission_ids).update(
+        status=Feedback.Status.RELEASED
+    )
+    feedback_released_on_commit(submission_ids)  # each re-checks its status before sending
+    return released

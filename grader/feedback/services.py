@@ -6,7 +6,7 @@ Feedback never changes the score: it reads the stored results and writes only ``
 from __future__ import annotations
 
 import logging
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 
 from django.conf import settings
@@ -23,6 +23,21 @@ from grader.submissions.models import Submission
 from sandbox.package import load_package
 
 logger = logging.getLogger(__name__)
+
+
+def feedback_released_on_commit(submission_ids: list[int]) -> None:
+    """Once the release commits, send each submission's ``feedback.released`` webhook to its
+    course's LMS. A failure to queue it is logged: the release itself has already happened."""
+    from grader.lms.services import feedback_released_notify  # lms reads feedback models
+
+    def notify(submission_id: int) -> None:
+        try:
+            feedback_released_notify(submission_id)
+        except Exception:
+            logger.exception("feedback.released webhook for submission %s failed", submission_id)
+
+    for submission_id in submission_ids:
+        transaction.on_commit(partial(notify, submission_id))
 
 
 @cache
@@ -134,6 +149,8 @@ def feedback_generate(*, submission_id: int, engine: Engine | None = None) -> Fe
         error="",
     )
     feedback.refresh_from_db()
+    if status == Feedback.Status.AUTO_RELEASED:
+        feedback_released_on_commit([submission.pk])
     return feedback
 
 
@@ -145,7 +162,12 @@ def feedback_mark_failed(*, submission_id: int, error: str) -> None:
 
 @transaction.atomic
 def feedback_release(*, feedback: Feedback) -> None:
-    Feedback.objects.filter(id=feedback.id).update(status=Feedback.Status.RELEASED)
+    rows = Feedback.objects.filter(id=feedback.id)
+    # Approving feedback that students already see (auto-released) sends no second webhook.
+    was_visible = rows.filter(status__in=Feedback.VISIBLE_TO_STUDENT).exists()
+    rows.update(status=Feedback.Status.RELEASED)
+    if not was_visible:
+        feedback_released_on_commit([feedback.submission_id])
 
 
 @transaction.atomic

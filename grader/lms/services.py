@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from grader.courses.models import Assignment, Course
+from grader.feedback.models import Feedback
 from grader.lms.models import (
     ApiToken,
     CourseIntegration,
@@ -33,6 +34,7 @@ from grader.submissions.services import submission_create
 
 logger = logging.getLogger(__name__)
 GRADED_EVENT = "submission.graded"
+FEEDBACK_RELEASED_EVENT = "feedback.released"
 
 
 def api_token_create(*, user: Any, name: str = "") -> str:
@@ -131,19 +133,53 @@ def submission_graded_notify(submission_id: int) -> None:
     )
     if submission is None:
         return
+    _notify(submission=submission, event=GRADED_EVENT, extra={})
+
+
+def feedback_released_notify(submission_id: int) -> None:
+    """After a release commits: queue a signed ``feedback.released`` POST with the student's
+    results (as for ``submission.graded``) and the released feedback.
+
+    It reads the feedback when it runs, not when the release was asked for: feedback rejected
+    or never released by then is not sent.
+    """
+    feedback = (
+        Feedback.objects.select_related("submission__assignment__course", "submission__student")
+        .filter(submission_id=submission_id, status__in=Feedback.VISIBLE_TO_STUDENT)
+        .first()
+    )
+    if feedback is None:
+        return
+    extra = {
+        "feedback": {
+            "status": feedback.status,
+            "line": feedback.line,
+            "category": feedback.category,
+            "explanation": feedback.explanation,
+            "hint": feedback.hint,
+            "agreement": feedback.agreement,
+        }
+    }
+    _notify(submission=feedback.submission, event=FEEDBACK_RELEASED_EVENT, extra=extra)
+
+
+def _notify(*, submission: Submission, event: str, extra: dict[str, Any]) -> None:
+    """One delivery of ``event`` to the course's callback URL, if the course has one: the
+    student-visible results plus ``extra``, through the one delivery path (sign, log, retry)."""
     integration = CourseIntegration.objects.filter(
         course=submission.assignment.course_id, enabled=True
     ).first()
     if integration is None or not integration.callback_url:
         return
     payload = {
-        "event": GRADED_EVENT,
+        "event": event,
         "results": submission_results_payload(submission=submission, staff=False),
+        **extra,
     }
     webhook_delivery_create(
         course=submission.assignment.course,
         submission=submission,
-        event=GRADED_EVENT,
+        event=event,
         url=integration.callback_url,
         payload=payload,
     )

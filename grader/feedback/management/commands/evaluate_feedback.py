@@ -15,7 +15,14 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from grader.feedback.engines import ENGINES, EngineError, Sampling, get_engine
@@ -98,7 +105,7 @@ class Command(BaseCommand):
                     samples=options["samples"],
                     runs=options["runs"],
                     sampling=sampling,
-                    progress=lambda text: bar.update(task, advance=1, description=text),
+                    progress=lambda text: self._step(bar, task, text, console),
                 )
         except (SandboxError, EngineError) as exc:
             self.stderr.write(f"error: {exc}")
@@ -107,6 +114,12 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(result.as_json(), indent=2))
         else:
             self._table(result)
+
+    def _step(self, bar: Progress, task: TaskID, text: str, console: Console) -> None:
+        bar.update(task, advance=1, description=text)
+        if not console.is_terminal:  # a log file or a pipe: no bar is drawn, so say each step
+            done = int(bar.tasks[0].completed)
+            console.print(f"[{done}/{bar.tasks[0].total:g}] {text}", highlight=False)
 
     def _table(self, result: Evaluation) -> None:
         table = Table(
