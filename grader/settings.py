@@ -178,6 +178,9 @@ else:
         "processed_folder": str(BROKER_DIR / "processed"),
         "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
+        # The worker polls the folder; kombu's default 1 s wait between empty polls capped the
+        # embedded default at about a submission a second per worker process.
+        "polling_interval": 0.05,
     }
     # The web process may enqueue before any worker started: the folders must exist already.
     for _folder in ("queue", "processed", "control"):
