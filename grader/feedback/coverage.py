@@ -21,7 +21,7 @@ from sandbox.types import Backend, RunSpec
 MAX_COVERAGE_BYTES = 1_000_000
 
 TRACER = r"""
-import json, os, runpy, sys
+import json, os, runpy, signal, sys
 out, target = sys.argv[1], os.path.abspath(sys.argv[2])
 sys.argv = sys.argv[2:]
 sys.path.insert(0, os.path.dirname(target))
@@ -39,6 +39,10 @@ def dump():
     sys.settrace(None)
     with open(out, "w") as fh:
         json.dump(sorted(lines), fh)
+def out_of_cpu(signum, frame):  # RLIMIT_CPU's soft limit: an endless loop still leaves its lines
+    dump()
+    os._exit(128 + signum)
+signal.signal(signal.SIGXCPU, out_of_cpu)
 sys.settrace(tracer)
 try:
     runpy.run_path(target, run_name="__main__")

@@ -125,7 +125,7 @@ def prepare_case(variant: Variant, backend: Backend) -> Case:
     evidence = evidence_from_outcomes(package, report.tests, coverage)
     job = FeedbackJob(package.description, code.decode("utf-8", errors="replace"), evidence)
     failed = sum(1 for t in report.tests if not t.passed) if report.gradable else len(report.tests)
-    return Case(variant, job, failed, suspicious_lines(evidence))
+    return Case(variant, job, failed, suspicious_lines(evidence, source=job.code))
 
 
 @dataclass

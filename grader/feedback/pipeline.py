@@ -47,9 +47,11 @@ class Explanation:
         }
 
 
-def suspicious_lines(evidence: list[TestEvidence], *, top: int = 5) -> list[tuple[int, float]]:
+def suspicious_lines(
+    evidence: list[TestEvidence], *, top: int = 5, source: str | None = None
+) -> list[tuple[int, float]]:
     spectra = [(t.covered, t.passed) for t in evidence if t.covered is not None]
-    return ranked(ochiai(spectra), top=top)
+    return ranked(ochiai(spectra), top=top, source=source)
 
 
 def evidence_from_outcomes(
@@ -83,7 +85,7 @@ def explain_batch(
     vLLM engine batches across submissions), and vote."""
     prepared = []
     for job in jobs:
-        suspicious = suspicious_lines(job.evidence)
+        suspicious = suspicious_lines(job.evidence, source=job.code)
         prompt = build_prompt(
             assignment=job.assignment, code=job.code, evidence=job.evidence, suspicious=suspicious
         )

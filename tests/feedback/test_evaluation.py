@@ -82,12 +82,13 @@ def test_every_variant_fails_a_test_and_every_solution_passes_them_all() -> None
 
 def _tiny_corpus(tmp_path: Path) -> Path:
     """sum_list with four entries whose SBFL answer is known: Ochiai puts line 4 first for the
-    wrong operator (only the failing tests run the loop body) and ties lines 1.. for the others."""
+    wrong operator (only the failing tests run the loop body) and ties lines 1.. for the others,
+    where the first statement (line 2) beats the def line."""
     shutil.copytree(CORPUS / "packages" / "sum_list", tmp_path / "packages" / "sum_list")
     entries = [
         ("02_wrong_operator.py", 4, "wrong_operator"),  # SBFL top line 4: hit
-        ("01_off_by_one.py", 3, "off_by_one"),  # SBFL top line 1: miss
-        ("03_wrong_return.py", 5, "wrong_return"),  # SBFL top line 1: miss
+        ("01_off_by_one.py", 3, "off_by_one"),  # SBFL top line 2: miss
+        ("03_wrong_return.py", 5, "wrong_return"),  # SBFL top line 2: miss
         ("02_wrong_operator.py", 4, "wrong_operator"),  # a hit, left out by --limit 3
     ]
     text = []
@@ -121,7 +122,7 @@ def test_evaluate_feedback_sbfl_only_prints_the_accuracy_computed_from_the_manif
     assert row["method"] == "sbfl"
     assert row["line_accuracy"] == pytest.approx(1 / 3, abs=1e-3)
     assert row["run_agreement"] == 1.0
-    assert [c["sbfl"][0][0] for c in data["cases"]] == [4, 1, 1]
+    assert [c["sbfl"][0][0] for c in data["cases"]] == [4, 2, 2]
 
     table = StringIO()
     call_command(
