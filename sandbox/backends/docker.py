@@ -49,6 +49,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -121,6 +122,7 @@ class DockerBackend:
         self._wanted = threading.Condition(self._lock)
         self._closed = False
         self._killed: set[str] = set()  # containers _kill() took down during their run
+        self._removals = ThreadPoolExecutor(max_workers=2, thread_name_prefix="docker-rm")
         self.remove_orphans()
         self._filler = threading.Thread(
             target=self._fill_forever, daemon=True, name="docker-pool-filler"
@@ -159,7 +161,10 @@ class DockerBackend:
             return result
         finally:
             self._killed.discard(warm.id)
-            self._discard(warm.id)
+            # Removal runs in the background: the run's processes are already dead (we waited
+            # for the program, or _kill() killed them), and the engine can take seconds to
+            # tear a container down under load; the next run need not wait for that.
+            self._removals.submit(self._discard, warm.id)
 
     def close(self) -> None:
         """Stop the filler and remove the warm containers (tests, benchmarks, shutdown)."""
@@ -170,6 +175,7 @@ class DockerBackend:
             self._wanted.notify_all()
         for w in warm:
             self._discard(w.id)
+        self._removals.shutdown(wait=True)
 
     def remove_orphans(self) -> int:
         """Remove sandbox containers whose owning process on this host is gone."""
@@ -269,10 +275,12 @@ class DockerBackend:
     def _kill(self, container_id: str) -> None:
         """Kill every process of the container, fast.
 
-        ``docker kill`` alone waits (10 s, twice) for a program blocked writing output nobody
-        reads any more; so its processes die first: from the host through the container's pid
+        ``docker kill`` waits (10 s, sometimes twice) for a program blocked writing output
+        nobody reads any more, and now and then even after that program is dead; so the run's
+        processes die here, without the engine: from the host through the container's pid
         namespace when this process can see it, else with ``kill -9 -1`` as the sandbox uid
-        inside (which cannot touch root's pid 1).
+        inside (which cannot touch root's pid 1). The container itself goes with the
+        background removal (``_discard``), however long the engine takes.
         """
         from docker.errors import DockerException
 
@@ -283,7 +291,6 @@ class DockerBackend:
             if not _kill_pid_namespace(init_pid):
                 exec_id = api.exec_create(container_id, ["kill", "-9", "-1"], user=SANDBOX_UID)
                 api.exec_start(exec_id["Id"], detach=True)
-            api.kill(container_id)
         except DockerException:
             pass  # already dead; _discard removes it
 

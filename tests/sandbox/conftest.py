@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -73,7 +74,11 @@ def docker_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recordi
 def leftovers(backend: RecordingBackend | RecordingDockerBackend) -> list[str]:
     """What the last run left running: processes of its uid, or its container."""
     if isinstance(backend, RecordingDockerBackend):
+        # Containers are removed in the background after the run: give the engine 15 s.
         last = backend.last_container
+        deadline = time.monotonic() + 15
+        while last and backend.container_exists(last) and time.monotonic() < deadline:
+            time.sleep(0.1)
         return [f"container {last}"] if last and backend.container_exists(last) else []
     # Zombies run no code. They show up under a slot's uid when an earlier test SIGKILLed a
     # worker mid-run (tests/ops): its orphans are reparented to this process (a subreaper) and
