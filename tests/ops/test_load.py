@@ -76,13 +76,14 @@ def test_students_uploading_and_polling_get_every_result_without_a_server_error(
     assert stats.exit_code == 0
     uploads = stats.ok("upload")
     assert uploads >= USERS  # every user got at least one upload through
-    # Every accepted upload is a stored row (none lost, none extra) and every row ended GRADED.
-    # Locust may stop a user while it is still polling (at most one upload per user), so the
-    # client-side flow count can trail the uploads; the database is what must be complete.
-    assert result.submissions == uploads
+    # Every accepted upload is a stored row (none lost) and every row ended GRADED. When the
+    # duration ends Locust cancels in-flight requests: an upload the server already stored may
+    # never be counted client-side (at most one per user), and a user may be stopped while
+    # polling, so the client-side counts can trail the database, never lead it.
+    assert uploads <= result.submissions <= uploads + USERS
     assert uploads - USERS <= stats.ok("upload→result") <= uploads
     assert result.not_final == []
-    assert result.graded == uploads
+    assert result.graded == result.submissions
     assert result.graded_twice == []
     assert result.wrong_score == []
     assert result.p95 >= result.p50 > 0
