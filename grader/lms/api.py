@@ -21,6 +21,7 @@ from ninja.security import HttpBearer
 
 from grader.courses.models import Enrollment
 from grader.courses.selectors import is_course_staff
+from grader.feedback.selectors import feedback_for_staff, feedback_for_student
 from grader.lms.models import WebhookDelivery
 from grader.lms.selectors import (
     api_token_user,
@@ -203,3 +204,32 @@ def redeliver(request: HttpRequest, delivery_id: int) -> Status[DeliveryOut]:
         raise HttpError(404, "Delivery not found.")
     new = webhook_redeliver(delivery=delivery)
     return Status(202, DeliveryOut(id=new.pk, status=new.status, url=new.url))
+
+
+@api.get("/submissions/{submission_id}/feedback", url_name="submission_feedback")
+def submission_feedback(request: HttpRequest, submission_id: int) -> dict[str, Any]:
+    """The explanation of a failing submission. Students get it only once a teacher released it
+    (404 before, exactly as for a submission that has none); staff see it in any state."""
+    submission = Submission.objects.select_related("assignment__course").filter(
+        pk=submission_id
+    ).first()
+    if submission is None:
+        raise HttpError(404, "Submission not found.")
+    staff = is_course_staff(user=request.user, course=submission.assignment.course)
+    if not staff and submission.student_id != request.user.pk:
+        raise HttpError(404, "Submission not found.")
+    feedback = feedback_for_staff(submission) if staff else feedback_for_student(submission)
+    if feedback is None:
+        raise HttpError(404, "No feedback for this submission.")
+    body: dict[str, Any] = {
+        "submission": submission.pk,
+        "line": feedback.line,
+        "category": feedback.category,
+        "explanation": feedback.explanation,
+        "hint": feedback.hint,
+        "agreement": round(feedback.agreement, 3),
+        "samples": feedback.samples_count,
+    }
+    if staff:
+        body["status"] = feedback.status
+    return body

@@ -145,3 +145,23 @@ def test_openapi_schema_and_docs_are_served(client):
     assert "/api/assignments/{assignment_id}/submissions" in schema["paths"]
     assert schema["components"]["securitySchemes"]["TokenAuth"]["scheme"] == "bearer"
     assert client.get("/api/docs").status_code == 200
+
+
+def test_feedback_reaches_a_student_only_once_released(api, graded):
+    from grader.feedback.models import Feedback
+
+    feedback = Feedback.objects.create(
+        submission=graded, status=Feedback.Status.PENDING_REVIEW, line=2,
+        category="wrong_operator", explanation="SECRET-unreviewed", hint="h", agreement=0.5,
+        samples_count=4,
+    )
+    url = f"/submissions/{graded.pk}/feedback"
+    assert api("get", url, "alice").status_code == 404  # not released yet: as if none
+    staff = api("get", url, "teacher").json()
+    assert staff["status"] == "pending_review" and staff["explanation"] == "SECRET-unreviewed"
+    Feedback.objects.filter(pk=feedback.pk).update(status=Feedback.Status.RELEASED)
+    body = api("get", url, "alice").json()
+    assert (body["line"], body["category"], body["samples"]) == (2, "wrong_operator", 4)
+    assert "status" not in body
+    for outsider in ("bob", "outsider"):
+        assert api("get", url, outsider).status_code == 404
