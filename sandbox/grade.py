@@ -18,28 +18,9 @@ from sandbox.gradescope import run_gradescope
 from sandbox.harness import run_pytest_file
 from sandbox.iotest import check_output
 from sandbox.languages import get_language
+from sandbox.outcome import TestOutcome, trim
 from sandbox.package import AssignmentPackage, TestSpec
 from sandbox.types import Backend, RunResult, RunSpec, Verdict
-
-OUTPUT_SHOWN = 8_000  # characters of output kept per test
-
-
-@dataclass
-class TestOutcome:
-    name: str
-    score: float
-    max_score: float
-    verdict: Verdict
-    visibility: str
-    output: str
-    wall_seconds: float = 0.0
-    kind: str = "io"
-
-    __test__ = False
-
-    @property
-    def passed(self) -> bool:
-        return self.verdict == Verdict.PASSED
 
 
 @dataclass
@@ -78,12 +59,6 @@ class GradeReport:
         return asdict(self)
 
 
-def _trim(text: str, limit: int = OUTPUT_SHOWN) -> str:
-    return (
-        text if len(text) <= limit else text[:limit] + f"\n… ({len(text) - limit} more characters)"
-    )
-
-
 def _decode(data: bytes) -> str:
     return data.decode("utf-8", errors="replace")
 
@@ -103,7 +78,7 @@ def _io_outcome(test: TestSpec, run: RunResult) -> TestOutcome:
         max_score=test.points,
         verdict=verdict,
         visibility=test.visibility,
-        output=_trim(output),
+        output=trim(output),
         wall_seconds=run.wall_seconds,
         kind="io",
     )
@@ -130,7 +105,7 @@ def grade(package: AssignmentPackage, files: dict[str, bytes], backend: Backend)
             target.write_bytes(content)
         build = language.build(backend, built, package.submission, package.limits)
         if not build.ok:
-            message = _trim(build.output or "the program did not compile")
+            message = trim(build.output or "the program did not compile")
             tests = [
                 TestOutcome(
                     t.name, 0.0, t.points, Verdict.COMPILE_ERROR, t.visibility, message, kind=t.type
@@ -160,7 +135,7 @@ def grade(package: AssignmentPackage, files: dict[str, bytes], backend: Backend)
                     points=test.scale_to,
                     run_setup=test.run_setup,
                 ):
-                    outcomes.append(TestOutcome(**vars(found), kind="gradescope"))
+                    outcomes.append(found)
                     max_score += found.max_score
                 continue
             if test.type == "io":
@@ -194,7 +169,7 @@ def grade(package: AssignmentPackage, files: dict[str, bytes], backend: Backend)
                         max_score=test.points,
                         verdict=case.verdict,
                         visibility=test.visibility,
-                        output=_trim(case.output),
+                        output=case.output,  # the harness trimmed it
                         wall_seconds=case.wall_seconds,
                         kind="pytest",
                     )

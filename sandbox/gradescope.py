@@ -42,17 +42,16 @@ import os
 import shutil
 import stat
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sandbox.outcome import OUTPUT_SHOWN, TestOutcome, output_tail, trim
 from sandbox.types import Backend, Limits, RunResult, RunSpec, Verdict
 
 MOUNT = "/autograder"
 RESULTS_MAX_BYTES = 1_000_000
 MAX_TESTS = 1000
 NAME_MAX = 200
-OUTPUT_MAX = 8000
 # Gradescope's visibilities → ours. after_published has no equivalent here: hidden is the
 # safe choice (it never shows a student something earlier than the teacher meant).
 VISIBILITY_MAP = {
@@ -71,17 +70,10 @@ TEST_KEYS = {
 }  # fmt: skip
 
 
-@dataclass
-class GradescopeCase:
-    """One result of a gradescope test, already validated; grade.py makes a TestOutcome of it."""
-
-    name: str
-    score: float
-    max_score: float
-    verdict: Verdict
-    visibility: str
-    output: str
-    wall_seconds: float = 0.0
+def _case(name: str, score: float, max_score: float, verdict: Verdict, visibility: str,
+          output: str, wall_seconds: float = 0.0) -> TestOutcome:
+    return TestOutcome(name, score, max_score, verdict, visibility, output, wall_seconds,
+                       kind="gradescope")
 
 
 class ResultsError(ValueError):
@@ -99,7 +91,7 @@ def run_gradescope(
     visibility: str,
     points: float | None,
     run_setup: bool = True,
-) -> list[GradescopeCase]:
+) -> list[TestOutcome]:
     """Run the Gradescope autograder in ``autograder_dir`` against the files of ``submission_dir``.
 
     ``points``, when given, is what the whole test is worth: the results' scores are scaled so
@@ -114,16 +106,16 @@ def run_gradescope(
     binds = {str(work): MOUNT}
     env = {"HOME": "/tmp"}  # noqa: S108 - the sandbox's private /tmp
 
-    def failure(message: str, run: RunResult | None = None) -> list[GradescopeCase]:
-        tail = _tail(run.stderr + run.stdout) if run is not None else ""
+    def failure(message: str, run: RunResult | None = None) -> list[TestOutcome]:
+        tail = output_tail(run.stderr + run.stdout) if run is not None else ""
         return [
-            GradescopeCase(
+            _case(
                 name,
                 0.0,
                 points or 0.0,
                 Verdict.SANDBOX_ERROR,
                 visibility,
-                _trim(message + (f"\n{tail}" if tail else "")),
+                trim(message + (f"\n{tail}" if tail else "")),
                 run.wall_seconds if run is not None else 0.0,
             )
         ]
@@ -170,13 +162,13 @@ def run_gradescope(
     )
     if run.verdict in (Verdict.TIMEOUT, Verdict.MEMORY, Verdict.OUTPUT_LIMIT):
         return [
-            GradescopeCase(
+            _case(
                 name,
                 0.0,
                 points or 0.0,
                 run.verdict,
                 visibility,
-                _trim(f"The autograder was stopped: {run.message}"),
+                trim(f"The autograder was stopped: {run.message}"),
                 run.wall_seconds,
             )
         ]
@@ -227,7 +219,7 @@ def read_results(results_dir: Path) -> Any:
 
 def parse_results(
     data: Any, *, default_visibility: str, points: float | None
-) -> list[GradescopeCase]:
+) -> list[TestOutcome]:
     """Validate Gradescope's results.json schema; one case per entry of ``tests``."""
     _expect(isinstance(data, dict), "the top level must be an object")
     unknown = set(data) - TOP_KEYS
@@ -237,7 +229,7 @@ def parse_results(
     tests = data.get("tests", [])
     _expect(isinstance(tests, list), "tests must be a list")
     _expect(len(tests) <= MAX_TESTS, f"more than {MAX_TESTS} tests")
-    cases: list[GradescopeCase] = []
+    cases: list[TestOutcome] = []
     for index, raw in enumerate(tests):
         where = f"tests[{index}]"
         _expect(isinstance(raw, dict), f"{where} must be an object")
@@ -253,18 +245,18 @@ def parse_results(
         if "number" in raw:
             number = _text(str(raw["number"]), f"{where}.number", 20)
             name = f"{number} {name}"
-        output = _text(raw.get("output", ""), f"{where}.output", OUTPUT_MAX)
+        output = _text(raw.get("output", ""), f"{where}.output", OUTPUT_SHOWN)
         visibility = _visibility(raw.get("visibility"), top_visibility, f"{where}.visibility")
         verdict = Verdict.PASSED if passed else Verdict.FAILED
-        cases.append(GradescopeCase(name, score, max_score, verdict, visibility, output))
+        cases.append(_case(name, score, max_score, verdict, visibility, output))
     if not cases:
         _expect(total is not None, "no tests and no score")
         _expect(points is not None, "only a top-level score: set points in assignment.toml")
         assert total is not None and points is not None
         _expect(total <= points, f"score {total:g} is above the test's points {points:g}")
         verdict = Verdict.PASSED if total == points else Verdict.FAILED
-        output = _text(data.get("output", ""), "output", OUTPUT_MAX)
-        return [GradescopeCase("Autograder", total, points, verdict, top_visibility, output)]
+        output = _text(data.get("output", ""), "output", OUTPUT_SHOWN)
+        return [_case("Autograder", total, points, verdict, top_visibility, output)]
     if points is not None:
         declared = sum(c.max_score for c in cases)
         _expect(declared > 0, "points is set but every max_score is 0")
@@ -288,8 +280,7 @@ def _score(value: Any, where: str) -> float:
 
 def _text(value: Any, where: str, limit: int) -> str:
     _expect(isinstance(value, str), f"{where} must be a string")
-    text = value.replace("\x00", "").strip()
-    return text if len(text) <= limit else text[:limit] + f"… ({len(text) - limit} more)"
+    return trim(value.replace("\x00", "").strip(), limit)
 
 
 def _visibility(value: Any, default: str, where: str) -> str:
@@ -309,12 +300,4 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _tail(data: bytes, limit: int = 2000) -> str:
-    return data.decode("utf-8", errors="replace").strip()[-limit:]
-
-
-def _trim(text: str) -> str:
-    return text if len(text) <= OUTPUT_MAX else text[:OUTPUT_MAX] + "…"
-
-
-__all__ = ["GradescopeCase", "ResultsError", "parse_results", "read_results", "run_gradescope"]
+__all__ = ["ResultsError", "parse_results", "read_results", "run_gradescope"]

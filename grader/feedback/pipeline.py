@@ -13,7 +13,7 @@ from grader.feedback.engines import Engine, Sampling
 from grader.feedback.prompt import TestEvidence, build_prompt
 from grader.feedback.sbfl import ochiai, ranked
 from grader.feedback.voting import VoteResult, vote
-from sandbox.grade import TestOutcome
+from sandbox.outcome import TestOutcome
 from sandbox.package import AssignmentPackage
 
 ANSWER_PREFIX = '{"line": '

@@ -10,9 +10,10 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
+from sandbox.outcome import OUTPUT_SHOWN, output_tail
+from sandbox.outcome import trim as _trim
 from sandbox.types import RunResult, Verdict
 
-OUTPUT_MAX = 8000  # characters of output a student sees per test
 REPORT_KEYS = {"op", "index", "nodeid", "outcome", "reason", "output", "seconds"}
 OUTCOMES = {"passed", "failed", "skipped"}
 REASONS = {"passed", "skipped", "failed", "timeout", "lost", "protocol", "import", "compile",
@@ -26,7 +27,7 @@ class CaseResult:
     nodeid: str  # "tests/test_add.py::test_small"
     name: str  # "test_small", "test_add[2-3]", "TestStack::test_push"
     verdict: Verdict
-    output: str  # what the student sees: assertion message or error, at most OUTPUT_MAX chars
+    output: str  # what the student sees: assertion message or error, at most OUTPUT_SHOWN chars
     wall_seconds: float
 
 
@@ -34,9 +35,8 @@ def short_name(nodeid: str) -> str:
     return nodeid.split("::", 1)[1] if "::" in nodeid else nodeid
 
 
-def trim(text: str, limit: int = OUTPUT_MAX) -> str:
-    text = text.strip("\n")
-    return text if len(text) <= limit else text[: limit - 40] + f"\n… ({len(text) - limit} more)"
+def trim(text: str, limit: int = OUTPUT_SHOWN) -> str:
+    return _trim(text.strip("\n"), limit)
 
 
 def _valid(report: dict[str, Any]) -> bool:
@@ -50,11 +50,6 @@ def _valid(report: dict[str, Any]) -> bool:
         and 0 <= report["seconds"] < 1e6
         and (report["outcome"] == "failed") == (report["reason"] not in ("passed", "skipped"))
     )
-
-
-def _stderr_tail(run: RunResult, limit: int = 2000) -> str:
-    text = run.stderr.decode("utf-8", errors="replace").strip()
-    return text[-limit:]
 
 
 def case_from_report(nodeid: str, report: dict[str, Any], student: Future[RunResult],
@@ -111,7 +106,7 @@ def _lost(run: RunResult) -> tuple[Verdict, str]:
         code = run.exit_code if run.exit_code is not None else "?"
         verdict = Verdict.RUNTIME_ERROR
         message = f"Your program exited (code {code}) before the test finished."
-    tail = _stderr_tail(run)
+    tail = output_tail(run.stderr)
     return verdict, message + (f"\n{tail}" if tail else "")
 
 
@@ -125,7 +120,7 @@ def case_when_trusted_died(nodeid: str, run: RunResult, detail: str) -> CaseResu
     else:
         verdict = Verdict.SANDBOX_ERROR
         output = "The test runner stopped unexpectedly. " + (detail or run.message)
-        tail = _stderr_tail(run)
+        tail = output_tail(run.stderr)
         output += f"\n{tail}" if tail else ""
     return CaseResult(nodeid, short_name(nodeid), verdict, trim(output), run.wall_seconds)
 
