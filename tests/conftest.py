@@ -65,5 +65,17 @@ def world(db: None) -> SimpleNamespace:
     return SimpleNamespace(course=course, other_course=other_course, assignment=assignment, **users)
 
 
+def database_url() -> str:
+    """The test database as a DATABASE_URL, for worker and web processes the tests start."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    if s["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{s['NAME']}"
+    return (
+        f"postgres://{s['USER']}:{s['PASSWORD'] or ''}@{s['HOST']}:{s['PORT'] or 5432}/{s['NAME']}"
+    )
+
+
 def example_submission(package: str, name: str) -> bytes:
     return (EXAMPLES / "submissions" / package / name).read_bytes()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_upload_to_graded import database_url, worker  # noqa: F401 - fixtures
+from tests.e2e.test_upload_to_graded import worker  # noqa: F401 - a fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -31,6 +31,7 @@ from grader.courses.services import assignment_create_from_package
 from grader.ops.sweeper import submissions_sweep
 from grader.submissions.models import Submission
 from grader.submissions.services import submission_create
+from tests.conftest import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -105,15 +106,6 @@ def private_redis() -> Iterator[PrivateRedis]:
     app._pool = None
     app.amqp._producer_pool = None
     server.stop()
-
-
-def database_url() -> str:
-    s = connection.settings_dict
-    if s["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{s['NAME']}"
-    return (
-        f"postgres://{s['USER']}:{s['PASSWORD'] or ''}@{s['HOST']}:{s['PORT'] or 5432}/{s['NAME']}"
-    )
 
 
 @pytest.fixture

@@ -17,12 +17,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from grader.lms.models import CourseIntegration, WebhookDelivery
 from grader.submissions.models import Submission
 from grader.submissions.services import submission_create
-from tests.conftest import example_submission
+from tests.conftest import database_url, example_submission
 
 ROOT = Path(__file__).resolve().parents[2]
 ATTEMPTS = 3
@@ -34,15 +33,6 @@ def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def database_url() -> str:
-    s = connection.settings_dict
-    if s["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{s['NAME']}"
-    return (
-        f"postgres://{s['USER']}:{s['PASSWORD'] or ''}@{s['HOST']}:{s['PORT'] or 5432}/{s['NAME']}"
-    )
 
 
 @pytest.fixture

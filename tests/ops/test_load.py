@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 from django.conf import global_settings
-from django.db import connection
 
 from bench import load
+from tests.conftest import database_url
 
 pytestmark = [
     pytest.mark.slow,
@@ -25,15 +25,6 @@ pytestmark = [
 ]
 USERS = 6
 DURATION = 25  # seconds of Locust; with start-up and the drain the test takes about 45 s
-
-
-def database_url() -> str:
-    s = connection.settings_dict
-    if s["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{s['NAME']}"
-    return (
-        f"postgres://{s['USER']}:{s['PASSWORD'] or ''}@{s['HOST']}:{s['PORT'] or 5432}/{s['NAME']}"
-    )
 
 
 def test_students_uploading_and_polling_get_every_result_without_a_server_error(
