@@ -21,6 +21,7 @@ from django.utils.module_loading import import_string
 
 from grader.courses.models import Assignment
 from grader.grading.models import TestResult
+from grader.lib.text import storable_text
 from grader.submissions.models import Submission
 from sandbox import Backend, get_backend
 from sandbox.grade import GradeReport, grade
@@ -64,7 +65,7 @@ def submission_store_report(
         score=report.score,
         max_score=report.max_score,
         gradable=report.gradable,
-        compile_output=report.compile_output,
+        compile_output=storable_text(report.compile_output),
         execution_seconds=report.execution_seconds,
         finished_at=timezone.now(),
         gradings=F("gradings") + 1,
@@ -77,13 +78,13 @@ def submission_store_report(
         TestResult(
             submission=submission,
             position=i,
-            name=t.name[:300],
+            name=storable_text(t.name[:300]),
             kind=t.kind,
             score=t.score,
             max_score=t.max_score,
             verdict=str(t.verdict),
             visibility=t.visibility,
-            output=t.output,
+            output=storable_text(t.output),  # Postgres refuses NUL: a student's print is not infra
             wall_seconds=t.wall_seconds,
         )
         for i, t in enumerate(report.tests)
@@ -95,7 +96,11 @@ def submission_mark_failed(*, submission_id: int, error: str) -> None:
     # Only a row still in flight: a late failure never overwrites a grade stored meanwhile.
     Submission.objects.filter(
         id=submission_id, status__in=[Submission.Status.QUEUED, Submission.Status.RUNNING]
-    ).update(status=Submission.Status.FAILED_INFRA, error=error[:5000], finished_at=timezone.now())
+    ).update(
+        status=Submission.Status.FAILED_INFRA,
+        error=storable_text(error[:5000]),
+        finished_at=timezone.now(),
+    )
 
 
 def submission_requeue(*, submission_id: int) -> None:
