@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from grader.lib.text import terminal_safe
 from sandbox import Backend, SandboxError, get_backend
 from sandbox.grade import GradeReport, grade
 from sandbox.intake import IntakeError, normalize_submission
@@ -71,10 +72,10 @@ class Command(BaseCommand):
                     else None
                 )
         except (PackageError, IntakeError) as exc:
-            self.stderr.write(f"error: {exc}")
+            self.stderr.write(terminal_safe(f"error: {exc}"))
             sys.exit(2)
         except SandboxError as exc:
-            self.stderr.write(f"sandbox error (not the submission's fault): {exc}")
+            self.stderr.write(terminal_safe(f"sandbox error (not the submission's fault): {exc}"))
             sys.exit(3)
         report.notes.extend(submission.notes)
         result = report.to_results_json()
@@ -84,26 +85,32 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(result, indent=2))
             return
         for note in report.notes:
-            self.stdout.write(f"note: {note}")
+            self._say(f"note: {note}")
         if not report.gradable:
-            self.stdout.write("compile error (attempt not counted):\n" + report.compile_output)
+            self._say("compile error (attempt not counted):\n" + report.compile_output)
         for t in result["tests"]:
-            self.stdout.write(
+            self._say(
                 f"{t['verdict']:>14}  {t['score']:g}/{t['max_score']:g}  {t['name']}"
                 f"  [{t['visibility']}]"
             )
             if t["output"] and t["verdict"] != "compile_error":
-                self.stdout.write(
+                self._say(
                     "                " + t["output"].replace("\n", "\n                ")
                 )
-        self.stdout.write(f"score: {result['score']:g} / {result['max_score']:g}")
+        self._say(f"score: {result['score']:g} / {result['max_score']:g}")
         for item in result.get("feedback", []):
-            self.stdout.write(
+            self._say(
                 f"feedback: line {item['line']} ({item['category']}, {item['agreement']} agree)"
                 f"\n  {item['explanation']}\n  hint: {item['hint']}"
             )
         if result.get("feedback_error"):
-            self.stdout.write(f"feedback unavailable: {result['feedback_error']}")
+            self._say(f"feedback unavailable: {result['feedback_error']}")
+
+    def _say(self, text: str) -> None:
+        """One line of the table. Student output can hold escape sequences, carriage returns
+        and bidi overrides that rewrite the teacher's terminal: show them as escapes instead
+        (``--json`` stays exact: JSON already escapes control characters)."""
+        self.stdout.write(terminal_safe(text))
 
     def _feedback(
         self,
