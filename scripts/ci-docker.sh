@@ -10,7 +10,8 @@ command -v dockerd >/dev/null || need+=(docker.io)
 command -v debootstrap >/dev/null || need+=(debootstrap)
 if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >var/log/apt-docker.log 2>&1 \
-    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >>var/log/apt-docker.log 2>&1; }
+    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >>var/log/apt-docker.log 2>&1; } \
+    || { tail -20 var/log/apt-docker.log; exit 1; }
 fi
 if ! docker info >/dev/null 2>&1; then
   (setsid dockerd >var/log/dockerd.log 2>&1 &)
