@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from grader.courses.models import Assignment, Enrollment
@@ -24,16 +24,28 @@ def api_token_user(*, key: str) -> Any | None:
     return token.user
 
 
+STAFF_ROLES = (Enrollment.Role.TEACHER, Enrollment.Role.TA)
+
+
 def assignment_list_for_user(*, user: Any) -> QuerySet[Assignment]:
+    """Assignments of the user's courses: all of them where the user is staff, the published
+    ones where a student (the same rule as the course pages)."""
     qs = Assignment.objects.select_related("course").order_by("course__code", "due_at", "id")
     if user.is_superuser:
         return qs
-    return qs.filter(course__enrollments__user=user)
+    # Subqueries, not two joins on course__enrollments: a second join would match another
+    # member's teacher enrollment and show a student the drafts.
+    courses = Enrollment.objects.filter(user=user).values("course")
+    staff_courses = Enrollment.objects.filter(user=user, role__in=STAFF_ROLES).values("course")
+    return qs.filter(course__in=courses).filter(
+        Q(is_published=True) | Q(course__in=staff_courses)
+    )
 
 
 def assignment_role(*, user: Any, assignment_id: int) -> tuple[Assignment, str] | None:
-    """The assignment and the user's role in its course; None when it does not exist or the
-    user is not in its course (the caller answers both with the same 404)."""
+    """The assignment and the user's role in its course; None when it does not exist, the
+    user is not in its course, or it is unpublished and the user a student there (the caller
+    answers all three with the same 404)."""
     assignment = Assignment.objects.select_related("course").filter(pk=assignment_id).first()
     if assignment is None:
         return None
@@ -44,7 +56,9 @@ def assignment_role(*, user: Any, assignment_id: int) -> tuple[Assignment, str] 
         .values_list("role", flat=True)
         .first()
     )
-    return (assignment, role) if role else None
+    if not role or (role == Enrollment.Role.STUDENT and not assignment.is_published):
+        return None
+    return assignment, role
 
 
 def submission_results_payload(*, submission: Submission, staff: bool) -> dict[str, Any]:
