@@ -51,8 +51,13 @@ class CorpusError(ValueError):
 class Variant:
     file: Path
     package: Path
-    line: int
+    lines: tuple[int, ...]  # every line a teacher may point at; the first is the primary one
     category: str
+
+    @property
+    def line(self) -> int:
+        """The primary bug line."""
+        return self.lines[0]
 
     @property
     def name(self) -> str:
@@ -61,7 +66,9 @@ class Variant:
 
 def load_manifest(path: Path = DEFAULT_MANIFEST) -> list[Variant]:
     """The variants of a manifest (``[[variants]]`` with file, package, line, category); files
-    are relative to the manifest, packages live in its ``packages/`` folder."""
+    are relative to the manifest, packages live in its ``packages/`` folder. ``line`` is a line
+    number or a non-empty list of them (two bugs, or the lines around a missing statement), the
+    primary line first."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
@@ -78,12 +85,19 @@ def load_manifest(path: Path = DEFAULT_MANIFEST) -> list[Variant]:
         if not (package / "assignment.toml").is_file():
             raise CorpusError(f"{where}: no package {package}")
         line, category = raw["line"], raw["category"]
+        lines = line if isinstance(line, list) else [line]
+        if not lines:
+            raise CorpusError(f"{where}: line [] names no line of {file.name}")
         n_lines = len(file.read_text(encoding="utf-8").splitlines())
-        if not isinstance(line, int) or not 1 <= line <= n_lines:
-            raise CorpusError(f"{where}: line {line!r} is not a line of {file.name}")
+        for number in lines:
+            ok = isinstance(number, int) and not isinstance(number, bool)
+            if not ok or not 1 <= number <= n_lines:
+                raise CorpusError(f"{where}: line {number!r} is not a line of {file.name}")
+        if len(set(lines)) != len(lines):
+            raise CorpusError(f"{where}: line {line!r} names a line twice")
         if category not in CATEGORIES:
             raise CorpusError(f"{where}: category {category!r} not in {CATEGORIES}")
-        variants.append(Variant(file, package, line, category))
+        variants.append(Variant(file, package, tuple(lines), category))
     if not variants:
         raise CorpusError(f"{path}: no [[variants]]")
     return variants

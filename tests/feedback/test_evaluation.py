@@ -37,16 +37,40 @@ def test_corpus_ships_at_least_30_variants_over_several_assignments_and_categori
 
 
 def test_every_variant_changes_its_bug_line_compared_with_the_solution() -> None:
-    """The known bug line is one the variant rewrote: the line a teacher would point at."""
+    """The known bug lines are where the variant differs from the solution: a line it rewrote
+    or added, or for a missing statement the line just before or just after the gap; and every
+    difference (each bug of a two-bug variant) has one of them."""
     for v in load_manifest():
         solution = (CORPUS / "solutions" / f"{v.package.name}.py").read_text().splitlines()
         buggy = v.file.read_text().splitlines()
-        changed: set[int] = set()
+        hunks: list[set[int]] = []
         matcher = difflib.SequenceMatcher(None, solution, buggy, autojunk=False)
         for op, _, _, j1, j2 in matcher.get_opcodes():
             if op in ("replace", "insert"):
-                changed |= set(range(j1 + 1, j2 + 1))
-        assert v.line in changed, f"{v.name}: bug line {v.line} not among changed {changed}"
+                hunks.append(set(range(j1 + 1, j2 + 1)))
+            elif op == "delete":
+                hunks.append({n for n in (j1, j1 + 1) if 1 <= n <= len(buggy)})
+        changed = set().union(*hunks)
+        for line in v.lines:
+            assert line in changed, f"{v.name}: bug line {line} not among changed {changed}"
+        for hunk in hunks:
+            assert hunk & set(v.lines), f"{v.name}: change at {sorted(hunk)} not in {v.lines}"
+
+
+def test_a_line_may_be_a_list_of_acceptable_lines_the_first_primary(tmp_path: Path) -> None:
+    (tmp_path / "packages" / "p").mkdir(parents=True)
+    (tmp_path / "packages" / "p" / "assignment.toml").write_text("")
+    (tmp_path / "x.py").write_text("a = 1\nb = 2\nprint(a + b)\n")
+    entry = '[[variants]]\nfile = "x.py"\npackage = "p"\nline = {}\ncategory = "other"\n'
+    manifest = tmp_path / "manifest.toml"
+    manifest.write_text(entry.format("[3, 1]") + entry.format("2"))
+    two, one = load_manifest(manifest)
+    assert (two.lines, two.line) == ((3, 1), 3)
+    assert (one.lines, one.line) == ((2,), 2)
+    for bad in ("[]", "[1, 4]", "[0]", '["2"]', "[2, 2]", "true", "[true]", "2.0"):
+        manifest.write_text(entry.format("1") + entry.format(bad))
+        with pytest.raises(CorpusError, match=r"variants\[1\]: line"):
+            load_manifest(manifest)
 
 
 def test_a_malformed_manifest_is_refused_with_the_entry_named(tmp_path: Path) -> None:

@@ -1,0 +1,10 @@
+n = int(input())
+row = 0
+while row <= n:
+    line = ""
+    k = 1
+    while k <= row:
+        line += str(k) + " "
+        k += 1
+    print(line.strip())
+    row += 1
