@@ -8,6 +8,7 @@ message that names the variable.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -39,6 +40,20 @@ def env_int(name: str, default: int, *, minimum: int = 1) -> int:
     if value < minimum:
         raise ImproperlyConfigured(f"{name}={value} must be at least {minimum}")
     return value
+
+
+def env_ip_list(name: str, default: str) -> list[str]:
+    """Comma-separated IP addresses or networks; unset means ``default``, empty means none."""
+    raw = os.environ.get(name, default)
+    entries = [part.strip() for part in raw.split(",") if part.strip()]
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}: {entry!r} is not an IP address or network (e.g. 10.0.0.0/8)"
+            ) from None
+    return entries
 
 
 DEBUG = env_bool("DEBUG", True)
@@ -290,6 +305,13 @@ LTI_SCORE_BACKOFF_SECONDS = env_int("LTI_SCORE_BACKOFF_SECONDS", 30)
 LTI_HTTP_TIMEOUT_SECONDS = env_int("LTI_HTTP_TIMEOUT_SECONDS", 10)
 CELERY_TASK_ROUTES["lti.post_score"] = {"queue": "batch"}
 # --- end lti -------------------------------------------------------------------------------
+
+# --- access -------------------------------------------------------------------------------
+# /healthz and /metrics answer only clients in OPS_ALLOWED_IPS (REMOTE_ADDR; X-Forwarded-For is
+# never trusted) or a request carrying OPS_TOKEN (`Authorization: Bearer`, or ?token=).
+OPS_TOKEN = os.environ.get("OPS_TOKEN", "")
+OPS_ALLOWED_IPS = env_ip_list("OPS_ALLOWED_IPS", "127.0.0.1,::1")
+# --- end access ---------------------------------------------------------------------------
 
 # Called (dotted paths, each with the submission id) after a submission's results are stored
 # and committed: feedback requests, outbound webhooks, metrics. A failing hook is logged and
