@@ -311,6 +311,10 @@ CELERY_TASK_ROUTES["lti.post_score"] = {"queue": "batch"}
 # never trusted) or a request carrying OPS_TOKEN (`Authorization: Bearer`, or ?token=).
 OPS_TOKEN = os.environ.get("OPS_TOKEN", "")
 OPS_ALLOWED_IPS = env_ip_list("OPS_ALLOWED_IPS", "127.0.0.1,::1")
+# Outbound webhooks go only to public addresses: a callback URL (or a redirect, never followed)
+# that resolves to loopback, private, link-local or other non-global addresses is refused, so a
+# course's integration cannot reach the grader's own network. True for an LMS on that network.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
 # --- end access ---------------------------------------------------------------------------
 
 # Called (dotted paths, each with the submission id) after a submission's results are stored

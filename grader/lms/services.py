@@ -7,8 +7,6 @@ import logging
 import random
 import secrets
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -20,6 +18,7 @@ from django.utils import timezone
 
 from grader.courses.models import Assignment, Course
 from grader.feedback.models import Feedback
+from grader.lib.outbound import PostResult, post
 from grader.lms.models import (
     ApiToken,
     CourseIntegration,
@@ -233,23 +232,16 @@ def backoff_seconds(attempt: int) -> float:
     return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
-def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
-    """POST once; (status code, error text). Never raises for network trouble."""
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
-    try:
-        with urllib.request.urlopen(  # noqa: S310 - the URL is set by staff, http(s) only
-            request, timeout=settings.LMS_WEBHOOK_TIMEOUT_SECONDS
-        ) as response:
-            return response.status, ""
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read(500).decode("utf-8", "replace")
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return None, f"{type(reason).__name__}: {reason}"[:2000]
-
-
-def _retryable(status_code: int | None) -> bool:
-    return status_code is None or status_code >= 500 or status_code in (408, 429)
+def _post(url: str, body: bytes, headers: dict[str, str]) -> PostResult:
+    """POST once, never following a redirect and refusing non-public targets unless the
+    operator allows them (grader/lib/outbound.py). Never raises for network trouble."""
+    return post(
+        url,
+        body,
+        headers,
+        timeout=settings.LMS_WEBHOOK_TIMEOUT_SECONDS,
+        allow_private=settings.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+    )
 
 
 def webhook_delivery_attempt(*, delivery_id: int) -> float | None:
@@ -287,19 +279,19 @@ def webhook_delivery_attempt(*, delivery_id: int) -> float | None:
     }
     started = timezone.now()
     clock = time.monotonic()
-    status_code, error = _post(delivery.url, body, headers)
+    result = _post(delivery.url, body, headers)
     WebhookAttempt.objects.create(
         delivery_id=delivery_id,
         number=number,
         started_at=started,
-        status_code=status_code,
-        error=error,
+        status_code=result.status_code,
+        error=result.error,  # the status and what failed, never the receiver's response body
         duration_ms=int((time.monotonic() - clock) * 1000),
     )
-    if status_code is not None and 200 <= status_code < 300:
+    if result.status_code is not None and 200 <= result.status_code < 300:
         _finish(delivery_id, WebhookDelivery.Status.DELIVERED)
         return None
-    if not _retryable(status_code) or number >= settings.LMS_WEBHOOK_MAX_ATTEMPTS:
+    if not result.retryable or number >= settings.LMS_WEBHOOK_MAX_ATTEMPTS:
         logger.warning("webhook delivery %s is dead after %s attempts", delivery_id, number)
         _finish(delivery_id, WebhookDelivery.Status.DEAD)
         return None

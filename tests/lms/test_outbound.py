@@ -63,6 +63,7 @@ def receiver():
 
 @pytest.fixture
 def eager(settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True  # the receiver is on loopback
     settings.LMS_WEBHOOK_MAX_ATTEMPTS = 3
     settings.LMS_WEBHOOK_TIMEOUT_SECONDS = 0.5
     settings.LMS_WEBHOOK_BACKOFF_SECONDS = 0.01
