@@ -1,7 +1,8 @@
 """The inbound LMS webhook and the teacher's delivery log.
 
 The webhook's order of checks matters: size first (before reading the body), then the course,
-then the signature (before parsing anything an attacker sent), then the idempotency key.
+then the idempotency key's shape (it is signed), then the signature over key and body (before
+parsing anything an attacker sent).
 """
 
 from __future__ import annotations
@@ -76,18 +77,23 @@ def _inbound_submission(request: HttpRequest, course_code: str) -> HttpResponse:
     )
     if integration is None:
         raise WebhookError(404, f"No course {course_code!r} accepts webhooks here.")
+    # The key is part of the signed text (signing.py, v2): read it first. A replay of a captured
+    # request under a new key would otherwise make a new submission inside the window.
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if not key or len(key) > 200 or not key.isprintable():
+        raise WebhookError(
+            400, "An Idempotency-Key header (1 to 200 printable characters) is required."
+        )
     try:
         verify(
             request.headers.get(HEADER, ""),
             secret=integration.secret,
             body=body,
+            idempotency_key=key,
             tolerance=settings.LMS_WEBHOOK_TOLERANCE_SECONDS,
         )
     except SignatureError as exc:
         raise WebhookError(401, str(exc)) from exc
-    key = request.headers.get("Idempotency-Key", "").strip()
-    if not key or len(key) > 200:
-        raise WebhookError(400, "An Idempotency-Key header (1 to 200 characters) is required.")
     course = integration.course
     fields, uploads = _parse(request, body)
     assignment = _assignment(course, fields.get("assignment"))

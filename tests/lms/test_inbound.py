@@ -38,7 +38,8 @@ def payload(world, student=None, **extra):
 
 def post(client, body, *, key="delivery-1", secret=SECRET, timestamp=None, url=URL,
          content_type="application/json", signature=None):
-    headers = {"X-Grader-Signature": signature or sign_header(secret, body, timestamp=timestamp)}
+    headers = {"X-Grader-Signature": signature
+               or sign_header(secret, body, timestamp=timestamp, idempotency_key=key)}
     if key:
         headers["Idempotency-Key"] = key
     return client.generic("POST", url, body, content_type=content_type, headers=headers)
@@ -83,7 +84,8 @@ def test_bad_signature_is_401(client, world, integration):
     assert response.status_code == 401
     assert "does not match" in response.json()["error"]
     body = payload(world)
-    tampered = post(client, body, signature=sign_header(SECRET, body + b" "))
+    tampered = post(client, body, signature=sign_header(SECRET, body + b" ",
+                                                        idempotency_key="delivery-1"))
     assert tampered.status_code == 401
     assert post(client, body, signature="garbage").status_code == 401
     assert not Submission.objects.exists()
@@ -181,3 +183,61 @@ def test_multipart_submission_is_accepted(client, world, integration):
 
 def test_get_is_not_allowed(client, integration):
     assert client.get(URL).status_code == 405
+
+
+# -- replays: the Idempotency-Key is covered by the signature -----------------------------------
+
+def test_a_captured_request_replayed_with_a_new_key_is_401_and_makes_no_submission(
+    client, world, integration
+):
+    body = payload(world)
+    captured = sign_header(SECRET, body, idempotency_key="delivery-1")
+    assert post(client, body, key="delivery-1", signature=captured).status_code == 202
+    for new_key in ("delivery-2", "Delivery-1", "delivery-10", "delivery-"):
+        replay = post(client, body, key=new_key, signature=captured)
+        assert replay.status_code == 401, new_key
+        assert "does not match the Idempotency-Key and body" in replay.json()["error"]
+    # Surrounding spaces are not part of a header value: the same key, the same submission.
+    assert post(client, body, key=" delivery-1 ", signature=captured).json()["duplicate"] is True
+    assert Submission.objects.count() == 1
+
+
+def test_a_captured_request_replayed_with_its_own_key_returns_the_first_submission(
+    client, world, integration
+):
+    body = payload(world)
+    captured = sign_header(SECRET, body, idempotency_key="delivery-1")
+    first = post(client, body, key="delivery-1", signature=captured)
+    again = post(client, body, key="delivery-1", signature=captured)
+    assert again.json()["submission_id"] == first.json()["submission_id"]
+    assert again.json()["duplicate"] is True and Submission.objects.count() == 1
+
+
+def test_a_v1_signature_over_the_body_alone_is_refused_with_the_v2_recipe(
+    client, world, integration
+):
+    body = payload(world)
+    response = post(client, body, signature=sign_header(SECRET, body))  # t=...,v1=...
+    assert response.status_code == 401
+    assert "v1 signatures do not cover the Idempotency-Key" in response.json()["error"]
+    assert "v2=" in response.json()["error"]
+    assert not Submission.objects.exists()
+
+
+def test_the_signed_text_is_the_timestamp_the_key_a_newline_and_the_body(
+    client, world, integration
+):
+    import hashlib
+    import hmac
+
+    # What an LMS implements from the README, without our helper.
+    body, key, t = payload(world), "lms-delivery-42", int(time.time())
+    sig = hmac.new(SECRET.encode(), f"{t}.{key}\n".encode() + body, hashlib.sha256).hexdigest()
+    response = post(client, body, key=key, signature=f"t={t},v2={sig}")
+    assert response.status_code == 202, response.content
+
+
+def test_a_key_with_control_characters_is_400(client, world, integration):
+    response = post(client, payload(world), key="delivery\x01")
+    assert response.status_code == 400
+    assert not Submission.objects.exists()
