@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -315,6 +316,25 @@ OPS_ALLOWED_IPS = env_ip_list("OPS_ALLOWED_IPS", "127.0.0.1,::1")
 # that resolves to loopback, private, link-local or other non-global addresses is refused, so a
 # course's integration cannot reach the grader's own network. True for an LMS on that network.
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+# Login throttling (django-axes, grader/lib/login_throttle.py): after LOGIN_FAILURE_LIMIT wrong
+# passwords for one username from one address, that pair is locked for LOGIN_LOCKOUT_MINUTES
+# (429 with a message). Not the username alone, or a classmate could lock a student out before a
+# deadline; not the address alone, or one campus NAT would lock everyone behind it.
+INSTALLED_APPS.append("axes")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # after AuthenticationMiddleware: last
+AUTHENTICATION_BACKENDS = [
+    "grader.lib.login_throttle.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "grader.lib.login_throttle.client_ip"
+AXES_LOCKOUT_CALLABLE = "grader.lib.login_throttle.lockout_response"
+AXES_VERBOSE = False  # no banner from every manage.py command; lockouts are still logged
 # --- end access ---------------------------------------------------------------------------
 
 # Called (dotted paths, each with the submission id) after a submission's results are stored
