@@ -1,13 +1,15 @@
 """Runs untrusted code. Never imports Django: usable and testable on its own.
 
-Public API: ``Limits``, ``RunSpec``, ``RunResult``, ``Verdict``, ``get_backend``.
+Public API: ``Limits``, ``RunSpec``, ``RunResult``, ``Verdict``, ``Fault``, ``get_backend``.
 """
 
 from __future__ import annotations
 
-from sandbox.types import Backend, Limits, RunResult, RunSpec, SandboxError, Verdict
+from sandbox.types import Backend, Fault, Limits, RunResult, RunSpec, SandboxError, Verdict
 
-__all__ = ["Backend", "Limits", "RunResult", "RunSpec", "SandboxError", "Verdict", "get_backend"]
+__all__ = [
+    "Backend", "Fault", "Limits", "RunResult", "RunSpec", "SandboxError", "Verdict", "get_backend",
+]
 
 
 def get_backend(name: str = "bubblewrap") -> Backend:

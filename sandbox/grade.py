@@ -3,6 +3,11 @@
 Used by both the one-shot CLI and the Celery worker, so a result from the command line and one
 from the web are computed by the same code. Student failures become verdicts; only a broken
 sandbox raises (``SandboxError``), which callers treat as an infrastructure failure.
+
+Three outcomes, then: a score (``ungradable`` is None; a compile error is a score of 0 with
+``gradable`` False); "could not be graded" (``ungradable`` says whose fault and why: the
+teacher's package or our harness failed, so there is no score and no attempt is used); or
+``SandboxError``.
 """
 
 from __future__ import annotations
@@ -18,9 +23,9 @@ from sandbox.gradescope import run_gradescope
 from sandbox.harness import run_pytest_file
 from sandbox.iotest import check_output
 from sandbox.languages import get_language
-from sandbox.outcome import TestOutcome, trim
+from sandbox.outcome import TestOutcome, Ungradable, trim, ungradable
 from sandbox.package import AssignmentPackage, TestSpec
-from sandbox.types import Backend, RunResult, RunSpec, Verdict
+from sandbox.types import Backend, Fault, RunResult, RunSpec, Verdict
 
 
 @dataclass
@@ -32,14 +37,22 @@ class GradeReport:
     compile_output: str = ""
     execution_seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    # Not None: the package or the harness failed, ``score`` means nothing (see the module doc).
+    ungradable: Ungradable | None = None
 
     def to_results_json(self) -> dict[str, Any]:
-        """Gradescope's results.json shape, plus our ``verdict`` per test and ``gradable``."""
+        """Gradescope's results.json shape, plus our ``verdict`` per test, ``gradable`` and
+        ``ungradable`` (``{"fault", "cause"}`` or null; when set, ``score`` is null)."""
         return {
-            "score": round(self.score, 4),
+            "score": None if self.ungradable else round(self.score, 4),
             "max_score": round(self.max_score, 4),
             "execution_time": round(self.execution_seconds, 3),
             "gradable": self.gradable,
+            "ungradable": (
+                {"fault": str(self.ungradable.fault), "cause": self.ungradable.cause}
+                if self.ungradable
+                else None
+            ),
             "output": self.compile_output,
             "tests": [
                 {
@@ -81,6 +94,7 @@ def _io_outcome(test: TestSpec, run: RunResult) -> TestOutcome:
         output=trim(output),
         wall_seconds=run.wall_seconds,
         kind="io",
+        fault=Fault.HARNESS if verdict == Verdict.SANDBOX_ERROR else None,
     )
 
 
@@ -172,6 +186,7 @@ def grade(package: AssignmentPackage, files: dict[str, bytes], backend: Backend)
                         output=case.output,  # the harness trimmed it
                         wall_seconds=case.wall_seconds,
                         kind="pytest",
+                        fault=case.fault,
                     )
                 )
                 max_score += test.points
@@ -180,4 +195,5 @@ def grade(package: AssignmentPackage, files: dict[str, bytes], backend: Backend)
             max_score=max_score,
             tests=outcomes,
             execution_seconds=time.monotonic() - started,
+            ungradable=ungradable(outcomes),
         )

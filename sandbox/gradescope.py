@@ -14,14 +14,17 @@ backend's caps on ``/work`` growth cover both. The cwd is ``/autograder/source``
 *before* the submission is copied in, under the package's limits: no root, no network, no
 apt-get, and it runs for every graded submission (there is no image to build it into). What it
 leaves under ``/autograder`` stays for ``run_autograder``. A failing ``setup.sh`` gives one
-SANDBOX_ERROR result saying why, never a crash and never points.
+SANDBOX_ERROR result saying why (a package fault: "could not be graded"), never a crash and
+never points.
 
 Then ``run_autograder`` runs once (directly when it starts with ``#!``, else with bash). After
 the run has ended, every process of it dead, ``results/results.json`` is read on the host
 without trusting it: not a symlink (``O_NOFOLLOW`` on the folder and the file), a regular file
 of at most 1 MB, strict UTF-8 JSON (no NaN/Infinity, no duplicate keys), Gradescope's schema with
 known keys only, finite numbers, ``0 <= score <= max_score``, names and outputs trimmed. Any doubt
-gives one SANDBOX_ERROR result ("could not be graded"), never points.
+gives one SANDBOX_ERROR result ("could not be graded", a package fault), never points. In this
+trust model student code can also remove or spoil the file, which then reads as the package's
+fault too: the submission gets no score and the teacher sees why.
 
 Trust model (read this before using it)
 ----------------------------------------
@@ -46,7 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.outcome import OUTPUT_SHOWN, TestOutcome, output_tail, trim
-from sandbox.types import Backend, Limits, RunResult, RunSpec, Verdict
+from sandbox.types import Backend, Fault, Limits, RunResult, RunSpec, Verdict
 
 MOUNT = "/autograder"
 RESULTS_MAX_BYTES = 1_000_000
@@ -71,9 +74,9 @@ TEST_KEYS = {
 
 
 def _case(name: str, score: float, max_score: float, verdict: Verdict, visibility: str,
-          output: str, wall_seconds: float = 0.0) -> TestOutcome:
+          output: str, wall_seconds: float = 0.0, fault: Fault | None = None) -> TestOutcome:
     return TestOutcome(name, score, max_score, verdict, visibility, output, wall_seconds,
-                       kind="gradescope")
+                       kind="gradescope", fault=fault)
 
 
 class ResultsError(ValueError):
@@ -107,6 +110,7 @@ def run_gradescope(
     env = {"HOME": "/tmp"}  # noqa: S108 - the sandbox's private /tmp
 
     def failure(message: str, run: RunResult | None = None) -> list[TestOutcome]:
+        """The autograder (the teacher's package) gave no result we can trust."""
         tail = output_tail(run.stderr + run.stdout) if run is not None else ""
         return [
             _case(
@@ -117,6 +121,7 @@ def run_gradescope(
                 visibility,
                 trim(message + (f"\n{tail}" if tail else "")),
                 run.wall_seconds if run is not None else 0.0,
+                Fault.PACKAGE,
             )
         ]
 

@@ -13,7 +13,11 @@ from typing import Protocol
 
 
 class Verdict(enum.StrEnum):
-    """What happened to one run or one test. Only SANDBOX_ERROR is the infrastructure's fault."""
+    """What happened to one run or one test.
+
+    SANDBOX_ERROR is the only verdict that is not the student's result: the sandbox, the test
+    harness or the teacher's package failed, and ``Fault`` (on the test's outcome) says which.
+    """
 
     PASSED = "passed"
     FAILED = "failed"
@@ -23,6 +27,17 @@ class Verdict(enum.StrEnum):
     OUTPUT_LIMIT = "output_limit"
     COMPILE_ERROR = "compile_error"
     SANDBOX_ERROR = "sandbox_error"
+
+
+class Fault(enum.StrEnum):
+    """Whose failure it was when a test could not give the student a result.
+
+    Either makes the whole submission "could not be graded" (``sandbox.outcome.Ungradable``):
+    no score, and the student's attempt is not used.
+    """
+
+    PACKAGE = "package"  # the teacher's tests, fixtures, helpers, setup step or results file
+    HARNESS = "harness"  # our test runner or sandbox
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """From what the trusted process and the backend reported to one :class:`CaseResult` per test.
 
 The trusted process's report is checked against a strict schema first: a malformed report is
-the harness's fault (SANDBOX_ERROR), never a pass.
+the harness's fault (SANDBOX_ERROR), never a pass. A SANDBOX_ERROR always carries a ``Fault``:
+the test gave no result for the student, so the submission could not be graded.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from typing import Any
 
 from sandbox.outcome import OUTPUT_SHOWN, output_tail
 from sandbox.outcome import trim as _trim
-from sandbox.types import RunResult, Verdict
+from sandbox.types import Fault, RunResult, Verdict
 
 REPORT_KEYS = {"op", "index", "nodeid", "outcome", "reason", "output", "seconds"}
 OUTCOMES = {"passed", "failed", "skipped"}
 REASONS = {"passed", "skipped", "failed", "timeout", "lost", "protocol", "import", "compile",
-           "collect", "crash", "memory", "value"}
+           "collect", "crash", "memory", "value", "fixture"}
 
 
 @dataclass
@@ -29,6 +30,7 @@ class CaseResult:
     verdict: Verdict
     output: str  # what the student sees: assertion message or error, at most OUTPUT_SHOWN chars
     wall_seconds: float
+    fault: Fault | None = None  # set with SANDBOX_ERROR: whose failure it was
 
 
 def short_name(nodeid: str) -> str:
@@ -66,7 +68,7 @@ def case_from_report(nodeid: str, report: dict[str, Any], student: Future[RunRes
     name = short_name(nodeid)
     if not _valid(report) or report["nodeid"] != nodeid:
         return CaseResult(nodeid, name, Verdict.SANDBOX_ERROR,
-                          "the test runner sent a malformed report", 0.0)
+                          "the test runner sent a malformed report", 0.0, Fault.HARNESS)
     outcome, reason, output = report["outcome"], report["reason"], report["output"]
     seconds = round(float(report["seconds"]), 4)
     if outcome == "skipped":
@@ -74,11 +76,12 @@ def case_from_report(nodeid: str, report: dict[str, Any], student: Future[RunRes
                           seconds)
     if outcome == "passed":
         return CaseResult(nodeid, name, Verdict.PASSED, "", seconds)
-    verdict = Verdict.FAILED
+    verdict, fault = Verdict.FAILED, None
     if reason == "timeout":
         verdict, output = Verdict.TIMEOUT, f"The test did not finish within {wall:g} s."
     elif reason == "lost":
         verdict, output = _lost(student.result())
+        fault = Fault.HARNESS if verdict == Verdict.SANDBOX_ERROR else None
     elif reason == "import":
         verdict, output = Verdict.RUNTIME_ERROR, "Importing your module failed:\n" + output
     elif reason == "memory":
@@ -93,8 +96,11 @@ def case_from_report(nodeid: str, report: dict[str, Any], student: Future[RunRes
         verdict = Verdict.RUNTIME_ERROR
         output = "Your program interfered with the test harness: " + output
     elif reason == "crash":
-        verdict = Verdict.SANDBOX_ERROR
-    return CaseResult(nodeid, name, verdict, trim(output), seconds)
+        verdict, fault = Verdict.SANDBOX_ERROR, Fault.HARNESS
+    elif reason == "fixture":  # see RunPlugin: it failed before the student's code was used
+        verdict, fault = Verdict.SANDBOX_ERROR, Fault.PACKAGE
+        output = "A fixture of the tests failed before the student's code was used:\n" + output
+    return CaseResult(nodeid, name, verdict, trim(output), seconds, fault)
 
 
 def _lost(run: RunResult) -> tuple[Verdict, str]:
@@ -113,16 +119,17 @@ def _lost(run: RunResult) -> tuple[Verdict, str]:
 def case_when_trusted_died(nodeid: str, run: RunResult, detail: str) -> CaseResult:
     """The trusted process ended while running ``nodeid`` (it sent no result for it)."""
     verdict: Verdict
+    fault = None
     if run.verdict in (Verdict.TIMEOUT, Verdict.MEMORY):
         verdict = run.verdict
         what = "time" if verdict == Verdict.TIMEOUT else "memory"
         output = f"The test ran out of {what}."
     else:
-        verdict = Verdict.SANDBOX_ERROR
+        verdict, fault = Verdict.SANDBOX_ERROR, Fault.HARNESS
         output = "The test runner stopped unexpectedly. " + (detail or run.message)
         tail = output_tail(run.stderr)
         output += f"\n{tail}" if tail else ""
-    return CaseResult(nodeid, short_name(nodeid), verdict, trim(output), run.wall_seconds)
+    return CaseResult(nodeid, short_name(nodeid), verdict, trim(output), run.wall_seconds, fault)
 
 
 __all__ = ["CaseResult", "case_from_report", "case_when_trusted_died", "short_name", "trim"]

@@ -41,6 +41,13 @@ code ever sees the tests or decides a result:
   every message is checked against a strict schema and a size cap, and anything malformed
   fails the test with SANDBOX_ERROR, never passes it.
 
+Could not be graded. A SANDBOX_ERROR result carries a ``Fault``: PACKAGE when the teacher's
+tests failed on their own (collection errors, a crashing helper or conftest, a fixture that
+failed before the student's code was used: none of these depend on the submission), HARNESS
+when this runner or the trusted process failed. Either makes the submission "could not be
+graded" (``sandbox.outcome.ungradable``): no score, no attempt used. A failure that may depend
+on the submission stays the student's result.
+
 Per-test isolation. Tests are first listed by a trusted run with no student process at all
 (``collect``): the count of tests never depends on the submission (so the list is cached per
 package contents and reused for later submissions). A second trusted run is a
@@ -55,7 +62,7 @@ What teacher tests can and cannot do
 ------------------------------------
 * Reach student code through ``import solution`` / ``from solution import x``, inside test
   functions and fixtures. While tests are collected there is no student process: a module-level
-  ``solution.CASES`` used for parametrize fails collection (SANDBOX_ERROR).
+  ``solution.CASES`` used for parametrize fails collection (SANDBOX_ERROR, a package fault).
 * Pass plain values, instances of the tests/ helper classes, student objects and functions
   (called back across the channel). Instances of classes defined in a test module or conftest
   cannot be passed. Tuples come back as tuples, namedtuples of the student as plain tuples.
@@ -97,7 +104,7 @@ from sandbox.harness.agent.wire import (
     ProtocolError,
 )
 from sandbox.harness.results import CaseResult, case_from_report, case_when_trusted_died
-from sandbox.types import Backend, Limits, RunResult, RunSpec, Verdict
+from sandbox.types import Backend, Fault, Limits, RunResult, RunSpec, Verdict
 
 AGENT_DIR = Path(__file__).resolve().with_name("agent")
 AGENT_MOUNT = "/opt/grader/_grader_harness"
@@ -120,8 +127,8 @@ def run_pytest_file(backend: Backend, *, package_tests_dir: Path, test_file: str
     package root (``tests/test_add.py``). ``submission_dir`` holds the student's files,
     ``module_name`` is what the tests import (``solution``). Each test case runs under
     ``limits`` in a student process of its own. Collection errors in the tests give one
-    SANDBOX_ERROR result; no tests give ``[]``. Tests skipped by their ``skip``/``skipif`` marks
-    are left out; one that skips itself while running counts as FAILED.
+    SANDBOX_ERROR result (``Fault.PACKAGE``); no tests give ``[]``. Tests skipped by their
+    ``skip``/``skipif`` marks are left out; one that skips itself while running counts as FAILED.
     Raises ``SandboxError`` only when the backend itself fails.
     """
     if not module_name.isidentifier():
@@ -130,7 +137,8 @@ def run_pytest_file(backend: Backend, *, package_tests_dir: Path, test_file: str
     if rel.is_absolute() or ".." in rel.parts or rel.parts[:1] != ("tests",) or rel.suffix != ".py":
         raise ValueError(f"test file {test_file!r} must be a .py path under tests/")
     if not (Path(package_tests_dir) / Path(*rel.parts[1:])).is_file():
-        return [_error_case(test_file, f"test file {test_file} not found in the package")]
+        return [_error_case(test_file, f"test file {test_file} not found in the package",
+                            Fault.PACKAGE)]
     with tempfile.TemporaryDirectory(prefix="harness-") as tmp, \
             ThreadPoolExecutor(max_workers=2, thread_name_prefix="harness") as pool:
         layout = _Layout.create(Path(tmp), Path(package_tests_dir), Path(submission_dir),
@@ -139,9 +147,9 @@ def run_pytest_file(backend: Backend, *, package_tests_dir: Path, test_file: str
         return job.run()
 
 
-def _error_case(nodeid: str, output: str) -> CaseResult:
+def _error_case(nodeid: str, output: str, fault: Fault = Fault.HARNESS) -> CaseResult:
     return CaseResult(nodeid=nodeid, name=nodeid, verdict=Verdict.SANDBOX_ERROR,
-                      output=output[-8000:], wall_seconds=0.0)
+                      output=output[-8000:], wall_seconds=0.0, fault=fault)
 
 
 @dataclass
@@ -310,11 +318,18 @@ class _Job:
                 return nodeids
             return _error_case(self.test_file, "the test runner sent a malformed test list")
         if message and message.get("op") in ("collect_error", "fatal"):
+            # No student process exists while collecting: pytest's collection errors are the
+            # package's (a test module, conftest or helper that does not import); an exception
+            # that escaped the agent itself is ours.
             text = message.get("output")
+            fault = Fault.PACKAGE if message["op"] == "collect_error" else Fault.HARNESS
             return _error_case(self.test_file, "Collecting the tests failed:\n"
-                               + (text if isinstance(text, str) else ""))
+                               + (text if isinstance(text, str) else ""), fault)
+        # The trusted run ended without a word: out of time or memory, or exited, while
+        # importing the teacher's tests (the package's), or the sandbox failed (ours).
         detail = outcome.message or outcome.stderr.decode(errors="replace")
-        return _error_case(self.test_file, f"Collecting the tests failed: {detail}")
+        fault = Fault.HARNESS if outcome.verdict == Verdict.SANDBOX_ERROR else Fault.PACKAGE
+        return _error_case(self.test_file, f"Collecting the tests failed: {detail}", fault)
 
     # -- execution ---------------------------------------------------------------------------
 

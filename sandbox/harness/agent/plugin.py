@@ -50,6 +50,11 @@ class RunPlugin:
     The test passes only if pytest says so *and* the session to the student process stayed
     healthy throughout: a student that died, lied about the protocol, or ran out of time fails
     the test even if the test code caught the resulting error.
+
+    A test whose setup (its fixtures, conftest's included) failed before the student's code was
+    used at all (``Session.uses``) failed whatever the submission: that is the package's fault
+    (reason ``fixture``), and the submission could not be graded. Once the student's code has
+    been used, a failure may be the student's, and it stays a failed test.
     """
 
     def __init__(self, nodeid: str, session: Session,
@@ -60,6 +65,7 @@ class RunPlugin:
         self.found = False
         self.collect_errors: list[str] = []
         self.failure: str | None = None
+        self.failed_on_its_own = False  # setup failed before any use of the student's code
         self.skipped: str | None = None
         self.call_passed = False
         self.sections: list[tuple[str, str]] = []
@@ -82,6 +88,7 @@ class RunPlugin:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        self.session.collecting = False  # from here on every use of the student's code counts
         if self.on_start is not None:  # the test's wall time starts now (see trusted.py)
             self.on_start()
 
@@ -91,6 +98,7 @@ class RunPlugin:
         if report.failed and self.failure is None:
             when = "" if report.when == "call" else f"(error during {report.when})\n"
             self.failure = when + report.longreprtext
+            self.failed_on_its_own = report.when == "setup" and self.session.uses == 0
         if report.skipped and report.when in ("setup", "call") and self.skipped is None:
             reason = getattr(report, "wasxfail", None)
             self.skipped = f"xfail: {reason}" if reason is not None else report.longreprtext
@@ -116,6 +124,8 @@ class RunPlugin:
         if not self.found:
             text = "\n".join(self.collect_errors) or "this test was not collected in this run"
             return _failed("collect", text)
+        if self.failure is not None and self.failed_on_its_own:
+            return _failed("fixture", self.failure)
         if self.failure is not None:
             text = self.failure
             for title, content in self.sections:

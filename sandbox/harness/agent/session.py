@@ -53,6 +53,12 @@ class Session:
         self.import_error_used = False
         self.memory_error = False  # student code raised MemoryError during this test
         self.untransferable: str | None = None
+        # Requests to the student process so far that could tell the test something about the
+        # submission (see ``getattr`` for the lookups that do not count). A test whose setup
+        # failed while this is 0 failed whatever the submission: the plugin counts that as
+        # the package's fault. ``collecting`` is True until the test's setup starts.
+        self.uses = 0
+        self.collecting = True
         self._pending_output: list[tuple[str, str]] = []
         self._proxies: dict[int, Any] = {}
         self._methods: dict[tuple[int | None, str], Any] = {}
@@ -123,8 +129,28 @@ class Session:
     # -- operations used by the proxies ----------------------------------------------------
 
     def getattr(self, target: int | None, name: str) -> Any:
+        """An attribute of the student module (``target`` None) or of a student object.
+
+        Two kinds of lookup are not counted in ``uses``, since their answer says nothing about
+        how the student's code behaves: a name of the module that gives a reference to a
+        function, class or object (``from solution import add``), and, while the test module
+        is being collected, any lookup on a student object that gives a reference or no such
+        attribute (pytest probes every module-level object for fixture markers).
+        """
         __tracebackhide__ = True
-        return self._op({"op": "getattr", "t": target, "n": name}, None)
+        probe = target is not None and self.collecting
+        try:
+            value = self._op({"op": "getattr", "t": target, "n": name}, None, use=False)
+        except AttributeError:
+            if not probe:
+                self.uses += 1
+            raise
+        except BaseException:  # a student exception, a lost student, a timeout: a use
+            self.uses += 1
+            raise
+        if not _is_reference(value) or (target is not None and not self.collecting):
+            self.uses += 1
+        return value
 
     def setattr(self, target: int | None, name: str, value: object) -> None:
         __tracebackhide__ = True
@@ -190,8 +216,12 @@ class Session:
         self.violation = why
         self._stop(ProtocolViolation(why))
 
-    def _op(self, message: Message, args: list[Any] | None) -> Any:
+    def _op(self, message: Message, args: list[Any] | None, use: bool = True) -> Any:
         __tracebackhide__ = True
+        # Counted before the round trip: a student exception, a lost student or a timeout is
+        # a use too (``getattr`` on the module counts itself: see there).
+        if use:
+            self.uses += 1
         self._check_usable()
         originals: list[object] = []
         if args is not None:
@@ -398,6 +428,13 @@ class Session:
 
 def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
+
+
+def _is_reference(value: object) -> bool:
+    """A proxy for a student function, class or object: it says nothing about how they behave."""
+    from .proxy import RemoteMethod, RemoteObject
+
+    return isinstance(value, RemoteObject | RemoteMethod)
 
 
 __all__ = [

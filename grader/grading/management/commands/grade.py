@@ -2,7 +2,8 @@
 
 SUBMISSION is a file, several files, a folder or a zip. Prints a Gradescope-style results.json
 (``--json``) or a readable table. Exits 0 whenever grading happened, whatever the score; 2 for
-bad input (with the reason); 3 when the sandbox itself failed.
+bad input (with the reason); 3 when the sandbox itself failed; 4 when the submission could not
+be graded because the package or the harness failed (``ungradable`` in the JSON says why).
 """
 
 from __future__ import annotations
@@ -83,6 +84,8 @@ class Command(BaseCommand):
             result.update(feedback)
         if options["json"]:
             self.stdout.write(json.dumps(result, indent=2))
+            if report.ungradable:
+                sys.exit(4)
             return
         for note in report.notes:
             self._say(f"note: {note}")
@@ -97,6 +100,9 @@ class Command(BaseCommand):
                 self._say(
                     "                " + t["output"].replace("\n", "\n                ")
                 )
+        if report.ungradable:
+            self._say(f"could not be graded ({report.ungradable.fault}): {report.ungradable.cause}")
+            sys.exit(4)
         self._say(f"score: {result['score']:g} / {result['max_score']:g}")
         for item in result.get("feedback", []):
             self._say(
@@ -125,7 +131,7 @@ class Command(BaseCommand):
         from grader.feedback.engines import EngineError, Sampling, get_engine
         from grader.feedback.pipeline import FeedbackJob, evidence_from_outcomes, explain_batch
 
-        if not report.gradable or all(t.passed for t in report.tests):
+        if not report.gradable or report.ungradable or all(t.passed for t in report.tests):
             return {"feedback": []}
         code = files.get(package.submission, b"").decode("utf-8", errors="replace")
         evidence = evidence_from_outcomes(
