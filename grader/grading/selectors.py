@@ -18,7 +18,11 @@ class ResultsView:
 
 def results_for_viewer(*, submission: Submission, staff: bool) -> ResultsView:
     """Staff see every test. Students see visible tests (and after-due-date ones once it has
-    passed); of the others only a count and the points, never names or output."""
+    passed); of the others only a count and the points, never names or output. A submission
+    that could not be graded shows students nothing: its results are the package's or the
+    harness's errors (they may quote hidden tests), or an older grading's."""
+    if not staff and submission.status in Submission.NOT_GRADED_STATUSES:
+        return ResultsView([], 0, 0.0, 0.0)
     results = list(submission.results.all())
     if staff:
         return ResultsView(results, 0, 0.0, 0.0)

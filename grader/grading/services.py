@@ -55,21 +55,25 @@ def submission_store_report(
     claim: a worker that lost its claim (the sweeper gave the row to another worker) stores
     nothing, so a submission is never graded twice. Old results stay visible until the new
     ones replace them (a regrade never shows an empty result list). Returns whether it stored.
+
+    A report that could not be graded (``report.ungradable``) is stored as UNGRADABLE with no
+    score and its cause in ``error``; its test results are kept for staff.
     """
     rows = Submission.objects.filter(id=submission.id)
     if claimed_at is not None:
         rows = rows.filter(status=Submission.Status.RUNNING, started_at=claimed_at)
+    not_graded = report.ungradable
     # Lock and mark first: if the claim is gone, nothing below runs.
     stored = rows.update(
-        status=Submission.Status.GRADED,
-        score=report.score,
-        max_score=report.max_score,
+        status=Submission.Status.UNGRADABLE if not_graded else Submission.Status.GRADED,
+        score=None if not_graded else report.score,
+        max_score=None if not_graded else report.max_score,
         gradable=report.gradable,
         compile_output=storable_text(report.compile_output),
         execution_seconds=report.execution_seconds,
         finished_at=timezone.now(),
         gradings=F("gradings") + 1,
-        error="",
+        error=storable_text(not_graded.cause) if not_graded else "",
     )
     if stored != 1:
         return False
@@ -111,9 +115,14 @@ def submission_requeue(*, submission_id: int) -> None:
 
 def submission_run_graded_hooks(*, submission_id: int) -> None:
     """Run settings.GRADED_HOOKS once the results are committed; a hook's failure is logged
-    and never undoes the grade."""
+    and never undoes the grade. Only for a GRADED submission: the hooks send scores (LMS
+    webhook, LTI) and ask for feedback, and a submission that could not be graded has none."""
 
     def run_all() -> None:
+        graded = Submission.objects.filter(id=submission_id, status=Submission.Status.GRADED)
+        if not graded.exists():
+            logger.info("submission %s is not graded; graded hooks skipped", submission_id)
+            return
         for path in settings.GRADED_HOOKS:
             try:
                 import_string(path)(submission_id)
@@ -124,10 +133,12 @@ def submission_run_graded_hooks(*, submission_id: int) -> None:
 
 
 def submission_grade(*, submission_id: int) -> Submission | None:
-    """Grade one submission if it is still QUEUED. Returns it graded, or None if not claimed.
+    """Grade one submission if it is still QUEUED. Returns it graded (or UNGRADABLE), or None
+    if not claimed.
 
     Infrastructure errors propagate (the task decides to retry or give up); the student's own
-    failures are verdicts inside the report.
+    failures are verdicts inside the report. The graded hooks (LMS score, webhook, feedback)
+    run only for a grade: a submission that could not be graded sends no score anywhere.
     """
     claimed_at = submission_claim(submission_id=submission_id)
     if claimed_at is None:
@@ -140,8 +151,16 @@ def submission_grade(*, submission_id: int) -> Submission | None:
     if not submission_store_report(submission=submission, report=report, claimed_at=claimed_at):
         logger.warning("submission %s: claim lost while grading; results dropped", submission_id)
         return None
-    submission_run_graded_hooks(submission_id=submission_id)
     submission.refresh_from_db()
+    if report.ungradable:
+        logger.warning(
+            "submission %s could not be graded (%s fault): %s",
+            submission_id,
+            report.ungradable.fault,
+            report.ungradable.cause[:300],
+        )
+        return submission
+    submission_run_graded_hooks(submission_id=submission_id)
     logger.info("graded submission %s: %s/%s", submission_id, report.score, report.max_score)
     return submission
 
@@ -149,6 +168,7 @@ def submission_grade(*, submission_id: int) -> Submission | None:
 class RegradeScope(StrEnum):
     ALL = "all"
     LATEST_PER_STUDENT = "latest_per_student"
+    NOT_GRADED = "not_graded"  # UNGRADABLE and FAILED_INFRA rows, once the cause is fixed
 
 
 def submission_regrade(
@@ -160,8 +180,9 @@ def submission_regrade(
 ) -> list[int]:
     """Queue the assignment's finished submissions for grading again, on the ``batch`` queue.
 
-    Only GRADED and FAILED_INFRA rows are taken (a QUEUED or RUNNING row is about to be graded
-    with the current package anyway). Each row goes back to QUEUED with a conditional UPDATE,
+    Only finished rows are taken: GRADED, UNGRADABLE and FAILED_INFRA (a QUEUED or RUNNING row
+    is about to be graded with the current package anyway); ``not_graded`` takes only the
+    UNGRADABLE and FAILED_INFRA ones. Each row goes back to QUEUED with a conditional UPDATE,
     so the normal idempotent claim applies: a duplicated message grades it once. Its old
     results and score stay in place, visible to teachers, until the new report replaces them in
     one transaction; there are never two sets of TestResult rows. ``latest_per_student`` takes
@@ -177,6 +198,8 @@ def submission_regrade(
             .values("id")[:1]
         )
         rows = rows.filter(id=Subquery(latest))
+    elif scope is RegradeScope.NOT_GRADED:
+        rows = rows.filter(status__in=Submission.NOT_GRADED_STATUSES)
     finished = rows.filter(status__in=Submission.FINAL_STATUSES).order_by("id")
     ids = list(finished.values_list("id", flat=True))
     queued: list[int] = []

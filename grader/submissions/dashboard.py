@@ -108,7 +108,9 @@ def assignment_dashboard(
     *, assignment: Assignment, search: str = "", status: str = ""
 ) -> Dashboard:
     rows = latest_per_student(assignment=assignment, search=search, status=status)
-    latest_ids = [r.latest.id for r in rows]
+    # A submission that could not be graded has error rows, not test results: left out.
+    not_graded = Submission.NOT_GRADED_STATUSES
+    latest_ids = [r.latest.id for r in rows if r.latest.status not in not_graded]
     stats = (
         TestResult.objects.filter(submission_id__in=latest_ids)
         .values("name", "visibility")

@@ -12,9 +12,17 @@ class Submission(models.Model):
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
         GRADED = "graded", "Graded"
-        FAILED_INFRA = "failed_infra", "Could not be graded"
+        # The teacher's package or our test harness failed (sandbox.outcome.Ungradable): no
+        # score, no attempt used, no graded hooks (LMS score, webhook, feedback); ``error``
+        # holds the cause for staff. A regrade once it is fixed grades it normally.
+        UNGRADABLE = "ungradable", "Could not be graded"
+        # Our infrastructure failed after retries (grading.tasks, ops.sweeper): no attempt used.
+        FAILED_INFRA = "failed_infra", "Grading failed"
 
-    FINAL_STATUSES = (Status.GRADED, Status.FAILED_INFRA)
+    FINAL_STATUSES = (Status.GRADED, Status.UNGRADABLE, Status.FAILED_INFRA)
+    # Finished without a grade, through no fault of the student: these never use an attempt,
+    # never start a cooldown, and are listed for staff to regrade.
+    NOT_GRADED_STATUSES = (Status.UNGRADABLE, Status.FAILED_INFRA)
 
     assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="submissions")
     student = models.ForeignKey(
@@ -25,10 +33,13 @@ class Submission(models.Model):
     score = models.FloatField(null=True, blank=True)
     max_score = models.FloatField(null=True, blank=True)
     # False after a compile error: the attempt is not counted against the student's limit.
+    # (UNGRADABLE is a status, not this flag: that submission compiled.)
     gradable = models.BooleanField(default=True)
     compile_output = models.TextField(blank=True)
     notes = models.TextField(blank=True)  # intake notes ("main.py was saved as solution.py")
-    error = models.TextField(blank=True)  # infrastructure error, for operators
+    # Why it was not graded, for staff only: FAILED_INFRA's infrastructure error, UNGRADABLE's
+    # cause (it may quote the teacher's hidden tests: never shown to the student).
+    error = models.TextField(blank=True)
     execution_seconds = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -59,6 +70,11 @@ class Submission(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status in self.FINAL_STATUSES
+
+    @property
+    def uses_attempt(self) -> bool:
+        """Counted against max_attempts: not a compile error, not ungradable, not failed."""
+        return self.gradable and self.status not in self.NOT_GRADED_STATUSES
 
 
 class SubmissionFile(models.Model):

@@ -13,17 +13,25 @@ from grader.submissions.models import Submission
 
 
 def attempts_used(*, assignment: Assignment, student: Any) -> int:
-    """Attempts that count: everything except submissions that did not compile."""
-    return Submission.objects.filter(assignment=assignment, student=student, gradable=True).count()
+    """Attempts that count (``Submission.uses_attempt``): everything except submissions that
+    did not compile and those that could not be graded (UNGRADABLE, FAILED_INFRA). Queued and
+    running ones count, so two uploads at once cannot both take the last attempt."""
+    return (
+        Submission.objects.filter(assignment=assignment, student=student, gradable=True)
+        .exclude(status__in=Submission.NOT_GRADED_STATUSES)
+        .count()
+    )
 
 
 def cooldown_left(*, assignment: Assignment, student: Any) -> timedelta | None:
     """Time until ``student`` may submit again, or None. Uploads that did not compile count
-    too: the cooldown paces attempts at the grader, not at the score."""
+    too: the cooldown paces attempts at the grader, not at the score. Submissions that could
+    not be graded do not: the student did nothing wrong and may submit again at once."""
     if not assignment.cooldown_minutes:
         return None
     last = (
         Submission.objects.filter(assignment=assignment, student=student)
+        .exclude(status__in=Submission.NOT_GRADED_STATUSES)
         .order_by("-created_at")
         .values_list("created_at", flat=True)
         .first()
@@ -47,6 +55,14 @@ def submission_list_for_teacher(*, assignment: Assignment) -> QuerySet[Submissio
         Submission.objects.filter(assignment=assignment)
         .select_related("student")
         .order_by("-created_at", "-id")
+    )
+
+
+def submission_list_not_graded(*, assignment: Assignment) -> QuerySet[Submission]:
+    """The assignment's submissions that could not be graded (package, harness or our
+    infrastructure), newest first, for the staff dashboard."""
+    return submission_list_for_teacher(assignment=assignment).filter(
+        status__in=Submission.NOT_GRADED_STATUSES
     )
 
 

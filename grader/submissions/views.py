@@ -16,7 +16,11 @@ from grader.grading.selectors import results_for_viewer
 from grader.grading.services import RegradeScope, submission_regrade
 from grader.submissions.dashboard import assignment_dashboard, latest_per_student
 from grader.submissions.models import Submission
-from grader.submissions.selectors import queue_position, submission_list_for_teacher
+from grader.submissions.selectors import (
+    queue_position,
+    submission_list_for_teacher,
+    submission_list_not_graded,
+)
 
 
 def _visible_submission(request: HttpRequest, pk: int) -> tuple[Submission, bool]:
@@ -66,7 +70,8 @@ def _staff_assignment(request: HttpRequest, pk: int) -> Assignment:
 
 @login_required
 def assignment_submissions(request: HttpRequest, pk: int) -> HttpResponse:
-    """The teacher's dashboard: latest per student, pass rate per test, histogram, queue."""
+    """The teacher's dashboard: latest per student, pass rate per test, histogram, queue, and
+    the submissions that could not be graded, with their cause and a regrade for them."""
     assignment = _staff_assignment(request, pk)
     search = request.GET.get("q", "").strip()[:100]
     status = request.GET.get("status", "")
@@ -83,6 +88,7 @@ def assignment_submissions(request: HttpRequest, pk: int) -> HttpResponse:
         "status": status,
         "statuses": Submission.Status.choices,
         "all_submissions": submission_list_for_teacher(assignment=assignment)[:200],
+        "not_graded": submission_list_not_graded(assignment=assignment)[:200],
     }
     return render(request, "submissions/assignment_submissions.html", context)
 
