@@ -8,7 +8,7 @@ the test gave no result for the student, so the submission could not be graded.
 from __future__ import annotations
 
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.outcome import OUTPUT_SHOWN, output_tail
@@ -31,6 +31,9 @@ class CaseResult:
     output: str  # what the student sees: assertion message or error, at most OUTPUT_SHOWN chars
     wall_seconds: float
     fault: Fault | None = None  # set with SANDBOX_ERROR: whose failure it was
+    # Feedback evidence from a traced run (runner.Evidence), never used for a score.
+    covered: frozenset[int] | None = None
+    probes: list[dict[str, str]] = field(default_factory=list)
 
 
 def short_name(nodeid: str) -> str:

@@ -82,6 +82,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import shutil
 import socket
 import sys
@@ -120,7 +121,8 @@ _COLLECTED_LOCK = threading.Lock()
 
 
 def run_pytest_file(backend: Backend, *, package_tests_dir: Path, test_file: str,
-                    submission_dir: Path, module_name: str, limits: Limits) -> list[CaseResult]:
+                    submission_dir: Path, module_name: str, limits: Limits,
+                    evidence: Evidence | None = None) -> list[CaseResult]:
     """Run every test of ``test_file`` against the student module; one result per test case.
 
     ``package_tests_dir`` is the package's tests/ folder and ``test_file`` a path relative to the
@@ -129,7 +131,24 @@ def run_pytest_file(backend: Backend, *, package_tests_dir: Path, test_file: str
     ``limits`` in a student process of its own. Collection errors in the tests give one
     SANDBOX_ERROR result (``Fault.PACKAGE``); no tests give ``[]``. Tests skipped by their
     ``skip``/``skipif`` marks are left out; one that skips itself while running counts as FAILED.
+    With ``evidence``, each student process is traced (see ``Evidence``): for feedback only,
+    never for a score.
     Raises ``SandboxError`` only when the backend itself fails.
+    """
+    return run_pytest_plan(backend, package_tests_dir=package_tests_dir, test_file=test_file,
+                           plan=None, submission_dir=submission_dir, module_name=module_name,
+                           limits=limits, evidence=evidence)
+
+
+def run_pytest_plan(backend: Backend, *, package_tests_dir: Path, test_file: str,
+                    plan: list[tuple[str, Path]] | None, module_name: str, limits: Limits,
+                    submission_dir: Path | None = None,
+                    evidence: Evidence | None = None) -> list[CaseResult]:
+    """Run chosen tests of ``test_file``, each against a submission folder of its own, in one
+    trusted run: ``plan`` lists (node id, submission folder) pairs, node ids may repeat. This is
+    how feedback checks many candidate repairs at the cost of one student process per pair.
+    Without ``plan``, every collected test runs against ``submission_dir``. One result per pair,
+    in order; a node id the tests do not have gives SANDBOX_ERROR.
     """
     if not module_name.isidentifier():
         raise ValueError(f"module name {module_name!r} is not a Python identifier")
@@ -139,12 +158,46 @@ def run_pytest_file(backend: Backend, *, package_tests_dir: Path, test_file: str
     if not (Path(package_tests_dir) / Path(*rel.parts[1:])).is_file():
         return [_error_case(test_file, f"test file {test_file} not found in the package",
                             Fault.PACKAGE)]
+    if plan is not None and not plan:
+        return []
+    first = Path(submission_dir) if submission_dir is not None else plan[0][1]  # type: ignore[index]
     with tempfile.TemporaryDirectory(prefix="harness-") as tmp, \
             ThreadPoolExecutor(max_workers=2, thread_name_prefix="harness") as pool:
-        layout = _Layout.create(Path(tmp), Path(package_tests_dir), Path(submission_dir),
-                                module_name)
-        job = _Job(backend, layout, test_file, module_name, limits, pool)
-        return job.run()
+        layout = _Layout.create(Path(tmp), Path(package_tests_dir), first, module_name)
+        job = _Job(backend, layout, test_file, module_name, limits, pool, evidence)
+        return job.run(plan)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Trace student processes for feedback: the lines of the student module each test runs,
+    and, with ``probe_line``, the values of ``probe_names`` the first times that line runs."""
+
+    probe_line: int = 0
+    probe_names: tuple[str, ...] = ()
+
+
+MAX_EVIDENCE_BYTES = 256 * 1024
+
+
+def _read_evidence(path: Path, max_line: int) -> tuple[frozenset[int], list[dict[str, str]]] | None:
+    """What a traced student process wrote: untrusted, so capped and checked field by field."""
+    try:
+        if not path.is_file() or path.is_symlink() or path.stat().st_size > MAX_EVIDENCE_BYTES:
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("lines"), list):
+        return None
+    lines = frozenset(n for n in data["lines"]
+                      if isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= max_line)
+    probes: list[dict[str, str]] = []
+    for raw in data.get("probes", [])[:3] if isinstance(data.get("probes"), list) else []:
+        if isinstance(raw, dict):
+            probes.append({str(k)[:40]: str(v)[:200] for k, v in list(raw.items())[:8]
+                           if isinstance(k, str) and isinstance(v, str)})
+    return lines, probes
 
 
 def _error_case(nodeid: str, output: str, fault: Fault = Fault.HARNESS) -> CaseResult:
@@ -178,10 +231,10 @@ class _Layout:
         return cls(root, tests, helpers, trusted_work, submission,
                    HelperRegistry.names_for(rel_paths), _fingerprint(tests))
 
-    def student_workdir(self, index: int) -> Path:
+    def student_workdir(self, index: int, source: Path | None = None) -> Path:
         """A fresh copy of the submission: nothing a test's student process writes leaks on."""
         work = self.root / f"student-{index}"
-        shutil.copytree(self.submission, work, symlinks=True, ignore=_IGNORED)
+        shutil.copytree(source or self.submission, work, symlinks=True, ignore=_IGNORED)
         (work / "tests").mkdir(exist_ok=True)
         return work
 
@@ -261,7 +314,7 @@ def _run_then_close(backend: Backend, spec: RunSpec, sock: socket.socket) -> Run
 
 class _Job:
     def __init__(self, backend: Backend, layout: _Layout, test_file: str, module_name: str,
-                 limits: Limits, pool: ThreadPoolExecutor) -> None:
+                 limits: Limits, pool: ThreadPoolExecutor, evidence: Evidence | None) -> None:
         self.backend = backend
         self.layout = layout
         self.test_file = test_file
@@ -269,25 +322,39 @@ class _Job:
         self.limits = limits
         self.pool = pool
         self.students = 0
+        self.evidence = evidence
+        self.sources: list[Path] = []  # submission folder per plan index
+        self.traces: dict[int, tuple[frozenset[int], list[dict[str, str]]]] = {}
 
     def _config(self, mode: str, **extra: object) -> dict[str, Any]:
         return {"mode": mode, "module": self.module_name, "test_file": self.test_file,
                 "helpers": self.layout.helper_modules, **extra}
 
-    def run(self) -> list[CaseResult]:
+    def run(self, plan: list[tuple[str, Path]] | None) -> list[CaseResult]:
         nodeids = self._collect()
         if isinstance(nodeids, CaseResult):
             return [nodeids]
-        results: dict[str, CaseResult] = {}
-        remaining = list(nodeids)
+        if plan is None:
+            plan = [(n, self.layout.submission) for n in nodeids]
+        known = set(nodeids)
+        self.sources = [source for _, source in plan]
+        results: dict[int, CaseResult] = {
+            i: _error_case(n, f"no test {n} in {self.test_file}")
+            for i, (n, _) in enumerate(plan) if n not in known
+        }
+        remaining = [i for i in range(len(plan)) if i not in results]
         while remaining:
-            self._execute(remaining, results)
-            done = [n for n in remaining if n in results]
+            self._execute([(i, plan[i][0]) for i in remaining], results)
+            done = [i for i in remaining if i in results]
             if not done:  # no progress: the trusted side cannot run at all
-                for nodeid in remaining:
-                    results[nodeid] = _error_case(nodeid, "the test runner did not start")
-            remaining = [n for n in remaining if n not in results]
-        return [results[n] for n in nodeids]
+                for i in remaining:
+                    results[i] = _error_case(plan[i][0], "the test runner did not start")
+            remaining = [i for i in remaining if i not in results]
+        cases = [results[i] for i in range(len(plan))]
+        for i, case in enumerate(cases):
+            if i in self.traces:
+                case.covered, case.probes = self.traces[i]
+        return cases
 
     # -- collection --------------------------------------------------------------------------
 
@@ -333,28 +400,30 @@ class _Job:
 
     # -- execution ---------------------------------------------------------------------------
 
-    def _execute(self, nodeids: list[str], results: dict[str, CaseResult]) -> None:
+    def _execute(self, todo: list[tuple[int, str]], results: dict[int, CaseResult]) -> None:
+        """Run ``todo`` (plan index, node id) in one trusted run, in order."""
         wall = self.limits.wall_seconds
         per_test = 2 * wall + START_SLACK + 5  # waiting out a lingering student, then the test
-        limits = _trusted_limits(self.limits, wall=per_test * len(nodeids) + 30)
+        limits = _trusted_limits(self.limits, wall=per_test * len(todo) + 30)
+        nodeids = [n for _, n in todo]
         config = self._config("run", nodeids=nodeids, wall_seconds=wall)
         run = _TrustedRun(self, config, limits)
-        current: tuple[str, Future[RunResult]] | None = None
+        current: tuple[int, Future[RunResult]] | None = None
         previous: Future[RunResult] | None = None
         failure = ""
         index = 0
         try:
             while (message := run.recv()) is not None:
                 op = message.get("op")
-                if op == "start" and current is None and index < len(nodeids) and (
+                if op == "start" and current is None and index < len(todo) and (
                     message.get("index") == index and message.get("nodeid") == nodeids[index]
                 ):
                     if previous is not None:
                         previous.result()  # one student process at a time
-                    current = (nodeids[index], self._start_student(run))
+                    current = (todo[index][0], self._start_student(run, todo[index][0]))
                 elif op == "result" and current is not None and message.get("index") == index:
-                    nodeid, student = current
-                    results[nodeid] = case_from_report(nodeid, message, student, wall)
+                    slot, student = current
+                    results[slot] = case_from_report(nodeids[index], message, student, wall)
                     previous, current = student, None
                     index += 1
                 else:
@@ -364,18 +433,27 @@ class _Job:
         finally:
             outcome = run.finish()
             if current is not None:
-                nodeid, student = current
-                results[nodeid] = case_when_trusted_died(nodeid, outcome, failure)
+                slot, student = current
+                results[slot] = case_when_trusted_died(nodeids[index], outcome, failure)
                 student.result()
             if previous is not None:
                 previous.result()
 
-    def _start_student(self, run: _TrustedRun) -> Future[RunResult]:
+    def _start_student(self, run: _TrustedRun, slot: int) -> Future[RunResult]:
         self.students += 1
-        workdir = self.layout.student_workdir(self.students)
+        workdir = self.layout.student_workdir(self.students, self.sources[slot])
         trusted_end, student_end = socket.socketpair()
-        config = {"fd": student_end.fileno(), "module": self.module_name,
-                  "helpers": self.layout.helper_modules, "path": ["/work", TESTS_MOUNT]}
+        config: dict[str, Any] = {"fd": student_end.fileno(), "module": self.module_name,
+                                  "helpers": self.layout.helper_modules,
+                                  "path": ["/work", TESTS_MOUNT]}
+        trace: Path | None = None
+        if self.evidence is not None:
+            name = f".evidence-{secrets.token_hex(16)}.json"
+            trace = workdir / name
+            config["coverage"] = f"/work/{name}"
+            if self.evidence.probe_line:
+                config["probe"] = {"line": self.evidence.probe_line,
+                                   "names": list(self.evidence.probe_names)}
         spec = RunSpec(
             # -S: no site (the student side needs only the standard library), 20 ms less per test
             argv=[sys.executable, "-I", "-S", "-c", BOOT.format("student")],
@@ -385,7 +463,7 @@ class _Job:
             ro_binds={str(self.layout.helpers): TESTS_MOUNT, str(AGENT_DIR): AGENT_MOUNT},
             pass_fds=(student_end.fileno(),),
         )
-        future = self.pool.submit(_student_run, self.backend, spec, student_end)
+        future = self.pool.submit(self._student_run, spec, student_end, slot, trace)
         try:
             run.send_fd(trusted_end.fileno())
         except OSError:
@@ -394,12 +472,22 @@ class _Job:
             trusted_end.close()
         return future
 
-
-def _student_run(backend: Backend, spec: RunSpec, sock: socket.socket) -> RunResult:
-    try:
-        return _run_then_close(backend, spec, sock)
-    finally:
-        shutil.rmtree(spec.workdir, ignore_errors=True)
+    def _student_run(self, spec: RunSpec, sock: socket.socket, slot: int,
+                     trace: Path | None) -> RunResult:
+        try:
+            result = _run_then_close(self.backend, spec, sock)
+            if trace is not None:
+                module = spec.workdir / f"{self.module_name}.py"
+                try:
+                    max_line = len(module.read_bytes().splitlines()) or 1
+                except OSError:
+                    max_line = 1
+                found = _read_evidence(trace, max_line)
+                if found is not None:
+                    self.traces[slot] = found
+            return result
+        finally:
+            shutil.rmtree(spec.workdir, ignore_errors=True)
 
 
 def _trusted_limits(limits: Limits, *, wall: float) -> Limits:
@@ -420,4 +508,4 @@ def _trusted_limits(limits: Limits, *, wall: float) -> Limits:
     )
 
 
-__all__ = ["CaseResult", "run_pytest_file"]
+__all__ = ["CaseResult", "Evidence", "run_pytest_file", "run_pytest_plan"]
