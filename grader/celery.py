@@ -1,7 +1,8 @@
 """The Celery app.
 
 Workers: ``celery -A grader worker -Q grading,batch`` (add ``-B`` on exactly one of them, or run
-``celery -A grader beat`` once, for the periodic sweeper); the GPU worker: ``-Q gpu``.
+``celery -A grader beat`` once, for the periodic sweeper); feedback workers: ``-Q feedback``
+(they need a sandbox to check repairs; on GPU hosts the model runs in ``vllm serve``).
 """
 
 from __future__ import annotations

@@ -213,13 +213,13 @@ CELERY_TASK_ROUTES = {
 }
 
 # --- ops ----------------------------------------------------------------------------------
-# Queues: `grading` (interactive uploads), `batch` (regrades, imports), `gpu` (feedback, its own
-# worker). A regrade of 1,000 submissions waits on `batch` and never delays a student's upload.
+# Queues: `grading` (interactive uploads), `batch` (regrades, imports), `feedback` (explanations:
+# workers with a sandbox, the model behind HTTP on GPU hosts). A regrade of 1,000 submissions
+# waits on `batch` and never delays a student's upload.
 GRADING_QUEUES = ("grading", "batch")
 CELERY_TASK_ROUTES.update(
     {
         "ops.sweep": {"queue": "grading"},
-        "feedback.explain_submission": {"queue": "gpu"},
     }
 )
 # The sweeper (Celery beat, every SWEEPER_INTERVAL s) re-sends QUEUED rows whose message may be
@@ -272,8 +272,18 @@ if FEEDBACK_ENGINE not in ("transformers", "openai", "vllm"):
 FEEDBACK_MODEL = os.environ.get("FEEDBACK_MODEL", "")  # path or id; empty: the engine's default
 FEEDBACK_OPENAI_BASE_URL = os.environ.get("FEEDBACK_OPENAI_BASE_URL", "")
 FEEDBACK_OPENAI_API_KEY = os.environ.get("FEEDBACK_OPENAI_API_KEY", "")
-FEEDBACK_SAMPLES = env_int("FEEDBACK_SAMPLES", 3)
+# Model samples (verdicts that vote) per failing submission. The CPU default's 135M model cannot
+# localize a bug (measured: evaluate_feedback), so it gets none there and the sandbox-checked
+# repair search decides; GPU engines sample 8.
+FEEDBACK_SAMPLES = env_int("FEEDBACK_SAMPLES", 0 if FEEDBACK_ENGINE == "transformers" else 8)
 FEEDBACK_MAX_NEW_TOKENS = env_int("FEEDBACK_MAX_NEW_TOKENS", 256)
+FEEDBACK_THINKING_BUDGET = env_int("FEEDBACK_THINKING_BUDGET", 1536)
+# Requests in flight to an OpenAI-compatible server from one generate call.
+FEEDBACK_HTTP_CONCURRENCY = env_int("FEEDBACK_HTTP_CONCURRENCY", 128)
+# The repair search: mutation candidates over the suspicious lines, each checked in the sandbox.
+FEEDBACK_SEARCH = env_bool("FEEDBACK_SEARCH", True)
+FEEDBACK_REPAIR_MAX_CANDIDATES = env_int("FEEDBACK_REPAIR_MAX_CANDIDATES", 60)
+FEEDBACK_REPAIR_SECONDS = env_int("FEEDBACK_REPAIR_SECONDS", 20)
 _auto_release = os.environ.get("FEEDBACK_AUTO_RELEASE_AGREEMENT", "")
 try:
     # None: a teacher releases every feedback; a share (0..1]: auto-release at or above it.
@@ -282,7 +292,9 @@ except ValueError:
     raise ImproperlyConfigured(
         f"FEEDBACK_AUTO_RELEASE_AGREEMENT={_auto_release!r} is not a number"
     ) from None
-CELERY_TASK_ROUTES["feedback.explain_submission"] = {"queue": "gpu"}
+# The feedback queue's workers need a sandbox (they check repairs) and reach the model over HTTP
+# (vllm serve) or load the CPU engine; the embedded worker consumes it too.
+CELERY_TASK_ROUTES["feedback.explain_submission"] = {"queue": "feedback"}
 
 # --- lti ----------------------------------------------------------------------------------
 # LTI 1.3 tool (grader/lms/lti). OIDC state/nonce and launch data live in the "lti" cache, which

@@ -11,6 +11,8 @@ from grader.courses.forms import AssignmentCreateForm, AssignmentSettingsForm, E
 from grader.courses.models import Assignment, Course, Enrollment
 from grader.courses.selectors import course_role, enrollment_list_for_user, visible_assignments
 from grader.courses.services import assignment_create_from_upload, extension_set
+from grader.feedback.forms import FeedbackSettingsForm
+from grader.feedback.models import AssignmentFeedbackConfig
 from grader.submissions.forms import UploadForm
 from grader.submissions.selectors import (
     attempts_used,
@@ -137,12 +139,22 @@ def assignment_new(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def assignment_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    """Deadline, late penalty, attempts, cooldown, publication, and per-student extensions."""
+    """Deadline, late penalty, attempts, cooldown, publication, per-student extensions, and the
+    assignment's feedback settings."""
     assignment = get_object_or_404(Assignment.objects.select_related("course"), pk=pk)
     _teacher_or_404(request, assignment.course)
     form = AssignmentSettingsForm(instance=assignment)
     extension_form = ExtensionForm()
-    if request.method == "POST" and request.POST.get("action") == "extension":
+    config = AssignmentFeedbackConfig.objects.filter(assignment=assignment).first() or \
+        AssignmentFeedbackConfig(assignment=assignment)
+    feedback_form = FeedbackSettingsForm(instance=config)
+    if request.method == "POST" and request.POST.get("action") == "feedback":
+        feedback_form = FeedbackSettingsForm(request.POST, instance=config)
+        if feedback_form.is_valid():
+            feedback_form.save()
+            messages.success(request, "Feedback settings saved.")
+            return redirect("assignment_edit", pk=assignment.pk)
+    elif request.method == "POST" and request.POST.get("action") == "extension":
         extension_form = ExtensionForm(request.POST)
         if extension_form.is_valid():
             try:
@@ -162,7 +174,7 @@ def assignment_edit(request: HttpRequest, pk: int) -> HttpResponse:
             form.save()
             messages.success(request, "Settings saved.")
             return redirect("assignment_edit", pk=assignment.pk)
-    errors = form.errors or extension_form.errors
+    errors = form.errors or extension_form.errors or feedback_form.errors
     return render(
         request,
         "courses/assignment_edit.html",
@@ -170,6 +182,7 @@ def assignment_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "assignment": assignment,
             "form": form,
             "extension_form": extension_form,
+            "feedback_form": feedback_form,
             "extensions": assignment.extensions.select_related("student").order_by(
                 "student__username"
             ),

@@ -1,22 +1,28 @@
 """Measure feedback quality on the shipped corpus of buggy programs. Django-free.
 
-Theory of operation: every corpus variant (a buggy program, its package, the line a teacher would
-point at and the bug's category) is graded in the sandbox and its evidence (test outcomes plus
-per-test line coverage) is built with the same functions ``manage.py grade --feedback`` uses. The
-evidence is collected once per variant and shared by every method and run, so runs differ only
-by the model's sampling. Three methods name a line:
+Theory of operation: every corpus variant (a buggy program, its package, the lines a teacher
+would point at and the bug's category) is graded in the sandbox and its evidence (test outcomes
+plus per-test line coverage from traced runs) is built with the same functions
+``manage.py grade --feedback`` and the feedback worker use. The evidence is collected once per
+variant; the repair checks run again in every run. Four methods name a line:
 
 - ``sbfl``: the top line of spectrum-based fault localization (Ochiai), no model;
-- ``k1``: one model sample, voted alone (the first of the K samples: an independent sample from
-  the same distribution as a separate one-sample call, at no extra cost on a CPU);
-- ``vote``: all K samples, voted (``pipeline.explain_batch``, exactly as the product does).
+- ``search``: the mutation search over the suspicious lines, every candidate checked in the
+  sandbox, voted (``pipeline.explain_batch`` without an engine: the CPU default);
+- ``model``: the K model samples voted on their word alone, nothing checked;
+- ``vote``: model samples and search candidates, all checked, one validated vote (the product
+  with an engine).
 
-Top-1 line accuracy is the share of (variant, run) pairs whose line equals the known bug line;
-run-to-run agreement is the share of variants whose line is the same, and not None, in every run.
+Top-1 is the share of (variant, run) pairs whose line is one of the variant's bug lines;
+coverage is the share with a checked (validated or partial) explanation, precision the share of
+those that name a bug line; run-to-run agreement is the share of variants whose line is the same,
+and not None, in every run; the leak rate is the share of final explanations that spell out a
+checked repair or the reference solution's line.
 """
 
 from __future__ import annotations
 
+import difflib
 import time
 import tomllib
 from collections.abc import Callable
@@ -24,15 +30,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.feedback.coverage import io_test_coverage
 from grader.feedback.engines import Engine, Sampling
 from grader.feedback.pipeline import (
+    Explanation,
     FeedbackJob,
     evidence_from_outcomes,
     explain_batch,
+    sandbox_job,
     suspicious_lines,
 )
-from grader.feedback.voting import CATEGORIES, vote
+from grader.feedback.repair import Repair
+from grader.feedback.validation import PARTIAL, VALIDATED, Budget
+from grader.feedback.verdict import UNVERIFIED, reproduces_repair
+from grader.feedback.voting import CATEGORIES
+from grader.feedback.voting import vote as model_vote
+from sandbox.evidence import collect_traces
 from sandbox.grade import grade
 from sandbox.package import load_package
 from sandbox.types import Backend
@@ -40,7 +52,8 @@ from sandbox.types import Backend
 DEFAULT_MANIFEST = (
     Path(__file__).resolve().parents[2] / "examples" / "feedback_corpus" / "manifest.toml"
 )
-METHODS = ("sbfl", "k1", "vote")
+METHODS = ("sbfl", "search", "model", "vote")
+CHECKED = (VALIDATED, PARTIAL)
 
 
 class CorpusError(ValueError):
@@ -128,51 +141,100 @@ class Case:
     job: FeedbackJob
     failed_tests: int
     suspicious: list[tuple[int, float]]
+    true_fixes: list[Repair]  # the reference solution's lines where the variant differs
 
 
-def prepare_case(variant: Variant, backend: Backend) -> Case:
+def _true_fixes(code: str, solution: Path) -> list[Repair]:
+    """Where the variant differs from the reference solution: the solution's text for each
+    changed line (what a leak would spell out)."""
+    if not solution.is_file():
+        return []
+    ours, theirs = code.splitlines(), solution.read_text(encoding="utf-8").splitlines()
+    fixes = []
+    matcher = difflib.SequenceMatcher(None, ours, theirs)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "replace":
+            for k in range(i2 - i1):
+                if j1 + k < j2:
+                    fixes.append(Repair(i1 + k + 1, theirs[j1 + k], "solution", "other"))
+    return fixes
+
+
+def prepare_case(variant: Variant, backend: Backend, budget: Budget | None = None) -> Case:
     package = load_package(variant.package)
     code = variant.file.read_bytes()
     files = {package.submission: code}
     report = grade(package, files, backend)
-    coverage = io_test_coverage(backend, package, files)
-    evidence = evidence_from_outcomes(package, report.tests, coverage)
-    job = FeedbackJob(package.description, code.decode("utf-8", errors="replace"), evidence)
+    traces = collect_traces(backend, package, files)
+    evidence = evidence_from_outcomes(package, report.tests, traces)
+    job = sandbox_job(backend=backend, package=package, files=files,
+                      assignment=package.description, evidence=evidence,
+                      budget=budget or Budget())
     failed = sum(1 for t in report.tests if not t.passed) if report.gradable else len(report.tests)
-    return Case(variant, job, failed, suspicious_lines(evidence, source=job.code))
+    solution = variant.package.parent.parent / "solutions" / f"{variant.package.name}.py"
+    text = code.decode("utf-8", errors="replace")
+    return Case(variant, job, failed, suspicious_lines(evidence, source=job.code),
+                _true_fixes(text, solution))
+
+
+@dataclass
+class Prediction:
+    line: int | None
+    category: str = ""
+    verification: str = UNVERIFIED
+    leaked: bool = False
+    seconds: float = 0.0
+    source: str = ""
 
 
 @dataclass
 class MethodScore:
     method: str
-    # predictions[variant index][run] = (line, category)
-    predictions: list[list[tuple[int | None, str]]] = field(default_factory=list)
-    seconds: float = 0.0
-    removed: int = 0  # code blocks / fix-like lines the cleanup removed, over all samples
+    predictions: list[list[Prediction]] = field(default_factory=list)  # [variant][run]
+
+    def _pairs(self, cases: list[Case]) -> list[tuple[Prediction, Variant]]:
+        return [(p, c.variant) for c, runs in zip(cases, self.predictions, strict=True)
+                for p in runs]
 
     def accuracy(self, cases: list[Case]) -> float:
-        pairs = [
-            (line, case.variant.line)
-            for case, runs in zip(cases, self.predictions, strict=True)
-            for line, _ in runs
-        ]
-        return sum(1 for got, want in pairs if got == want) / len(pairs) if pairs else 0.0
+        pairs = self._pairs(cases)
+        return sum(1 for p, v in pairs if p.line in v.lines) / len(pairs) if pairs else 0.0
 
     def category_accuracy(self, cases: list[Case]) -> float:
-        pairs = [
-            (got, case.variant)
-            for case, runs in zip(cases, self.predictions, strict=True)
-            for got in runs
-        ]
-        hits = sum(1 for (ln, cat), v in pairs if ln == v.line and cat == v.category)
+        pairs = self._pairs(cases)
+        hits = sum(1 for p, v in pairs if p.line in v.lines and p.category == v.category)
         return hits / len(pairs) if pairs else 0.0
 
+    def coverage(self, cases: list[Case]) -> float:
+        """Share of explanations that were checked in the sandbox (validated or partial)."""
+        pairs = self._pairs(cases)
+        return sum(1 for p, _ in pairs if p.verification in CHECKED) / len(pairs) if pairs else 0
+
+    def precision(self, cases: list[Case]) -> float | None:
+        """Of the checked explanations, the share that name a true bug line."""
+        checked = [(p, v) for p, v in self._pairs(cases) if p.verification in CHECKED]
+        return sum(1 for p, v in checked if p.line in v.lines) / len(checked) if checked else None
+
+    def leak_rate(self) -> float:
+        flat = [p for runs in self.predictions for p in runs]
+        return sum(1 for p in flat if p.leaked) / len(flat) if flat else 0.0
+
+    def seconds(self) -> float:
+        flat = [p for runs in self.predictions for p in runs]
+        return sum(p.seconds for p in flat) / len(flat) if flat else 0.0
+
     def agreement(self) -> float:
-        same = [
-            runs[0][0] is not None and all(r[0] == runs[0][0] for r in runs)
-            for runs in self.predictions
-        ]
+        same = [runs[0].line is not None and all(r.line == runs[0].line for r in runs)
+                for runs in self.predictions]
         return sum(same) / len(same) if same else 0.0
+
+
+LABELS = {
+    "sbfl": "fault localization alone (SBFL top line)",
+    "search": "repair search alone, checked in the sandbox",
+    "model": "model alone, K samples voted (unchecked)",
+    "vote": "validated vote (model samples + search, checked)",
+}
 
 
 @dataclass
@@ -187,23 +249,23 @@ class Evaluation:
     tokens_per_second: float = 0.0
 
     def rows(self) -> list[dict[str, Any]]:
-        labels = {"sbfl": "fault localization (SBFL top line)", "k1": "model, K=1"}
-        labels["vote"] = f"model, K={self.samples} with voting"
-        return [
-            {
+        rows = []
+        for m, s in self.scores.items():
+            checked = m in ("search", "vote")
+            precision = s.precision(self.cases) if checked else None
+            rows.append({
                 "method": m,
-                "label": labels[m],
-                "line_accuracy": round(s.accuracy(self.cases), 4),
-                "line_and_category_accuracy": round(s.category_accuracy(self.cases), 4)
-                if m != "sbfl"
-                else None,
+                "label": LABELS[m],
+                "top1_line": round(s.accuracy(self.cases), 4),
+                "line_and_category": round(s.category_accuracy(self.cases), 4)
+                if m != "sbfl" else None,
+                "coverage": round(s.coverage(self.cases), 4) if checked else None,
+                "precision": round(precision, 4) if precision is not None else None,
                 "run_agreement": round(s.agreement(), 4),
-                "removed": s.removed if m != "sbfl" else None,
-                # K=1 is the first sample of the K-sample call: it has no time of its own.
-                "seconds": round(s.seconds, 2) if m != "k1" else None,
-            }
-            for m, s in self.scores.items()
-        ]
+                "leak_rate": round(s.leak_rate(), 4) if m != "sbfl" else None,
+                "seconds_per_submission": round(s.seconds(), 2) if m != "sbfl" else None,
+            })
+        return rows
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -218,11 +280,12 @@ class Evaluation:
             "cases": [
                 {
                     "variant": c.variant.name,
-                    "bug_line": c.variant.line,
+                    "bug_lines": list(c.variant.lines),
                     "category": c.variant.category,
                     "failed_tests": c.failed_tests,
                     "suspicious": c.suspicious,
-                    **{m: s.predictions[i] for m, s in self.scores.items()},
+                    **{m: [[p.line, p.verification] for p in s.predictions[i]]
+                       for m, s in self.scores.items()},
                 }
                 for i, c in enumerate(self.cases)
             ],
@@ -230,6 +293,17 @@ class Evaluation:
 
 
 Progress = Callable[[str], None]
+
+
+def _leaked(text: str, case: Case, checks: list[Repair]) -> bool:
+    return reproduces_repair(text, case.job.code, [*case.true_fixes, *checks])
+
+
+def _predict(case: Case, explanation: Explanation, seconds: float) -> Prediction:
+    v = explanation.verdict
+    repairs = [c.repair for c in explanation.checks]
+    return Prediction(v.line, v.category, v.verification,
+                      _leaked(v.explanation + "\n" + v.hint, case, repairs), seconds, v.source)
 
 
 def evaluate(
@@ -241,54 +315,58 @@ def evaluate(
     runs: int,
     sampling: Sampling,
     progress: Progress | None = None,
+    budget: Budget | None = None,
 ) -> Evaluation:
-    """Grade every variant, then score SBFL and (with an engine) K=1 and K-sample voting.
+    """Grade every variant, then score SBFL, the checked repair search and, with an engine,
+    the model alone and the validated vote (model + search), each ``runs`` times.
 
     ``progress`` is called once per finished step (a variant prepared, a variant explained in
-    one run), so a caller can drive a progress bar of ``len(variants) * (1 + runs)`` steps
-    (``len(variants)`` without an engine).
+    one run), so a caller can drive a progress bar of ``len(variants) * (1 + runs)`` steps.
     """
     tick = progress or (lambda _: None)
     started = time.monotonic()
     cases = []
     for v in variants:
-        cases.append(prepare_case(v, backend))
+        cases.append(prepare_case(v, backend, budget))
         tick(f"graded {v.name}")
     prepare_seconds = time.monotonic() - started
-    sbfl = MethodScore("sbfl", seconds=prepare_seconds)
+    sbfl = MethodScore("sbfl")
     for case in cases:
         top = case.suspicious[0][0] if case.suspicious else None
-        # SBFL is deterministic: one computation stands for every run.
-        sbfl.predictions.append([(top, "")] * runs)
-    scores = {"sbfl": sbfl}
+        sbfl.predictions.append([Prediction(top)] * runs)  # deterministic: one stands for all
+    scores = {"sbfl": sbfl, "search": MethodScore("search")}
+    if engine is not None:
+        scores |= {"model": MethodScore("model"), "vote": MethodScore("vote")}
+    for score in scores.values():
+        if score.method != "sbfl":
+            score.predictions = [[] for _ in cases]
+    tokens_before, seconds_before = (engine.stats.new_tokens, engine.stats.seconds) if engine \
+        else (0, 0.0)
+    for run in range(runs):
+        for i, case in enumerate(cases):
+            if case.job.validator is not None:
+                case.job.validator.runs = 0
+            t0 = time.monotonic()
+            [searched] = explain_batch([case.job], engine=None, samples=0, sampling=sampling)
+            scores["search"].predictions[i].append(_predict(case, searched,
+                                                            time.monotonic() - t0))
+            if engine is not None:
+                t0 = time.monotonic()
+                [both] = explain_batch([case.job], engine=engine, samples=samples,
+                                       sampling=sampling)
+                scores["vote"].predictions[i].append(_predict(case, both, time.monotonic() - t0))
+                alone = model_vote(both.texts, code=case.job.code,
+                                   suspiciousness=dict(both.suspicious))
+                scores["model"].predictions[i].append(Prediction(
+                    alone.line, alone.category, UNVERIFIED,
+                    _leaked(alone.explanation + "\n" + alone.hint, case,
+                            [c.repair for c in both.checks]), 0.0, "model"))
+            tick(f"run {run + 1}: explained {case.variant.name}")
     tokens_per_second = 0.0
     if engine is not None:
-        k1, voted = MethodScore("k1"), MethodScore("vote")
-        k1.predictions = [[] for _ in cases]
-        voted.predictions = [[] for _ in cases]
-        tokens_before, seconds_before = engine.stats.new_tokens, engine.stats.seconds
-        for run in range(runs):
-            for i, case in enumerate(cases):
-                t0 = time.monotonic()
-                [explanation] = explain_batch(
-                    [case.job], engine=engine, samples=samples, sampling=sampling
-                )
-                voted.seconds += time.monotonic() - t0
-                result = explanation.result
-                voted.predictions[i].append((result.line, result.category))
-                voted.removed += result.removed
-                first = vote(
-                    explanation.texts[:1],
-                    code=case.job.code,
-                    suspiciousness=dict(explanation.suspicious),
-                )
-                k1.predictions[i].append((first.line, first.category))
-                k1.removed += first.removed
-                tick(f"run {run + 1}: explained {case.variant.name}")
         new_tokens = engine.stats.new_tokens - tokens_before
         gen_seconds = engine.stats.seconds - seconds_before
         tokens_per_second = new_tokens / gen_seconds if gen_seconds else 0.0
-        scores |= {"k1": k1, "vote": voted}
     return Evaluation(
         cases=cases,
         scores=scores,

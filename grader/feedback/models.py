@@ -13,10 +13,22 @@ class AssignmentFeedbackConfig(models.Model):
     assignment = models.OneToOneField(
         Assignment, on_delete=models.CASCADE, related_name="feedback_config"
     )
+    class Release(models.TextChoices):
+        REVIEW = "review", "A teacher approves each explanation"
+        AUTO = "auto", "Released automatically when validated agreement is high enough"
+
     enabled = models.BooleanField(default=True)
     samples = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: site default")
     temperature = models.FloatField(default=0.6)
     max_new_tokens = models.PositiveIntegerField(null=True, blank=True)
+    system_prompt = models.TextField(blank=True, help_text="Empty: the built-in role text")
+    thinking_budget = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Reasoning tokens before the verdict is forced"
+    )
+    release = models.CharField(max_length=8, choices=Release.choices, default=Release.REVIEW)
+    auto_release_agreement = models.FloatField(
+        null=True, blank=True, help_text="Validated agreement (0..1) for automatic release"
+    )
 
     def __str__(self) -> str:
         return f"feedback settings of assignment {self.assignment_id}"
@@ -46,11 +58,28 @@ class Feedback(models.Model):
     removed_count = models.PositiveIntegerField(default=0)  # code pieces the cleanup removed
     engine = models.CharField(max_length=200, blank=True)
     error = models.TextField(blank=True)
+    # How far the verdict was checked in the sandbox: validated (a repair on the line makes every
+    # failing test pass and breaks none), partial (some), unverified (never auto-released).
+    verification = models.CharField(max_length=12, default="unverified")
+    # Teacher-only: the corrected line that was checked, never in a student page, API, webhook
+    # or LTI payload.
+    repair = models.TextField(blank=True)
+    repair_source = models.CharField(max_length=16, blank=True)  # search | model
+    explanation_source = models.CharField(max_length=16, blank=True)  # template | model
+    grounding_test = models.CharField(max_length=300, blank=True)  # "" for a hidden test
+    candidates = models.JSONField(default=list, blank=True)  # checked repairs (teacher-only)
+    voters = models.JSONField(default=list, blank=True)  # each vote: line, origin, status
+    sandbox_runs = models.PositiveIntegerField(default=0)
+    seconds = models.FloatField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return f"feedback on submission {self.submission_id}: {self.status}"
+
+    @property
+    def validated(self) -> bool:
+        return self.verification == "validated"
 
     @property
     def category_label(self) -> str:

@@ -9,11 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from grader.feedback.voting import CATEGORIES
+from sandbox.evidence import TestKey
 
 SYSTEM_PROMPT = (
     "You are a teaching assistant for an introductory programming course. A student's program "
     "fails some tests. Find the one line with the logic bug and explain, step by step, what goes "
-    "wrong on the failing test. Never write corrected code or the fixed line; give a hint instead."
+    "wrong on the failing test. Never put corrected code in the steps or the hint; put the "
+    "corrected line only in the repair field, which the student never sees."
 )
 MAX_CODE_LINES = 80
 MAX_FIELD_CHARS = 400
@@ -28,6 +30,8 @@ class TestEvidence:
     expected: str = ""
     actual: str = ""  # the stored output of the test (the checker's message or the traceback)
     covered: set[int] | None = field(default=None)
+    key: TestKey | None = None  # the spec it came from, to run it again (None: cannot)
+    kind: str = "io"
 
     __test__ = False
 
@@ -61,9 +65,11 @@ def build_prompt(
     evidence: list[TestEvidence],
     suspicious: list[tuple[int, float]],
     max_code_lines: int = MAX_CODE_LINES,
+    system_prompt: str = SYSTEM_PROMPT,
 ) -> str:
-    failing = [t for t in evidence if not t.passed]
-    parts = [SYSTEM_PROMPT, "", "Assignment:", _cut(assignment.strip(), 1500) or "(none)", ""]
+    failing = sorted((t for t in evidence if not t.passed), key=lambda t: not t.visible)
+    parts = [system_prompt.strip() or SYSTEM_PROMPT, "", "Assignment:",
+             _cut(assignment.strip(), 1500) or "(none)", ""]
     parts += [
         "Student code:",
         numbered_code(code, [ln for ln, _ in suspicious], max_lines=max_code_lines),
@@ -80,7 +86,8 @@ def build_prompt(
             if t.actual:
                 parts.append(f"  result: {_cut(t.actual)}")
         else:
-            parts.append(f"- {t.name} (hidden test: its input is not shown)")
+            # Neither the name nor the id of a hidden test: parametrize ids carry its values.
+            parts.append("- a hidden test (its name, input and output are not shown)")
     if len(failing) > 3:
         parts.append(f"- and {len(failing) - 3} more")
     if suspicious:
@@ -90,6 +97,7 @@ def build_prompt(
         "",
         "Answer with one JSON object only:",
         '{"line": <line number>, "category": "<one of: ' + ", ".join(CATEGORIES) + '>", '
-        '"failing_test": "<test name>", "steps": ["<step>", "..."], "hint": "<hint, no code>"}',
+        '"failing_test": "<test name>", "steps": ["<step>", "..."], "hint": "<hint, no code>", '
+        '"repair": "<the corrected text of that line, for the teacher only>"}',
     ]
     return "\n".join(parts)

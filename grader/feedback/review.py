@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
@@ -19,8 +19,11 @@ class ReviewItem:
     feedback: Feedback
     code: list[tuple[int, str, bool]]  # (line number, text, is the voted line)
     failing: list[TestResult]
-    votes: int
-    others: list[dict[str, Any]]  # the samples that did not win, parsed or raw
+    votes: int  # k: validated voters on the line
+    others: list[dict[str, Any]]  # votes for other lines, and unparseable samples
+    original: str = ""  # the voted line as the student wrote it (next to the checked repair)
+    checked: dict[str, Any] | None = None  # the winning repair's check
+    backing: list[dict[str, Any]] = field(default_factory=list)  # votes for the voted line
 
 
 def review_queryset(*, course: Course) -> QuerySet[Feedback]:
@@ -50,15 +53,15 @@ def review_items(*, course: Course, limit: int = 50) -> list[ReviewItem]:
         lines = main.text.splitlines() if main else []
         code = [(i, text, i == fb.line) for i, text in enumerate(lines, start=1)]
         failing = [r for r in submission.results.all() if r.verdict != TestResult.Verdict.PASSED]
-        won = (fb.line, fb.category)
-        others, votes = [], 0
-        for sample in fb.samples or []:
-            parsed = sample.get("parsed") or {}
-            if (parsed.get("line"), parsed.get("category")) == won:
-                votes += 1
-            else:
-                others.append(sample)
-        items.append(ReviewItem(fb, code, failing, votes, others))
+        votes = round(fb.agreement * fb.samples_count)
+        backing = [v for v in fb.voters or [] if v.get("line") == fb.line]
+        others = [v for v in fb.voters or [] if v.get("line") != fb.line]
+        others += [{"origin": "model", "status": "unparsed", "text": s.get("text", "")}
+                   for s in fb.samples or [] if not s.get("parsed")]
+        checked = next((c for c in fb.candidates or []
+                        if c.get("line") == fb.line and c.get("text") == fb.repair), None)
+        original = lines[fb.line - 1] if fb.line and 0 < fb.line <= len(lines) else ""
+        items.append(ReviewItem(fb, code, failing, votes, others, original, checked, backing))
     return items
 
 
@@ -74,10 +77,12 @@ def feedback_edit_and_release(*, feedback: Feedback, explanation: str, hint: str
 
 @transaction.atomic
 def feedback_bulk_release(*, course: Course, min_agreement: float) -> int:
-    """Release every pending item of the course whose agreement is at least ``min_agreement``."""
+    """Release every pending, *validated* item of the course whose validated agreement is at
+    least ``min_agreement``. Unverified and partly checked items need a teacher each."""
     pending = Feedback.objects.filter(
         submission__assignment__course=course,
         status=Feedback.Status.PENDING_REVIEW,
+        verification="validated",
         agreement__gte=min_agreement,
     )
     # Locked (Postgres), so the rows released are exactly the ones notified below.

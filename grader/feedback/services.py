@@ -12,15 +12,16 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
-from grader.feedback.coverage import io_test_coverage
-from grader.feedback.engines import Engine, Sampling, get_engine
+from grader.feedback.engines import Engine, EngineError, Sampling, get_engine
 from grader.feedback.models import AssignmentFeedbackConfig, Feedback
-from grader.feedback.pipeline import FeedbackJob, explain_batch
-from grader.feedback.prompt import TestEvidence
+from grader.feedback.pipeline import build_evidence, explain_batch, sandbox_job
+from grader.feedback.prompt import SYSTEM_PROMPT, TestEvidence
+from grader.feedback.validation import VALIDATED, Budget
 from grader.grading.models import TestResult
 from grader.grading.services import sandbox_backend
 from grader.submissions.models import Submission
-from sandbox.package import load_package
+from sandbox.evidence import TestKey, Trace, collect_traces
+from sandbox.package import AssignmentPackage, load_package
 
 logger = logging.getLogger(__name__)
 
@@ -42,12 +43,23 @@ def feedback_released_on_commit(submission_ids: list[int]) -> None:
 
 @cache
 def feedback_engine() -> Engine:
-    """One engine per worker process: the model loads once, on the first feedback."""
+    """One engine per worker process: the model loads once, on the first feedback.
+
+    The in-process vLLM engine is refused here: CUDA cannot start inside a Celery prefork child
+    (celery#1709), and a worker that holds the GPU cannot batch across workers. Feedback workers
+    reach ``vllm serve`` over HTTP (the openai engine); ``vllm`` stays for the bench and
+    ``evaluate_feedback``."""
+    if settings.FEEDBACK_ENGINE == "vllm":
+        raise EngineError(
+            "feedback workers do not load vLLM in-process: run `vllm serve` (docker compose "
+            "--profile gpu) and set FEEDBACK_ENGINE=openai and FEEDBACK_OPENAI_BASE_URL"
+        )
     return get_engine(
         settings.FEEDBACK_ENGINE,
         settings.FEEDBACK_MODEL,
         base_url=settings.FEEDBACK_OPENAI_BASE_URL,
         api_key=settings.FEEDBACK_OPENAI_API_KEY,
+        concurrency=settings.FEEDBACK_HTTP_CONCURRENCY,
     )
 
 
@@ -65,88 +77,134 @@ def feedback_wanted(submission: Submission) -> bool:
     return submission.results.exclude(verdict=TestResult.Verdict.PASSED).exists()
 
 
+def feedback_collect_traces(*, submission: Submission) -> int:
+    """Trace the submission's tests in this worker's sandbox and store, on each result, the
+    lines it runs (feedback evidence, never the score). Returns how many results got a trace.
+
+    Called by the grading worker right after grading: student code runs only where a sandbox
+    is, and the feedback worker later reads what is stored here."""
+    package = load_package(Path(submission.assignment.package_path))
+    files = {f.name: bytes(f.content) for f in submission.files.all()}
+    traces = collect_traces(sandbox_backend(), package, files)
+    pending = list(traces)
+    stored = 0
+    for result in submission.results.all():
+        match = next((i for i, (k, _) in enumerate(pending)
+                      if k.kind == result.kind and k.name == result.name), None)
+        if match is None:
+            continue
+        key, trace = pending.pop(match)
+        data = {"spec": key.spec, "lines": sorted(trace.covered) if trace else None}
+        TestResult.objects.filter(id=result.id).update(trace=data)
+        stored += 1
+    return stored
+
+
 def feedback_request_on_graded(submission_id: int) -> None:
-    """GRADED_HOOK: create a PENDING feedback row and enqueue the GPU task for it."""
+    """GRADED_HOOK (runs in the grading worker): trace the failing submission's tests, create a
+    PENDING feedback row and enqueue the feedback task for it."""
     from grader.feedback.tasks import explain_submission_task
 
-    submission = Submission.objects.get(id=submission_id)
+    submission = Submission.objects.select_related("assignment").get(id=submission_id)
     if not feedback_wanted(submission):
         return
+    try:
+        feedback_collect_traces(submission=submission)
+    except Exception:  # evidence is optional: feedback still runs, with less to go on
+        logger.exception("tracing submission %s for feedback failed", submission_id)
     _, created = Feedback.objects.get_or_create(submission=submission)
     if created:
         transaction.on_commit(lambda: explain_submission_task.delay(submission_id))
 
 
-def _evidence(submission: Submission, code_files: dict[str, bytes]) -> tuple[str, list]:
-    package = load_package(Path(submission.assignment.package_path))
-    coverage = io_test_coverage(sandbox_backend(), package, code_files)
-    io_specs = {t.name: t for t in package.tests if t.type == "io"}
-    evidence = []
+def _evidence(submission: Submission, package: AssignmentPackage) -> list[TestEvidence]:
+    """Evidence from the stored results and their traces (no student code runs here)."""
+    rows = []
     for r in submission.results.all():
-        spec = io_specs.get(r.name) if r.kind == "io" else None
-        evidence.append(
-            TestEvidence(
-                name=r.name,
-                passed=r.passed,
-                visible=r.visibility == TestResult.Visibility.VISIBLE,
-                stdin=spec.stdin if spec else "",
-                expected=spec.expected_stdout if spec else "",
-                actual=r.output,
-                covered=coverage.get(r.name) if spec else None,
-            )
-        )
-    return package.description or submission.assignment.description, evidence
+        trace = r.trace if isinstance(r.trace, dict) else {}
+        spec = trace.get("spec")
+        key = None
+        if isinstance(spec, int) and 0 <= spec < len(package.tests) and r.kind in ("io", "pytest"):
+            key = TestKey(r.kind, spec, r.name)
+        lines = trace.get("lines")
+        rows.append((key, Trace(frozenset(lines)) if isinstance(lines, list) else None,
+                     (r.kind, r.name, r.passed, r.visibility == TestResult.Visibility.VISIBLE,
+                      r.output)))
+    traces = [(k, t) for k, t, _ in rows if k is not None]
+    evidence = build_evidence(package, [row for _, _, row in rows], traces)
+    return evidence
+
+
+def _budget() -> Budget:
+    return Budget(max_candidates=settings.FEEDBACK_REPAIR_MAX_CANDIDATES,
+                  seconds=settings.FEEDBACK_REPAIR_SECONDS)
 
 
 def feedback_generate(*, submission_id: int, engine: Engine | None = None) -> Feedback | None:
     """Explain one graded submission (idempotent: an already generated feedback is kept).
 
-    Engine errors propagate (the task retries them); the row stays PENDING meanwhile.
+    Candidate repairs are checked in this worker's sandbox. Engine errors propagate (the task
+    retries them); the row stays PENDING meanwhile.
     """
     submission = Submission.objects.select_related("assignment").get(id=submission_id)
     feedback, _ = Feedback.objects.get_or_create(submission=submission)
     if feedback.status not in (Feedback.Status.PENDING, Feedback.Status.FAILED):
         return feedback
     files = {f.name: bytes(f.content) for f in submission.files.all()}
-    filename = submission.assignment.submission_filename
-    code = files.get(filename, b"").decode("utf-8", errors="replace")
-    assignment_text, evidence = _evidence(submission, files)
+    package = load_package(Path(submission.assignment.package_path))
     config = _config(submission)
-    samples = config.samples or settings.FEEDBACK_SAMPLES
+    samples = config.samples if config.samples is not None else settings.FEEDBACK_SAMPLES
     sampling = Sampling(
         temperature=config.temperature,
         max_new_tokens=config.max_new_tokens or settings.FEEDBACK_MAX_NEW_TOKENS,
+        thinking_budget=config.thinking_budget or settings.FEEDBACK_THINKING_BUDGET,
     )
-    engine = engine or feedback_engine()
+    job = sandbox_job(
+        backend=sandbox_backend(), package=package, files=files,
+        assignment=package.description or submission.assignment.description,
+        evidence=_evidence(submission, package), budget=_budget(),
+        system_prompt=config.system_prompt or SYSTEM_PROMPT,
+    )
+    if samples > 0:
+        engine = engine or feedback_engine()
     [explanation] = explain_batch(
-        [FeedbackJob(assignment_text, code, evidence)],
-        engine=engine,
-        samples=samples,
-        sampling=sampling,
+        [job], engine=engine if samples > 0 else None, samples=samples, sampling=sampling,
+        search=settings.FEEDBACK_SEARCH,
     )
-    result = explanation.result
-    threshold = settings.FEEDBACK_AUTO_RELEASE_AGREEMENT
-    status = (
-        Feedback.Status.AUTO_RELEASED
-        if threshold is not None and result.line is not None and result.agreement >= threshold
-        else Feedback.Status.PENDING_REVIEW
-    )
+    v = explanation.verdict
+    threshold = (config.auto_release_agreement
+                 if config.release == AssignmentFeedbackConfig.Release.AUTO
+                 else settings.FEEDBACK_AUTO_RELEASE_AGREEMENT)
+    # Only a validated verdict is ever released without a teacher.
+    auto = (threshold is not None and v.line is not None and v.verification == VALIDATED
+            and v.agreement >= threshold)
+    status = Feedback.Status.AUTO_RELEASED if auto else Feedback.Status.PENDING_REVIEW
+    engine_name = f"{engine.name}:{Path(engine.model).name}" if engine else "search+template"
     Feedback.objects.filter(id=feedback.id).update(
         status=status,
-        line=result.line,
-        category=result.category,
-        explanation=result.explanation,
-        hint=result.hint,
-        agreement=result.agreement,
-        samples_count=result.samples,
+        line=v.line,
+        category=v.category,
+        explanation=v.explanation,
+        hint=v.hint,
+        agreement=v.agreement,
+        samples_count=v.voters,
         samples=[
             {"text": text, "parsed": parsed}
-            for text, parsed in zip(explanation.texts, result.parsed, strict=True)
+            for text, parsed in zip(explanation.texts, explanation.parsed, strict=True)
         ],
         suspicious_lines=[[ln, round(s, 4)] for ln, s in explanation.suspicious],
-        removed_count=result.removed,
-        engine=f"{engine.name}:{Path(engine.model).name}"[:200],
+        removed_count=v.removed,
+        engine=engine_name[:200],
         error="",
+        verification=v.verification,
+        repair=v.repair,
+        repair_source=v.repair_source,
+        explanation_source=v.source,
+        grounding_test=v.grounding[:300],
+        candidates=[c.as_dict() for c in explanation.checks if c.status != "rejected"][:50],
+        voters=v.voters_detail[:100],
+        sandbox_runs=explanation.runs,
+        seconds=round(explanation.seconds, 3),
     )
     feedback.refresh_from_db()
     if status == Feedback.Status.AUTO_RELEASED:

@@ -50,6 +50,7 @@ class SampleVerdict:
     failing_test: str = ""
     steps: list[str] = field(default_factory=list)
     hint: str = ""
+    repair: str = ""  # the corrected text of ``line``: teacher-only, checked in the sandbox
 
     @property
     def text(self) -> str:
@@ -118,6 +119,15 @@ def _as_int(value: Any) -> int | None:
     return None
 
 
+def _as_repair(value: Any) -> str:
+    if isinstance(value, list):
+        value = "\n".join(str(v) for v in value)
+    text = str(value or "").strip("\n")
+    if text.strip().startswith("```"):
+        text = re.sub(r"^\s*```[a-z]*\n?|\n?```\s*$", "", text)
+    return text[:2000] if text.strip() else ""
+
+
 def _as_steps(value: Any) -> list[str]:
     if isinstance(value, list):
         return [str(s).strip() for s in value if str(s).strip()][:10]
@@ -144,6 +154,7 @@ def parse_sample(text: str, *, max_line: int) -> SampleVerdict | None:
             failing_test=str(data.get("failing_test") or "")[:300],
             steps=steps,
             hint=str(data.get("hint") or "").strip()[:1000],
+            repair=_as_repair(data.get("repair") or data.get("fix")),
         )
     else:
         # Prose, or JSON cut off by max_new_tokens: '"line": 7', 'line 7', 'Line number: 7'.

@@ -157,6 +157,8 @@ def feedback_released_notify(submission_id: int) -> None:
             "explanation": feedback.explanation,
             "hint": feedback.hint,
             "agreement": feedback.agreement,
+            # How far it was checked in the sandbox; the repair itself is teacher-only.
+            "verification": feedback.verification,
         }
     }
     _notify(submission=feedback.submission, event=FEEDBACK_RELEASED_EVENT, extra=extra)

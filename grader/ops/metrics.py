@@ -22,7 +22,7 @@ from prometheus_client.registry import Collector
 from grader.grading.models import TestResult
 from grader.submissions.models import Submission
 
-QUEUES = ("grading", "batch", "gpu")
+QUEUES = ("grading", "batch", "feedback")
 LATENCY_BUCKETS = (1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_upload_to_graded import worker  # noqa: F401 - a fixture
+from tests.e2e.test_upload_to_graded import feedback_worker, worker  # noqa: F401 - fixtures
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -109,26 +109,40 @@ def test_teacher_creates_an_assignment_and_a_student_gets_graded(
     teacher.goto(assignment_url + "edit/")
     shot(teacher, "07-teacher-settings")
 
-    # The model's output (no GPU worker runs here) arrives as a pending review item.
-    from grader.feedback.models import Feedback
-    from grader.submissions.models import Submission
 
-    submission = Submission.objects.get(student=world.alice)
-    Feedback.objects.update_or_create(submission=submission, defaults={
-        "status": Feedback.Status.PENDING_REVIEW, "line": 4, "category": "other",
-        "explanation": "1. `total` is an int.\n2. 2000000000 + 2000000000 does not fit.",
-        "hint": "How large can the sum get?", "agreement": 2 / 3, "samples_count": 3,
-        "samples": [{"text": "…", "parsed": {"line": 4, "category": "other"}}] * 2
-        + [{"text": "maybe line 8", "parsed": {"line": 8, "category": "other"}}],
-    })
-    teacher.goto(f"{live_server.url}/courses/{world.course.pk}/review/")
-    teacher.wait_for_selector(".review-item")
+
+def test_a_wrong_upload_gets_a_checked_explanation_the_teacher_approves(
+    browser, live_server, world, feedback_worker  # noqa: F811 - a fixture
+):
+    """The demo's path: a real worker grades, traces, searches and checks repairs in the
+    sandbox, and the explanation waits for the teacher; the student sees it once approved."""
+    student = login(browser, live_server, "alice")
+    student.goto(f"{live_server.url}/assignments/{world.assignment.pk}/")
+    wrong = ROOT / "examples" / "submissions" / "add_two_numbers" / "wrong.py"
+    student.set_input_files("input[type=file]", str(wrong))
+    student.click("#submit")
+    student.wait_for_selector("#score", timeout=90_000)
+    assert student.inner_text("#score") == "5 / 9"
+
+    teacher = login(browser, live_server, "teacher")
+    review = f"{live_server.url}/courses/{world.course.pk}/review/"
+    for _ in range(120):  # the feedback task runs after grading, on the same worker
+        teacher.goto(review)
+        if teacher.query_selector(".review-item"):
+            break
+        teacher.wait_for_timeout(1000)
+    item = teacher.inner_text(".review-item")
+    assert "validated" in item and "line 3" in item
+    assert "return b + a" in item  # the checked repair, for the teacher only
+    assert "test_negative" in item  # the failing test the explanation is grounded in
     shot(teacher, "08-teacher-review-queue")
     teacher.click("button[value=approve]")
     teacher.wait_for_selector("#empty-queue")
     student.reload()
     student.wait_for_selector(".feedback")
-    assert "How large can the sum get?" in student.inner_text(".feedback")
+    text = student.inner_text(".feedback")
+    assert "line 3" in text and "add(-1, 1)" in text
+    assert "b + a" not in student.content()  # never the repair
     shot(student, "09-student-feedback")
 
 
@@ -187,7 +201,8 @@ def test_teacher_settings_extensions_regrade_export_and_student_cooldown(
     other = Submission.objects.create(assignment=world.assignment, student=world.bob, attempt=1,
                                       status="graded", score=0, max_score=9)
     sure = Feedback.objects.create(submission=other, status=Feedback.Status.PENDING_REVIEW,
-                                   line=3, agreement=1.0, samples_count=3, explanation="sure")
+                                   line=3, agreement=1.0, samples_count=3, explanation="sure",
+                                   verification="validated")
     teacher.goto(f"{live_server.url}/courses/{world.course.pk}/review/")
     teacher.click(f"#feedback-{unsure.pk} button[value=reject]")
     teacher.wait_for_selector("text=Feedback rejected")

@@ -26,10 +26,24 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def worker() -> Iterator[subprocess.Popen[bytes]]:
+    yield from run_worker("grading")
+
+
+@pytest.fixture
+def feedback_worker() -> Iterator[subprocess.Popen[bytes]]:
+    """A worker for grading and the feedback queue, as the demo starts it."""
+    yield from run_worker("grading,feedback")
+
+
+def run_worker(queues: str) -> Iterator[subprocess.Popen[bytes]]:
     from grader.celery import ensure_broker_dirs
 
     ensure_broker_dirs()
     env = {**os.environ, "DATABASE_URL": database_url()}
+    # A file, not a pipe nobody reads: a chatty worker would block on a full pipe.
+    log_dir = ROOT / "var" / "log"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log = open(log_dir / f"test-worker-{queues.replace(',', '-')}.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -39,7 +53,7 @@ def worker() -> Iterator[subprocess.Popen[bytes]]:
             "grader",
             "worker",
             "-Q",
-            "grading",
+            queues,
             "--pool",
             "solo",
             "--loglevel",
@@ -50,7 +64,7 @@ def worker() -> Iterator[subprocess.Popen[bytes]]:
         ],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
     )
     yield proc
@@ -59,6 +73,7 @@ def worker() -> Iterator[subprocess.Popen[bytes]]:
         proc.wait(10)
     except subprocess.TimeoutExpired:
         proc.kill()
+    log.close()
 
 
 def wait_final(submission_id: int, timeout: float = 120) -> Submission:

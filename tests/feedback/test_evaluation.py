@@ -131,30 +131,37 @@ def _tiny_corpus(tmp_path: Path) -> Path:
 
 
 @pytest.mark.sandbox
-def test_evaluate_feedback_sbfl_only_prints_the_accuracy_computed_from_the_manifest(
+def test_evaluate_feedback_without_a_model_scores_sbfl_and_the_checked_search(
     tmp_path: Path,
 ) -> None:
     manifest = _tiny_corpus(tmp_path)
     out = StringIO()
     call_command(
-        "evaluate_feedback", "--sbfl-only", "--limit", "3", "--manifest", str(manifest),
+        "evaluate_feedback", "--no-model", "--limit", "3", "--manifest", str(manifest),
         "--json", stdout=out,
     )  # fmt: skip
     data = json.loads(out.getvalue())
     assert data["variants"] == 3 and data["engine"] == "none"
-    [row] = data["methods"]
-    assert row["method"] == "sbfl"
-    assert row["line_accuracy"] == pytest.approx(1 / 3, abs=1e-3)
-    assert row["run_agreement"] == 1.0
+    rows = {r["method"]: r for r in data["methods"]}
+    assert set(rows) == {"sbfl", "search"}
+    assert rows["sbfl"]["top1_line"] == pytest.approx(1 / 3, abs=1e-3)
+    assert rows["sbfl"]["run_agreement"] == 1.0
     assert [c["sbfl"][0][0] for c in data["cases"]] == [4, 2, 2]
+    # each of the three bugs has a one-line fix the search finds and the tests confirm
+    search = rows["search"]
+    assert search["top1_line"] == 1.0 and search["coverage"] == 1.0
+    assert search["precision"] == 1.0 and search["leak_rate"] == 0.0
+    assert [c["search"][0] for c in data["cases"]] == [[4, "validated"], [3, "validated"],
+                                                       [5, "validated"]]
 
     table = StringIO()
     call_command(
-        "evaluate_feedback", "--sbfl-only", "--limit", "3", "--manifest", str(manifest),
+        "evaluate_feedback", "--no-model", "--limit", "3", "--manifest", str(manifest),
         stdout=table,
     )  # fmt: skip
     text = table.getvalue()
     assert "3 variants" in text and "fault localization" in text and "33.3%" in text
+    assert "repair search" in text and "100.0%" in text
 
 
 class ScriptedEngine:
@@ -164,25 +171,26 @@ class ScriptedEngine:
     name = "scripted"
     model = "scripted"
 
-    def __init__(self, script: list[list[int]]) -> None:
-        self.script = script
+    def __init__(self, samples: list[tuple[int, str]]) -> None:
+        self.samples = samples
         self.stats = GenerationStats()
 
     def generate(self, prompts: list[str], n: int, sampling: Sampling) -> list[list[str]]:
-        lines = self.script.pop(0)
         self.stats.new_tokens += n
         self.stats.seconds += 0.5
         return [
-            [json.dumps({"line": ln, "category": "wrong_operator", "steps": ["x"]}) for ln in lines]
+            [json.dumps({"line": ln, "category": "wrong_operator", "steps": ["x"],
+                         "repair": repair}) for ln, repair in self.samples[:n]]
             for _ in prompts
         ]
 
 
 @pytest.mark.sandbox
-def test_voting_beats_one_sample_when_the_first_sample_is_the_outlier(tmp_path: Path) -> None:
-    variants = load_manifest(_tiny_corpus(tmp_path))[:1]  # bug on line 4
-    # Run 1: first sample wrong, majority right. Run 2: first right, majority right.
-    engine = ScriptedEngine([[2, 4, 4], [4, 4, 1]])
+def test_a_checked_minority_beats_an_unchecked_model_majority(tmp_path: Path) -> None:
+    variants = load_manifest(_tiny_corpus(tmp_path))[:1]  # `result -= n` on line 4
+    # Two samples blame line 2 with a repair that fixes nothing; one blames line 4 with the fix.
+    engine = ScriptedEngine([(2, "    result = 1"), (2, "    result = 1"),
+                             (4, "        result += n")])
     result = evaluate(
         variants,
         backend=get_backend("bubblewrap"),
@@ -192,7 +200,8 @@ def test_voting_beats_one_sample_when_the_first_sample_is_the_outlier(tmp_path: 
         sampling=Sampling(max_new_tokens=8),
     )
     rows = {r["method"]: r for r in result.rows()}
-    assert rows["k1"]["line_accuracy"] == 0.5 and rows["k1"]["run_agreement"] == 0.0
-    assert rows["vote"]["line_accuracy"] == 1.0 and rows["vote"]["run_agreement"] == 1.0
-    assert rows["vote"]["line_and_category_accuracy"] == 1.0
+    assert rows["model"]["top1_line"] == 0.0  # the unchecked majority names line 2
+    assert rows["vote"]["top1_line"] == 1.0 and rows["vote"]["run_agreement"] == 1.0
+    assert rows["vote"]["precision"] == 1.0 and rows["vote"]["leak_rate"] == 0.0
+    assert rows["search"]["top1_line"] == 1.0
     assert result.tokens_per_second == pytest.approx(6.0)

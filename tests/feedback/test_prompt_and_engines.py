@@ -26,7 +26,8 @@ def test_prompt_has_numbered_code_evidence_and_ranked_lines_but_no_hidden_input(
     assert "1 | a = 1" in prompt and "2 | b = 2" in prompt
     assert "'2 3\\n'" in prompt and "got 6" in prompt
     assert "line 2 (1.00), line 1 (0.50)" in prompt
-    assert "secret (hidden test" in prompt and "SECRET-INPUT" not in prompt
+    assert "a hidden test (its name, input and output are not shown)" in prompt
+    assert "SECRET-INPUT" not in prompt and "secret" not in prompt  # not even its name
 
 
 def test_long_code_is_cut_around_the_most_suspicious_line():
@@ -78,6 +79,56 @@ def test_openai_engine_sends_n_samples_and_returns_them_in_order():
     assert out == [["p-0", "p-1", "p-2"], ["q-0", "q-1", "q-2"]]
     assert seen[0]["n"] == 3 and seen[0]["max_tokens"] == 9 and seen[0]["temperature"] == 0.6
     assert engine.stats.new_tokens == 14
+
+
+def test_openai_engine_closes_a_thinking_sample_cut_by_the_budget_and_gets_its_verdict():
+    seen = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            seen.append(body)
+            if body.get("continue_final_message"):
+                choices = [{"message": {"content": '{"line": 3}'}, "finish_reason": "stop"}]
+            else:
+                choices = [{"message": {"content": "<think>hmm " * 4}, "finish_reason": "length"},
+                           {"message": {"content": '<think>ok</think>{"line": 2}'},
+                            "finish_reason": "stop"}]
+            data = json.dumps({"choices": choices, "usage": {"completion_tokens": 5}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        engine = get_engine("openai", "m", base_url=f"http://127.0.0.1:{server.server_port}/v1")
+        [texts] = engine.generate(["p"], 2, Sampling(max_new_tokens=40, thinking_budget=16))
+    finally:
+        server.shutdown()
+    assert seen[0]["max_tokens"] == 16  # the thinking budget
+    cont = seen[1]
+    assert cont["continue_final_message"] and not cont["add_generation_prompt"]
+    assert cont["messages"][-1]["content"].endswith("</think>\n") and cont["max_tokens"] == 40
+    assert texts[0].endswith('</think>\n{"line": 3}') and texts[1].endswith('{"line": 2}')
+    assert len(seen) == 2  # the sample that finished on its own is not continued
+    assert engine.stats.new_tokens == 10
+
+
+def test_a_feedback_worker_refuses_the_in_process_vllm_engine(settings):
+    from grader.feedback.services import feedback_engine
+
+    settings.FEEDBACK_ENGINE = "vllm"
+    feedback_engine.cache_clear()
+    try:
+        with pytest.raises(EngineError, match="vllm serve"):
+            feedback_engine()
+    finally:
+        feedback_engine.cache_clear()
 
 
 def test_openai_engine_with_the_server_down_is_an_engine_error():

@@ -14,7 +14,8 @@ pytestmark = pytest.mark.django_db
 CODE = b"def add(a, b):\n    if a < 0:\n        return b - a\n    return a + b\n"
 
 
-def pending(world, student, agreement: float, line: int = 3) -> Feedback:
+def pending(world, student, agreement: float, line: int = 3,
+            verification: str = "validated") -> Feedback:
     submission = submission_create(assignment=world.assignment, student=student,
                                    uploads=[("solution.py", CODE)])
     Submission.objects.filter(pk=submission.pk).update(status="graded", score=0, max_score=1)
@@ -22,12 +23,21 @@ def pending(world, student, agreement: float, line: int = 3) -> Feedback:
                               kind="pytest", score=0, max_score=1, verdict="failed",
                               visibility="visible", output="assert 2 == 0")
     won = {"line": line, "category": "wrong_operator", "explanation": "b - a flips the sign"}
+    repair = "        return SECRET_REPAIR + a"
     return Feedback.objects.create(
         submission=submission, status=Feedback.Status.PENDING_REVIEW, line=line,
         category="wrong_operator", explanation="SECRET-model-text: b - a flips the sign",
         hint="Check the sign.", agreement=agreement, samples_count=3,
         samples=[{"text": "t", "parsed": won}, {"text": "t", "parsed": won},
                  {"text": "other", "parsed": {"line": 1, "category": "other"}}],
+        verification=verification, repair=repair, repair_source="search",
+        grounding_test="test_negative", explanation_source="template",
+        candidates=[{"line": line, "text": repair, "status": "validated",
+                     "fixed": ["test_negative"], "still_failing": 0, "broke": 0,
+                     "checked_passing": 4}],
+        voters=[{"line": line, "origin": "search", "status": "validated", "repair": repair},
+                {"line": line, "origin": "model", "status": "validated", "repair": repair},
+                {"line": 1, "origin": "model", "status": "rejected", "repair": "x = 1"}],
     )
 
 
@@ -45,10 +55,13 @@ def test_queue_lists_lowest_agreement_first_with_code_line_and_votes(client, wor
     response = client.get(reverse("review_queue", args=[world.course.pk]))
     items = response.context["items"]
     assert [i.feedback.pk for i in items] == [unsure.pk, confident.pk]
-    assert items[0].votes == 2 and len(items[0].others) == 1
+    assert len(items[0].backing) == 2 and len(items[0].others) == 1
+    assert items[0].votes == 1  # round(0.34 * 3)
     assert [n for n, _, hit in items[0].code if hit] == [3]
     page = response.content.decode()
-    assert "2/3 agree" in page and "test_negative" in page
+    assert "3/3 validated votes" in page and "test_negative" in page
+    # the teacher sees the checked repair and what it did; students never do (below)
+    assert "SECRET_REPAIR" in page and "Makes 1 failing test pass" in page
 
 
 def test_student_sees_feedback_only_after_a_teacher_approves_it(client, world):
@@ -61,6 +74,7 @@ def test_student_sees_feedback_only_after_a_teacher_approves_it(client, world):
     client.post(reverse("review_action", args=[world.course.pk, fb.pk]), {"action": "approve"})
     client.force_login(world.alice)
     assert all("SECRET-model-text" in client.get(u).content.decode() for u in urls)
+    assert all("SECRET_REPAIR" not in client.get(u).content.decode() for u in urls)
 
 
 def test_edit_then_approve_replaces_the_text(client, world):
@@ -83,14 +97,16 @@ def test_rejected_feedback_never_reaches_the_student(client, world):
     assert "SECRET-model-text" not in page
 
 
-def test_bulk_approve_releases_only_items_at_or_above_the_threshold(client, world):
+def test_bulk_approve_releases_only_validated_items_at_or_above_the_threshold(client, world):
     low = pending(world, world.alice, 0.34)
     high = pending(world, world.bob, 0.75)
+    unchecked = pending(world, world.alice, 1.0, verification="unverified")
     client.force_login(world.teacher)
     client.post(reverse("review_bulk_approve", args=[world.course.pk]), {"min_agreement": "0.75"})
-    low.refresh_from_db()
-    high.refresh_from_db()
+    for fb in (low, high, unchecked):
+        fb.refresh_from_db()
     assert (low.status, high.status) == ("pending_review", "released")
+    assert unchecked.status == "pending_review"  # an unverified one needs a teacher each
 
 
 def test_staff_of_another_course_cannot_act_on_this_feedback(client, world):

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.feedback.coverage import io_test_coverage
 from grader.feedback.sbfl import is_structural, ochiai, ranked
 from sandbox import get_backend
+from sandbox.evidence import collect_traces
 from sandbox.package import load_package
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,5 +32,5 @@ def test_structural_lines_are_recognized():
 def test_an_endless_loop_still_reports_the_lines_it_ran(tmp_path):
     package = load_package(ROOT / "examples" / "packages" / "max_of_list")
     code = b"numbers = [int(x) for x in input().split()]\nwhile True:\n    pass\n"
-    coverage = io_test_coverage(get_backend(), package, {"largest.py": code})
-    assert coverage and all({1, 2, 3} <= lines for lines in coverage.values())
+    traces = collect_traces(get_backend(), package, {"largest.py": code})
+    assert traces and all(t is not None and {1, 2, 3} <= t.covered for _, t in traces)

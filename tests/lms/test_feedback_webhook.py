@@ -11,10 +11,14 @@ import pytest
 
 from grader.feedback.models import Feedback
 from grader.feedback.review import feedback_bulk_release, feedback_edit_and_release
-from grader.feedback.services import feedback_generate, feedback_reject, feedback_release
+from grader.feedback.services import (
+    feedback_collect_traces,
+    feedback_generate,
+    feedback_reject,
+    feedback_release,
+)
 from grader.lms.models import CourseIntegration, WebhookDelivery
 from grader.lms.signing import verify
-from tests.feedback.test_services import ScriptedEngine, verdict
 from tests.feedback.test_services import graded as really_graded
 from tests.lms.conftest import graded_submission
 from tests.lms.test_outbound import Receiver
@@ -60,6 +64,8 @@ def pending_feedback(submission: Any, **fields: Any) -> Feedback:
         "explanation": "It subtracts instead of adding.",
         "hint": "Which operator adds?",
         "agreement": 0.8,
+        "verification": "validated",
+        "repair": "    return SECRET_REPAIR",
     }
     return Feedback.objects.create(submission=submission, **{**values, **fields})
 
@@ -84,6 +90,7 @@ def test_approved_feedback_is_posted_signed_with_the_results_and_the_feedback(
     delivery = WebhookDelivery.objects.get(event=EVENT)
     assert delivery.status == "delivered" and delivery.submission_id == submission.pk
     [data] = released_bodies(receiver)
+    assert "SECRET_REPAIR" not in json.dumps(data)  # the checked repair is teacher-only
     assert data["event"] == EVENT and data["delivery_id"] == delivery.pk
     assert data["feedback"] == {
         "status": "released",
@@ -92,6 +99,7 @@ def test_approved_feedback_is_posted_signed_with_the_results_and_the_feedback(
         "explanation": "It subtracts instead of adding.",
         "hint": "Which operator adds?",
         "agreement": 0.8,
+        "verification": "validated",
     }
     results = data["results"]
     assert results["submission_id"] == submission.pk and results["student"]["username"] == "alice"
@@ -172,14 +180,15 @@ def test_no_callback_url_means_no_feedback_delivery(world, django_capture_on_com
 def test_automatically_released_feedback_is_sent(
     world, receiver, integration, eager, settings, django_capture_on_commit_callbacks
 ):
-    settings.FEEDBACK_AUTO_RELEASE_AGREEMENT = 0.6
+    settings.FEEDBACK_AUTO_RELEASE_AGREEMENT = 0.5
     settings.GRADED_HOOKS = []  # only the release is under test, not the graded webhook
     submission = really_graded(world, "wrong.py")
-    engine = ScriptedEngine([verdict(3), verdict(3), verdict(3)])
+    feedback_collect_traces(submission=submission)  # what the graded hook does first
     with django_capture_on_commit_callbacks(execute=True):
-        feedback = feedback_generate(submission_id=submission.id, engine=engine)
+        feedback = feedback_generate(submission_id=submission.id)  # search, checked
     assert feedback is not None and feedback.status == Feedback.Status.AUTO_RELEASED
     [data] = released_bodies(receiver)
     assert data["feedback"]["status"] == "auto_released" and data["feedback"]["line"] == 3
-    assert data["feedback"]["agreement"] == 1.0
+    assert data["feedback"]["agreement"] >= 0.5
+    assert "repair" not in data["feedback"] and feedback.repair not in json.dumps(data)
     assert data["results"]["submission_id"] == submission.pk

@@ -292,7 +292,7 @@ def test_no_gpu_worker_does_not_hold_up_grading_or_regrades(
     import redis
 
     for i in range(20):  # feedback requests nobody consumes: no GPU worker is running
-        app.send_task("feedback.explain_submission", args=[i], queue="gpu")
+        app.send_task("feedback.explain_submission", args=[i], queue="feedback")
     ids = submit(slow_assignment, world.alice, 2)
     start_worker()
     wait_for(lambda: all_final(ids), 60, "every submission to be graded")
@@ -303,4 +303,4 @@ def test_no_gpu_worker_does_not_hold_up_grading_or_regrades(
     assert sorted(submission_regrade(assignment=slow_assignment)) == sorted(ids)
     wait_for(lambda: all_final(ids), 60, "the regrade")
     assert_graded_exactly_once(ids, gradings=2)
-    assert redis.Redis(port=private_redis.port).llen("gpu") == 20
+    assert redis.Redis(port=private_redis.port).llen("feedback") == 20

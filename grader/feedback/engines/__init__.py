@@ -34,6 +34,9 @@ class Sampling:
     # The answer starts with this text (prefilled): '{"line": ' steers a small model into the
     # JSON verdict. Engines return it as part of each sample.
     prefix: str = ""
+    # Reasoning models think in <think>...</think> and can loop: at most this many thinking
+    # tokens, then the verdict is forced (0: no budget; engines without thinking ignore it).
+    thinking_budget: int = 0
 
 
 @dataclass
@@ -73,7 +76,8 @@ def smollm2_gguf_path() -> Path:
 _TRANSFORMERS_ENGINES: dict[str, Engine] = {}
 
 
-def get_engine(name: str, model: str = "", *, base_url: str = "", api_key: str = "") -> Engine:
+def get_engine(name: str, model: str = "", *, base_url: str = "", api_key: str = "",
+               concurrency: int = 128) -> Engine:
     """Build engine ``name``; ``model`` is a path or id (empty: that engine's default)."""
     if name == "transformers":
         from grader.feedback.engines.transformers_engine import TransformersEngine
@@ -86,7 +90,8 @@ def get_engine(name: str, model: str = "", *, base_url: str = "", api_key: str =
     if name == "openai":
         from grader.feedback.engines.openai_engine import OpenAIEngine
 
-        return OpenAIEngine(model or VLLM_DEFAULT_MODEL, base_url=base_url, api_key=api_key)
+        return OpenAIEngine(model or VLLM_DEFAULT_MODEL, base_url=base_url, api_key=api_key,
+                            concurrency=concurrency)
     if name == "vllm":
         from grader.feedback.engines.vllm_engine import VLLMEngine
 

@@ -1,6 +1,16 @@
 """Any OpenAI-compatible server (``vllm serve``, llama.cpp's server, ...) over HTTP.
 
-Uses ``/v1/chat/completions`` with ``n`` samples per request; stdlib ``urllib`` only.
+Uses ``/v1/chat/completions`` with ``n`` samples per request; stdlib ``urllib`` only. Prompts
+go out concurrently (``concurrency`` requests in flight), so a server with continuous batching
+(vLLM) batches a whole class's submissions, and a feedback worker stays a thin client: no CUDA,
+no model in the worker process.
+
+Thinking budget (``Sampling.thinking_budget``): a reasoning model thinks in
+``<think>…</think>`` and can loop. The first request stops after the budget; a sample cut off
+there gets ``</think>`` appended and is continued as the same assistant message (vLLM's
+``continue_final_message``) for ``max_new_tokens`` more, so every sample ends in a verdict.
+This is the generate-then-append fallback: it needs no special ``<think>`` token in the model's
+vocabulary and no reasoning parser on the server.
 """
 
 from __future__ import annotations
@@ -9,6 +19,7 @@ import json
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from grader.feedback.engines import EngineError, GenerationStats, Sampling
@@ -18,7 +29,8 @@ class OpenAIEngine:
     name = "openai"
 
     def __init__(
-        self, model: str, *, base_url: str = "", api_key: str = "", timeout: float = 300
+        self, model: str, *, base_url: str = "", api_key: str = "", timeout: float = 300,
+        concurrency: int = 128,
     ) -> None:
         if not base_url:
             raise EngineError("the openai engine needs FEEDBACK_OPENAI_BASE_URL (…/v1)")
@@ -28,6 +40,7 @@ class OpenAIEngine:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
         self.timeout = timeout
+        self.concurrency = max(1, concurrency)
         self.stats = GenerationStats()
 
     def _post(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -49,30 +62,56 @@ class OpenAIEngine:
             raise EngineError(f"feedback server {self.base_url} gave no choices")
         return data
 
+    def _sample(self, prompt: str, n: int, sampling: Sampling) -> tuple[list[str], int]:
+        budget = sampling.thinking_budget
+        payload: dict[str, Any] = {
+            "model": self.model,
+            "messages": [{"role": "user", "content": prompt}],
+            "n": n,
+            "temperature": sampling.temperature,
+            "top_p": sampling.top_p,
+            "max_tokens": budget if budget else sampling.max_new_tokens,
+        }
+        if sampling.seed is not None:
+            payload["seed"] = sampling.seed
+        data = self._post(payload)
+        tokens = int((data.get("usage") or {}).get("completion_tokens") or 0)
+        texts: list[str] = []
+        for choice in data["choices"][:n]:
+            if not isinstance(choice, dict):
+                continue
+            text = str((choice.get("message") or {}).get("content") or "")
+            if budget and choice.get("finish_reason") == "length":
+                text, more = self._finish(prompt, text, sampling)
+                tokens += more
+            texts.append(text)
+        return texts, tokens
+
+    def _finish(self, prompt: str, text: str, sampling: Sampling) -> tuple[str, int]:
+        """Close the thinking a sample ran out of budget in, and let it give its verdict."""
+        prefix = text if "</think>" in text else text + "\n</think>\n"
+        data = self._post({
+            "model": self.model,
+            "messages": [{"role": "user", "content": prompt},
+                         {"role": "assistant", "content": prefix}],
+            "n": 1,
+            "temperature": sampling.temperature,
+            "top_p": sampling.top_p,
+            "max_tokens": sampling.max_new_tokens,
+            "add_generation_prompt": False,
+            "continue_final_message": True,
+        })
+        choices = [c for c in data["choices"] if isinstance(c, dict)]
+        more = str((choices[0].get("message") or {}).get("content") or "") if choices else ""
+        return prefix + more, int((data.get("usage") or {}).get("completion_tokens") or 0)
+
     def generate(self, prompts: list[str], n: int, sampling: Sampling) -> list[list[str]]:
         started = time.monotonic()
-        results: list[list[str]] = []
-        for prompt in prompts:
-            payload: dict[str, Any] = {
-                "model": self.model,
-                "messages": [{"role": "user", "content": prompt}],
-                "n": n,
-                "temperature": sampling.temperature,
-                "top_p": sampling.top_p,
-                "max_tokens": sampling.max_new_tokens,
-            }
-            if sampling.seed is not None:
-                payload["seed"] = sampling.seed
-            data = self._post(payload)
-            texts = [
-                str((c.get("message") or {}).get("content") or "")
-                for c in data["choices"]
-                if isinstance(c, dict)
-            ]
-            usage = data.get("usage") or {}
-            self.stats.new_tokens += int(usage.get("completion_tokens") or 0)
-            results.append(texts)
+        workers = min(self.concurrency, max(1, len(prompts)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="openai") as pool:
+            answers = list(pool.map(lambda p: self._sample(p, n, sampling), prompts))
+        self.stats.new_tokens += sum(tokens for _, tokens in answers)
         self.stats.prompts += len(prompts)
         self.stats.samples += len(prompts) * n
         self.stats.seconds += time.monotonic() - started
-        return results
+        return [texts for texts, _ in answers]

@@ -55,15 +55,18 @@ class Command(BaseCommand):
         parser.add_argument("--runs", type=int, default=2, help="runs, for run-to-run agreement")
         parser.add_argument("--engine", default=settings.FEEDBACK_ENGINE, choices=ENGINES)
         parser.add_argument("--model", default=settings.FEEDBACK_MODEL)
-        parser.add_argument("--sbfl-only", action="store_true", help="fault localization only")
+        parser.add_argument(
+            "--no-model", "--sbfl-only", dest="no_model", action="store_true",
+            help="no model: SBFL and the checked repair search only (the CPU default)",
+        )
         parser.add_argument(
             "--backend", default=settings.SANDBOX_BACKEND, choices=["bubblewrap", "docker"]
         )
         parser.add_argument("--json", action="store_true", help="print the figures as JSON")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["samples"] < 1 or options["runs"] < 1 or options["max_new_tokens"] < 1:
-            self.stderr.write("error: --samples, --runs and --max-new-tokens must be >= 1")
+        if options["samples"] < 0 or options["runs"] < 1 or options["max_new_tokens"] < 1:
+            self.stderr.write("error: --runs and --max-new-tokens must be >= 1, --samples >= 0")
             sys.exit(2)
         try:
             variants = load_manifest(options["manifest"])
@@ -72,7 +75,7 @@ class Command(BaseCommand):
             sys.exit(2)
         variants = spread(variants, options["limit"])
         engine = None
-        if not options["sbfl_only"]:
+        if not options["no_model"] and options["samples"] > 0:
             try:
                 engine = get_engine(
                     options["engine"],
@@ -81,12 +84,12 @@ class Command(BaseCommand):
                     api_key=settings.FEEDBACK_OPENAI_API_KEY,
                 )
             except EngineError as exc:
-                self.stderr.write(f"error: {exc} (--sbfl-only needs no model)")
+                self.stderr.write(f"error: {exc} (--no-model needs none)")
                 sys.exit(3)
         sampling = Sampling(
             temperature=options["temperature"], max_new_tokens=options["max_new_tokens"]
         )
-        steps = len(variants) * (1 + (options["runs"] if engine else 0))
+        steps = len(variants) * (1 + options["runs"])
         # The bar goes to stderr so that --json output stays parseable.
         console = Console(stderr=True)
         columns = (
@@ -129,27 +132,26 @@ class Command(BaseCommand):
                 f"engine {result.engine}"
             )
         )
-        for column in (
-            "method",
-            "top-1 line acc.",
-            "line+category acc.",
-            "run agreement",
-            "code removed",
-            "seconds",
-        ):
+        for column in ("method", "top-1", "coverage", "precision", "run-to-run", "leaks",
+                       "s/submission"):
             table.add_column(column)
+
+        def num(value: float | None) -> str:
+            return "—" if value is None else f"{value:.1f}"
+
         for row in result.rows():
             table.add_row(
                 row["label"],
-                _pct(row["line_accuracy"]),
-                _pct(row["line_and_category_accuracy"]),
+                _pct(row["top1_line"]),
+                _pct(row["coverage"]),
+                _pct(row["precision"]),
                 _pct(row["run_agreement"]),
-                "—" if row["removed"] is None else str(row["removed"]),
-                "—" if row["seconds"] is None else f"{row['seconds']:.1f}",
+                _pct(row["leak_rate"]),
+                num(row["seconds_per_submission"]),
             )
         console = Console(file=self.stdout, width=120)  # type: ignore[arg-type]
         console.print(table)
         self.stdout.write(
-            f"grading + coverage: {result.prepare_seconds:.1f} s; "
+            f"grading + traced runs: {result.prepare_seconds:.1f} s; "
             f"generation: {result.tokens_per_second:.1f} new tokens/s"
         )

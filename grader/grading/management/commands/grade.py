@@ -106,8 +106,10 @@ class Command(BaseCommand):
         self._say(f"score: {result['score']:g} / {result['max_score']:g}")
         for item in result.get("feedback", []):
             self._say(
-                f"feedback: line {item['line']} ({item['category']}, {item['agreement']} agree)"
-                f"\n  {item['explanation']}\n  hint: {item['hint']}"
+                f"feedback: line {item['line']} ({item['category']}, {item['verification']}, "
+                f"{item['agreement']} validated votes)\n  {item['explanation']}"
+                f"\n  hint: {item['hint']}\n  repair checked in the sandbox (staff only): "
+                f"{item['repair'] or '-'}"
             )
         if result.get("feedback_error"):
             self._say(f"feedback unavailable: {result['feedback_error']}")
@@ -126,29 +128,39 @@ class Command(BaseCommand):
         backend: Backend,
         options: dict[str, Any],
     ) -> dict[str, Any]:
-        """Feedback never changes the score, and an engine failure never fails the grade."""
-        from grader.feedback.coverage import io_test_coverage
+        """Feedback never changes the score, and an engine failure never fails the grade.
+        Candidate repairs are checked in ``backend``, as the feedback worker does."""
         from grader.feedback.engines import EngineError, Sampling, get_engine
-        from grader.feedback.pipeline import FeedbackJob, evidence_from_outcomes, explain_batch
+        from grader.feedback.pipeline import evidence_from_outcomes, explain_batch, sandbox_job
+        from grader.feedback.validation import Budget
+        from sandbox.evidence import collect_traces
 
         if not report.gradable or report.ungradable or all(t.passed for t in report.tests):
             return {"feedback": []}
-        code = files.get(package.submission, b"").decode("utf-8", errors="replace")
         evidence = evidence_from_outcomes(
-            package, report.tests, io_test_coverage(backend, package, files)
+            package, report.tests, collect_traces(backend, package, files)
         )
+        job = sandbox_job(
+            backend=backend, package=package, files=files, assignment=package.description,
+            evidence=evidence,
+            budget=Budget(max_candidates=settings.FEEDBACK_REPAIR_MAX_CANDIDATES,
+                          seconds=settings.FEEDBACK_REPAIR_SECONDS),
+        )
+        samples = max(0, options["samples"])
         try:
             engine = get_engine(
                 settings.FEEDBACK_ENGINE,
                 settings.FEEDBACK_MODEL,
                 base_url=settings.FEEDBACK_OPENAI_BASE_URL,
                 api_key=settings.FEEDBACK_OPENAI_API_KEY,
-            )
+            ) if samples else None
             [explanation] = explain_batch(
-                [FeedbackJob(package.description, code, evidence)],
+                [job],
                 engine=engine,
-                samples=max(1, options["samples"]),
-                sampling=Sampling(max_new_tokens=max(1, options["max_new_tokens"])),
+                samples=samples,
+                sampling=Sampling(max_new_tokens=max(1, options["max_new_tokens"]),
+                                  thinking_budget=settings.FEEDBACK_THINKING_BUDGET),
+                search=settings.FEEDBACK_SEARCH,
             )
         except EngineError as exc:
             self.stderr.write(f"feedback unavailable: {exc}")

@@ -1,0 +1,308 @@
+"""Candidate repairs of one line of a Python submission: standard mutation operators. Django-free.
+
+Theory of operation: a repair is the corrected text of one line (``Repair``). The search edits
+the tokens of a suspicious line the way program-repair work mutates code (comparison,
+arithmetic and boolean operators; integer constants ±1; ±1 on range bounds, ``len(...)``,
+indices and slice bounds; swapped operands and arguments; another variable of the same
+function; min/max and similar method pairs; one indentation level less or more; the statement
+removed). Every candidate must still parse; nothing here runs student code, the grader's
+sandbox decides whether a candidate fixes anything (``validation.py``). Source text is only
+parsed and tokenized on this side, never executed.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import keyword
+import tokenize
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+COMPARISONS = ("<", "<=", ">", ">=", "==", "!=")
+ARITHMETIC = ("+", "-", "*", "/", "//", "%")
+AUGMENTED = ("+=", "-=", "*=", "/=", "//=", "%=")
+BOUNDARY = {("<", "<="), ("<=", "<"), (">", ">="), (">=", ">")}
+NAME_PAIRS = {
+    "min": "max", "max": "min", "lower": "upper", "upper": "lower", "islower": "isupper",
+    "isupper": "islower", "startswith": "endswith", "endswith": "startswith", "find": "rfind",
+    "rfind": "find", "isdigit": "isalpha", "isalpha": "isdigit", "and": "or", "or": "and",
+    "True": "False", "False": "True", "append": "extend", "any": "all", "all": "any",
+    "break": "continue", "continue": "break",
+}
+CATEGORY_OF = {
+    "boundary": "off_by_one", "plus_minus_one": "off_by_one", "comparison": "wrong_condition",
+    "boolean": "wrong_condition", "arithmetic": "wrong_operator", "swap": "wrong_operator",
+    "variable": "other", "name_pair": "other", "indent": "other", "delete": "other",
+    "model": "other",
+}
+
+
+@dataclass(frozen=True)
+class Repair:
+    """Replace line ``line`` (1-based) of the submission with ``text`` (one or more lines)."""
+
+    line: int
+    text: str
+    operator: str  # which mutation made it ("model" for a model's own repair)
+    category: str
+    source: str = "search"  # "search" | "model"
+
+    def apply(self, code: str) -> str:
+        lines = code.splitlines(keepends=True)
+        ending = "\n" if lines[self.line - 1].endswith("\n") else ""
+        new = self.text.rstrip("\n") + ending
+        return "".join(lines[: self.line - 1]) + new + "".join(lines[self.line :])
+
+
+def _parses(code: str) -> bool:
+    """Compiles (a return outside a function, a break outside a loop do not). Compiling turns
+    text into bytecode that is thrown away: nothing of it runs on this side."""
+    try:
+        compile(code, "<candidate>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
+def _line_tokens(code: str, line: int) -> list[tokenize.TokenInfo]:
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(code).readline))
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return []
+    return [t for t in tokens if t.start[0] == line and t.end[0] == line]
+
+
+def _function_names(tree: ast.AST, line: int) -> list[str]:
+    """Names bound in the innermost function around ``line`` (parameters, assignments, loop
+    targets), else the module's; in first-seen order."""
+    scope: ast.AST = tree
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            end = getattr(node, "end_lineno", node.lineno) or node.lineno
+            if node.lineno <= line <= end and node.lineno >= getattr(scope, "lineno", 0):
+                scope = node
+    names: list[str] = []
+    if isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef):
+        names += [a.arg for a in [*scope.args.posonlyargs, *scope.args.args,
+                                  *scope.args.kwonlyargs]]
+    for node in ast.walk(scope):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.append(node.id)
+    return list(dict.fromkeys(names))
+
+
+def _replace(text: str, start: int, end: int, new: str) -> str:
+    return text[:start] + new + text[end:]
+
+
+def _bracket_args(text: str, open_at: int) -> list[tuple[int, int]]:
+    """Spans of the top-level comma- or colon-separated parts inside the bracket at
+    ``open_at``; [] when it does not close on this line."""
+    pairs = {"(": ")", "[": "]", "{": "}"}
+    depth, start, parts = 0, open_at + 1, []
+    for i in range(open_at, len(text)):
+        ch = text[i]
+        if ch in pairs:
+            depth += 1
+        elif ch in pairs.values():
+            depth -= 1
+            if depth == 0:
+                parts.append((start, i))
+                return [(a, b) for a, b in parts if text[a:b].strip()]
+        elif ch in ",:" and depth == 1:
+            parts.append((start, i))
+            start = i + 1
+    return []
+
+
+def _mutants(code: str, line: int) -> Iterator[tuple[str, str]]:
+    """(new line text, operator) for one line, cheapest and likeliest first."""
+    source_lines = code.splitlines()
+    text = source_lines[line - 1]
+    tokens = _line_tokens(code, line)
+    ops = [t for t in tokens if t.type == tokenize.OP]
+    for tok in ops:
+        a, b = tok.start[1], tok.end[1]
+        if tok.string in COMPARISONS:
+            for other in COMPARISONS:
+                if other != tok.string:
+                    kind = "boundary" if (tok.string, other) in BOUNDARY else "comparison"
+                    yield _replace(text, a, b, other), kind
+        elif tok.string in ARITHMETIC:
+            for other in ARITHMETIC:
+                if other != tok.string:
+                    yield _replace(text, a, b, other), "arithmetic"
+        elif tok.string in AUGMENTED:
+            for other in AUGMENTED:
+                if other != tok.string:
+                    yield _replace(text, a, b, other), "arithmetic"
+    for tok in tokens:
+        a, b = tok.start[1], tok.end[1]
+        if tok.type == tokenize.NUMBER and tok.string.isdigit():
+            value = int(tok.string)
+            yield _replace(text, a, b, str(value + 1)), "plus_minus_one"
+            if value > 0:
+                yield _replace(text, a, b, str(value - 1)), "plus_minus_one"
+        elif tok.type == tokenize.NAME and tok.string in NAME_PAIRS:
+            kind = "boolean" if tok.string in ("and", "or", "True", "False") else "name_pair"
+            yield _replace(text, a, b, NAME_PAIRS[tok.string]), kind
+        elif tok.type == tokenize.NAME and tok.string == "not":
+            yield _replace(text, a, tokens[tokens.index(tok) + 1].start[1]
+                           if tokens.index(tok) + 1 < len(tokens) else b, ""), "boolean"
+    yield from _bound_mutants(text, tokens)
+    yield from _swap_mutants(text, tokens)
+    yield from _indent_mutants(text, source_lines, line)
+    yield from _variable_mutants(code, text, tokens, line)
+    stripped = text.strip()
+    if stripped and not stripped.startswith(("def ", "class ", "if ", "elif ", "else", "for ",
+                                             "while ", "try", "except", "with ", "@")):
+        yield text[: len(text) - len(text.lstrip())] + "pass", "delete"
+
+
+def _bound_mutants(text: str, tokens: list[tokenize.TokenInfo]) -> Iterator[tuple[str, str]]:
+    """±1 on each argument of range(...), on len(...), and inside subscripts and slices."""
+    for i, tok in enumerate(tokens):
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        if tok.type == tokenize.NAME and tok.string == "range" and nxt and nxt.string == "(":
+            for a, b in _bracket_args(text, nxt.start[1]):
+                part = text[a:b].strip()
+                lead = a + len(text[a:b]) - len(text[a:b].lstrip())
+                end = lead + len(part)
+                for delta in (" + 1", " - 1"):
+                    yield _replace(text, lead, end, part + delta), "plus_minus_one"
+        elif tok.type == tokenize.NAME and tok.string == "len" and nxt and nxt.string == "(":
+            spans = _bracket_args(text, nxt.start[1])
+            if spans:
+                close = spans[-1][1] + 1
+                for delta in (" - 1", " + 1"):
+                    yield _replace(text, tok.start[1], close,
+                                   text[tok.start[1]:close] + delta), "plus_minus_one"
+        elif tok.string == "[" and i > 0 and (tokens[i - 1].type == tokenize.NAME
+                                              or tokens[i - 1].string in (")", "]")):
+            for a, b in _bracket_args(text, tok.start[1]):
+                part = text[a:b].strip()
+                if not part or part.lstrip("-").isdigit():
+                    continue  # constants are handled as numbers
+                lead = a + len(text[a:b]) - len(text[a:b].lstrip())
+                for delta in (" + 1", " - 1"):
+                    yield _replace(text, lead, lead + len(part), part + delta), "plus_minus_one"
+
+
+def _simple(tok: tokenize.TokenInfo) -> bool:
+    return tok.type in (tokenize.NAME, tokenize.NUMBER) and not keyword.iskeyword(tok.string)
+
+
+def _swap_mutants(text: str, tokens: list[tokenize.TokenInfo]) -> Iterator[tuple[str, str]]:
+    """``a - b`` → ``b - a`` for simple operands; two simple call arguments swapped."""
+    for i in range(1, len(tokens) - 1):
+        left, op, right = tokens[i - 1], tokens[i], tokens[i + 1]
+        if op.string in ("-", "/", "//", "%", "<", ">", "<=", ">=") and _simple(left) \
+                and _simple(right):
+            yield (text[: left.start[1]] + right.string + text[left.end[1]: right.start[1]]
+                   + left.string + text[right.end[1]:]), "swap"
+    for i, tok in enumerate(tokens[:-1]):
+        if tok.type == tokenize.NAME and tokens[i + 1].string == "(":
+            spans = _bracket_args(text, tokens[i + 1].start[1])
+            if len(spans) == 2:
+                (a1, b1), (a2, b2) = spans
+                first, second = text[a1:b1].strip(), text[a2:b2].strip()
+                if first and second and "=" not in first + second:
+                    yield (text[:a1] + text[a1:b1].replace(first, second) + ","
+                           + text[a2:b2].replace(second, first) + text[b2:]), "swap"
+
+
+def _indent_mutants(text: str, lines: list[str], line: int) -> Iterator[tuple[str, str]]:
+    """One level less (a ``return`` inside the loop that belongs after it) or more."""
+    indent = len(text) - len(text.lstrip())
+    unit = 4
+    for other in lines:
+        width = len(other) - len(other.lstrip())
+        if other.strip() and 0 < width < unit:
+            unit = width
+    if indent >= unit:
+        yield text[unit:], "indent"
+    previous = next((lines[i] for i in range(line - 2, -1, -1) if lines[i].strip()), "")
+    if previous.strip() and len(previous) - len(previous.lstrip()) > indent:
+        yield " " * unit + text, "indent"  # a line that fell out of the block above it
+
+
+def _variable_mutants(code: str, text: str, tokens: list[tokenize.TokenInfo],
+                      line: int) -> Iterator[tuple[str, str]]:
+    """A name read on the line replaced by another name of the same function (at most 3)."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return
+    names = _function_names(tree, line)
+    loads = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
+             and isinstance(n.ctx, ast.Load) and n.lineno == line}
+    for i, tok in enumerate(tokens):
+        if tok.type != tokenize.NAME or tok.string not in loads or tok.string not in names:
+            continue
+        if i > 0 and tokens[i - 1].string == ".":
+            continue
+        others = [n for n in names if n != tok.string][:3]
+        for other in others:
+            yield _replace(text, tok.start[1], tok.end[1], other), "variable"
+
+
+def search_candidates(code: str, lines: list[int], *, limit: int = 60,
+                      per_line: int = 20) -> list[Repair]:
+    """Distinct candidate repairs for ``lines`` (most suspicious first), at most ``per_line``
+    each and ``limit`` in all. Each one parses and differs from the submission."""
+    source_lines = code.splitlines()
+    seen = {code}
+    found: list[Repair] = []
+    for line in lines:
+        if not 1 <= line <= len(source_lines):
+            continue
+        count = 0
+        for new_text, operator in _mutants(code, line):
+            if count >= per_line or len(found) >= limit:
+                break
+            repair = Repair(line, new_text, operator, CATEGORY_OF.get(operator, "other"))
+            patched = repair.apply(code)
+            if patched in seen or not _parses(patched):
+                continue
+            seen.add(patched)
+            found.append(repair)
+            count += 1
+        if len(found) >= limit:
+            break
+    return found
+
+
+def model_repair(code: str, line: int, text: str, category: str) -> Repair | None:
+    """A model's proposed corrected text for ``line``, re-indented like the original when the
+    model dropped the indentation; None when it changes nothing or does not parse."""
+    source_lines = code.splitlines()
+    if not 1 <= line <= len(source_lines) or not text.strip():
+        return None
+    original = source_lines[line - 1]
+    indent = original[: len(original) - len(original.lstrip())]
+    new_lines = text.strip("\n").splitlines()
+    if new_lines and not new_lines[0].startswith((" ", "\t")):
+        new_lines = [indent + ln if ln.strip() else ln for ln in new_lines]
+    repair = Repair(line, "\n".join(new_lines), "model", category, source="model")
+    patched = repair.apply(code)
+    if patched == code or not _parses(patched):
+        return None
+    return repair
+
+
+def changed_fragment(original: str, repaired: str) -> str:
+    """The part of ``repaired`` that differs from ``original`` (with the tokens around it), used
+    by the leak guard to spot an explanation that spells out the fix."""
+    import difflib
+
+    a, b = original.strip(), repaired.strip()
+    matcher = difflib.SequenceMatcher(None, a, b)
+    pieces = [b[j1:j2] for tag, _, _, j1, j2 in matcher.get_opcodes() if tag != "equal"]
+    if not pieces:
+        return ""
+    first = min(j1 for tag, _, _, j1, _ in matcher.get_opcodes() if tag != "equal")
+    last = max(j2 for tag, _, _, _, j2 in matcher.get_opcodes() if tag != "equal")
+    start = max(0, b.rfind(" ", 0, max(0, first - 1)) + 1)
+    end = b.find(" ", min(len(b), last + 1))
+    return b[start: end if end != -1 else len(b)].strip()
