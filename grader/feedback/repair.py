@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import ast
 import io
+import itertools
 import keyword
 import tokenize
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -30,7 +32,10 @@ NAME_PAIRS = {
     "True": "False", "False": "True", "append": "extend", "any": "all", "all": "any",
     "break": "continue", "continue": "break",
 }
+STR_METHODS = ("strip", "lower", "upper", "lstrip", "rstrip", "replace", "title", "capitalize",
+               "casefold", "split")
 CATEGORY_OF = {
+    "insert": "missing_case", "move": "other", "normalize": "missing_case",
     "boundary": "off_by_one", "plus_minus_one": "off_by_one", "comparison": "wrong_condition",
     "boolean": "wrong_condition", "arithmetic": "wrong_operator", "swap": "wrong_operator",
     "variable": "other", "name_pair": "other", "indent": "other", "delete": "other",
@@ -40,26 +45,34 @@ CATEGORY_OF = {
 
 @dataclass(frozen=True)
 class Repair:
-    """Replace line ``line`` (1-based) of the submission with ``text`` (one or more lines)."""
+    """Replace lines ``line``..``end`` (1-based, inclusive; ``end`` 0 means ``line`` alone) of
+    the submission with ``text`` (one or more lines). The voted line is ``line``."""
 
     line: int
     text: str
     operator: str  # which mutation made it ("model" for a model's own repair)
     category: str
     source: str = "search"  # "search" | "model"
+    end: int = 0
+
+    @property
+    def last(self) -> int:
+        return max(self.end, self.line)
 
     def apply(self, code: str) -> str:
         lines = code.splitlines(keepends=True)
-        ending = "\n" if lines[self.line - 1].endswith("\n") else ""
+        ending = "\n" if lines[self.last - 1].endswith("\n") else ""
         new = self.text.rstrip("\n") + ending
-        return "".join(lines[: self.line - 1]) + new + "".join(lines[self.line :])
+        return "".join(lines[: self.line - 1]) + new + "".join(lines[self.last :])
 
 
 def _parses(code: str) -> bool:
     """Compiles (a return outside a function, a break outside a loop do not). Compiling turns
     text into bytecode that is thrown away: nothing of it runs on this side."""
     try:
-        compile(code, "<candidate>", "exec", dont_inherit=True)
+        with warnings.catch_warnings():  # the student's own style warnings are not ours to show
+            warnings.simplefilter("ignore")
+            compile(code, "<candidate>", "exec", dont_inherit=True)
     except (SyntaxError, ValueError):
         return False
     return True
@@ -73,15 +86,21 @@ def _line_tokens(code: str, line: int) -> list[tokenize.TokenInfo]:
     return [t for t in tokens if t.start[0] == line and t.end[0] == line]
 
 
-def _function_names(tree: ast.AST, line: int) -> list[str]:
-    """Names bound in the innermost function around ``line`` (parameters, assignments, loop
-    targets), else the module's; in first-seen order."""
+def _scope(tree: ast.AST, line: int) -> ast.AST:
+    """The innermost function around ``line``, else the module."""
     scope: ast.AST = tree
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             end = getattr(node, "end_lineno", node.lineno) or node.lineno
             if node.lineno <= line <= end and node.lineno >= getattr(scope, "lineno", 0):
                 scope = node
+    return scope
+
+
+def _function_names(tree: ast.AST, line: int) -> list[str]:
+    """Names bound in the innermost function around ``line`` (parameters, assignments, loop
+    targets), else the module's; in first-seen order."""
+    scope = _scope(tree, line)
     names: list[str] = []
     if isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef):
         names += [a.arg for a in [*scope.args.posonlyargs, *scope.args.args,
@@ -150,6 +169,8 @@ def _mutants(code: str, line: int) -> Iterator[tuple[str, str]]:
         elif tok.type == tokenize.NAME and tok.string == "not":
             yield _replace(text, a, tokens[tokens.index(tok) + 1].start[1]
                            if tokens.index(tok) + 1 < len(tokens) else b, ""), "boolean"
+    yield from _membership_mutants(text, tokens)
+    yield from _statement_mutants(code, text, line)
     yield from _bound_mutants(text, tokens)
     yield from _swap_mutants(text, tokens)
     yield from _indent_mutants(text, source_lines, line)
@@ -158,6 +179,87 @@ def _mutants(code: str, line: int) -> Iterator[tuple[str, str]]:
     if stripped and not stripped.startswith(("def ", "class ", "if ", "elif ", "else", "for ",
                                              "while ", "try", "except", "with ", "@")):
         yield text[: len(text) - len(text.lstrip())] + "pass", "delete"
+
+
+def _membership_mutants(text: str,
+                        tokens: list[tokenize.TokenInfo]) -> Iterator[tuple[str, str]]:
+    """``is``/``is not`` → ``==``/``!=``; ``in`` ↔ ``not in`` (not the ``in`` of a for header)."""
+    names = [t.string for t in tokens]
+    for i, tok in enumerate(tokens):
+        nxt = names[i + 1] if i + 1 < len(names) else ""
+        a, b = tok.start[1], tok.end[1]
+        if tok.string == "is":
+            if nxt == "not":
+                yield _replace(text, a, tokens[i + 1].end[1], "!="), "comparison"
+            else:
+                yield _replace(text, a, b, "=="), "comparison"
+        elif tok.string == "in" and (i == 0 or names[i - 1] != "not"):
+            if "for" in names[:i] and names.count("in") == 1 and text.lstrip().startswith("for"):
+                continue
+            yield _replace(text, a, b, "not in"), "boolean"
+
+
+def _statement_mutants(code: str, text: str, line: int) -> Iterator[tuple[str, str]]:
+    """A string method whose result is thrown away (``word.strip()`` → ``word =
+    word.strip()``), and ``input()`` normalized (``.strip()``, ``.lower()``)."""
+    stripped = text.strip()
+    indent = text[: len(text) - len(text.lstrip())]
+    try:
+        node = ast.parse(stripped).body[0] if stripped else None
+    except (SyntaxError, ValueError, IndexError):
+        node = None
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+        func = node.value.func
+        if isinstance(func, ast.Attribute) and func.attr in STR_METHODS and isinstance(
+                func.value, ast.Name):
+            yield f"{indent}{func.value.id} = {stripped}", "normalize"
+    if "input()" in text:
+        for method in ("strip", "lower"):
+            yield text.replace("input()", f"input().{method}()", 1), "normalize"
+
+
+def _block_mutants(code: str, line: int) -> Iterator[Repair]:
+    """Missing or misplaced statements around ``line``: a counter that is never increased gets
+    ``+= 1`` after the line; an accumulator reset inside a loop moves before the loop."""
+    lines = code.splitlines()
+    text = lines[line - 1]
+    indent = len(text) - len(text.lstrip())
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return
+    scope = _scope(tree, line)
+    counters = []
+    for node in ast.walk(scope):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(
+                node.targets[0], ast.Name) and isinstance(node.value, ast.Constant) and type(
+                node.value.value) is int:
+            counters.append(node.targets[0].id)
+    bumped = {n.target.id for n in ast.walk(scope)
+              if isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name)}
+    header = next((i + 1 for i in range(line - 2, -1, -1)
+                   if lines[i].strip() and len(lines[i]) - len(lines[i].lstrip()) < indent
+                   and lines[i].lstrip().startswith(("for ", "while "))), 0)
+    if header or text.rstrip().endswith(":"):
+        inner = " " * (indent + 4) if text.rstrip().endswith(":") else " " * indent
+        for name in dict.fromkeys(counters):
+            if name not in bumped:
+                yield Repair(line, f"{text}\n{inner}{name} += 1", "insert", "missing_case")
+    stripped = text.strip()
+    if header and indent > 0:
+        statement: ast.stmt | None
+        try:
+            statement = ast.parse(stripped).body[0]
+        except (SyntaxError, ValueError, IndexError):
+            statement = None
+        is_reset = isinstance(statement, ast.Assign) and isinstance(
+            statement.value, ast.Constant | ast.List | ast.Dict) and not getattr(
+            statement.value, "elts", None) and not getattr(statement.value, "keys", None)
+        if is_reset:
+            head = lines[header - 1]
+            head_indent = head[: len(head) - len(head.lstrip())]
+            block = [head_indent + stripped, *lines[header - 1: line - 1]]
+            yield Repair(header, "\n".join(block), "move", "other", end=line)
 
 
 def _bound_mutants(text: str, tokens: list[tokenize.TokenInfo]) -> Iterator[tuple[str, str]]:
@@ -258,10 +360,11 @@ def search_candidates(code: str, lines: list[int], *, limit: int = 60,
         if not 1 <= line <= len(source_lines):
             continue
         count = 0
-        for new_text, operator in _mutants(code, line):
+        one_line = (Repair(line, new_text, operator, CATEGORY_OF.get(operator, "other"))
+                    for new_text, operator in _mutants(code, line))
+        for repair in itertools.chain(one_line, _block_mutants(code, line)):
             if count >= per_line or len(found) >= limit:
                 break
-            repair = Repair(line, new_text, operator, CATEGORY_OF.get(operator, "other"))
             patched = repair.apply(code)
             if patched in seen or not _parses(patched):
                 continue

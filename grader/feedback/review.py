@@ -60,7 +60,9 @@ def review_items(*, course: Course, limit: int = 50) -> list[ReviewItem]:
                    for s in fb.samples or [] if not s.get("parsed")]
         checked = next((c for c in fb.candidates or []
                         if c.get("line") == fb.line and c.get("text") == fb.repair), None)
-        original = lines[fb.line - 1] if fb.line and 0 < fb.line <= len(lines) else ""
+        last = max(int((checked or {}).get("end") or 0), fb.line or 0)
+        original = "\n".join(lines[fb.line - 1: last]) if fb.line and 0 < fb.line <= len(
+            lines) else ""
         items.append(ReviewItem(fb, code, failing, votes, others, original, checked, backing))
     return items
 

@@ -128,8 +128,9 @@ def reproduces_repair(text: str, code: str, repairs: Sequence[Repair]) -> bool:
         if not 1 <= r.line <= len(lines):
             continue
         fixed = _norm(r.text)
-        original = _norm(lines[r.line - 1])
-        fragment = _norm(changed_fragment(lines[r.line - 1], r.text))
+        before = "\n".join(lines[r.line - 1: r.last])
+        original = _norm(before)
+        fragment = _norm(changed_fragment(before, r.text))
         if fixed and fixed != original and _code_like(fixed) and _found(fixed, flat):
             return True
         if _code_like(fragment) and fragment not in student and _found(fragment, flat):

@@ -123,3 +123,30 @@ def test_ordinary_words_are_not_mistaken_for_a_leaked_repair():
     assert reproduces_repair("Try b+a here.", ADD, [plus])  # whatever the spacing
     assert reproduces_repair("Write return b + a.", ADD, [plus])
     assert not reproduces_repair("Line 3 computes b - a.", ADD, [plus])  # the student's own
+
+
+COUNTER = ("def count_pos(xs):\n    count = 0\n    for x in xs:\n        if x > 0:\n"
+           "            print(x)\n    return count\n")
+RESET = ("def running(xs):\n    out = []\n    for x in xs:\n        s = 0\n        s += x\n"
+         "        out.append(s)\n    return out\n")
+
+
+def test_a_counter_never_increased_gets_an_increment_after_a_suspicious_line():
+    inserts = [r for r in search_candidates(COUNTER, [4], per_line=80) if r.operator == "insert"]
+    assert [r.text for r in inserts] == ["        if x > 0:\n            count += 1"]
+    assert "            count += 1\n            print(x)" in inserts[0].apply(COUNTER)
+
+
+def test_an_accumulator_reset_inside_the_loop_can_move_before_it():
+    [move] = [r for r in search_candidates(RESET, [4], per_line=80) if r.operator == "move"]
+    assert (move.line, move.end) == (3, 4)
+    assert "    s = 0\n    for x in xs:\n        s += x" in move.apply(RESET)
+
+
+def test_identity_membership_and_discarded_string_results_are_mutated():
+    code = ('line = input()\nwhile line is not "done":\n    line.strip()\n'
+            '    if line in seen:\n        pass\n')
+    assert "while line != \"done\":" in texts(code, 2)
+    assert "line = line.strip()" in texts(code, 3)
+    assert "if line not in seen:" in texts(code, 4)
+    assert "line = input().lower()" in texts(code, 1)
