@@ -15,8 +15,9 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sandbox.gradescope import run_gradescope
@@ -25,6 +26,7 @@ from sandbox.iotest import check_output
 from sandbox.languages import get_language
 from sandbox.outcome import TestOutcome, Ungradable, trim, ungradable
 from sandbox.package import AssignmentPackage, TestSpec
+from sandbox.static_checks import check_source
 from sandbox.types import Backend, Fault, RunResult, RunSpec, Verdict
 
 
@@ -105,6 +107,118 @@ def _fresh_copy(built: Path, parent: Path) -> Path:
     return target
 
 
+@dataclass(frozen=True)
+class _Context:
+    """What every test runner gets: the package, the student's files as uploaded, the backend,
+    the built workspace (copy it before a run: ``_fresh_copy``) and the grading temp folder."""
+
+    package: AssignmentPackage
+    files: dict[str, bytes]
+    backend: Backend
+    built: Path
+    root: Path
+
+
+def _run_io(ctx: _Context, test: TestSpec) -> list[TestOutcome]:
+    language = get_language(ctx.package.language)
+    run = ctx.backend.run(
+        RunSpec(
+            argv=[*language.run_argv(ctx.package.submission, ctx.package.limits), *test.args],
+            workdir=_fresh_copy(ctx.built, ctx.root),
+            limits=ctx.package.limits,
+            stdin=test.stdin.encode(),
+            discard_workdir=True,
+        )
+    )
+    return [_io_outcome(test, run)]
+
+
+def _run_pytest(ctx: _Context, test: TestSpec) -> list[TestOutcome]:
+    cases = run_pytest_file(
+        ctx.backend,
+        package_tests_dir=ctx.package.tests_dir,
+        test_file=test.file,
+        submission_dir=_fresh_copy(ctx.built, ctx.root),
+        module_name=ctx.package.module_name,
+        limits=ctx.package.limits,
+    )
+    return [
+        TestOutcome(
+            name=case.name,
+            score=test.points if case.verdict == Verdict.PASSED else 0.0,
+            max_score=test.points,
+            verdict=case.verdict,
+            visibility=test.visibility,
+            output=case.output,  # the harness trimmed it
+            wall_seconds=case.wall_seconds,
+            kind="pytest",
+            fault=case.fault,
+        )
+        for case in cases
+    ]
+
+
+def _run_gradescope(ctx: _Context, test: TestSpec) -> list[TestOutcome]:
+    return run_gradescope(
+        ctx.backend,
+        autograder_dir=ctx.package.root / test.autograder,
+        submission_dir=ctx.built,
+        limits=ctx.package.limits,
+        parent=ctx.root,
+        name=test.name,
+        visibility=test.visibility,
+        points=test.scale_to,
+        run_setup=test.run_setup,
+    )
+
+
+def _run_static(ctx: _Context, test: TestSpec) -> list[TestOutcome]:
+    """Parse the submission file on this (trusted) side and check the rule; nothing runs.
+
+    It reads the bytes the student uploaded, not the built workspace the sandbox could write.
+    """
+    assert test.static is not None
+    started = time.monotonic()
+    fault: Fault | None = None
+    own = frozenset(PurePosixPath(n).parts[0].removesuffix(".py") for n in ctx.files
+                    if n.endswith(".py"))
+    try:
+        passed, output = check_source(
+            test.static, ctx.files.get(ctx.package.submission, b""),
+            filename=ctx.package.submission, own_modules=own,
+        )
+    except Exception as exc:  # a bug in a rule is ours (a trusted step), never the student's
+        verdict, output, fault = (
+            Verdict.SANDBOX_ERROR, f"The static check crashed: {type(exc).__name__}: {exc}",
+            Fault.HARNESS,
+        )
+    else:
+        verdict = Verdict.PASSED if passed else Verdict.FAILED
+    return [
+        TestOutcome(
+            name=test.name,
+            score=test.points if verdict == Verdict.PASSED else 0.0,
+            max_score=test.points,
+            verdict=verdict,
+            visibility=test.visibility,
+            output=trim(output),
+            wall_seconds=time.monotonic() - started,
+            kind="static",
+            fault=fault,
+        )
+    ]
+
+
+# The test-type registry's runners (sandbox.package.TEST_PARSERS has the parsers): each turns
+# one [[tests]] entry into its outcomes. A new type is a parser there and a runner here.
+RUNNERS: dict[str, Callable[[_Context, TestSpec], list[TestOutcome]]] = {
+    "pytest": _run_pytest,
+    "io": _run_io,
+    "gradescope": _run_gradescope,
+    "static": _run_static,
+}
+
+
 def grade(package: AssignmentPackage, files: dict[str, bytes], backend: Backend) -> GradeReport:
     """Build ``files`` (normalized by ``sandbox.intake``) and run every test of ``package``."""
     started = time.monotonic()
@@ -134,65 +248,11 @@ def grade(package: AssignmentPackage, files: dict[str, bytes], backend: Backend)
                 compile_output=message,
                 execution_seconds=time.monotonic() - started,
             )
-        outcomes: list[TestOutcome] = []
-        max_score = 0.0
-        for test in package.tests:
-            if test.type == "gradescope":
-                for found in run_gradescope(
-                    backend,
-                    autograder_dir=package.root / test.autograder,
-                    submission_dir=built,
-                    limits=package.limits,
-                    parent=root,
-                    name=test.name,
-                    visibility=test.visibility,
-                    points=test.scale_to,
-                    run_setup=test.run_setup,
-                ):
-                    outcomes.append(found)
-                    max_score += found.max_score
-                continue
-            if test.type == "io":
-                workdir = _fresh_copy(built, root)
-                run = backend.run(
-                    RunSpec(
-                        argv=[*language.run_argv(package.submission, package.limits), *test.args],
-                        workdir=workdir,
-                        limits=package.limits,
-                        stdin=test.stdin.encode(),
-                        discard_workdir=True,
-                    )
-                )
-                outcomes.append(_io_outcome(test, run))
-                max_score += test.points
-                continue
-            cases = run_pytest_file(
-                backend,
-                package_tests_dir=package.tests_dir,
-                test_file=test.file,
-                submission_dir=_fresh_copy(built, root),
-                module_name=package.module_name,
-                limits=package.limits,
-            )
-            for case in cases:
-                ok = case.verdict == Verdict.PASSED
-                outcomes.append(
-                    TestOutcome(
-                        name=case.name,
-                        score=test.points if ok else 0.0,
-                        max_score=test.points,
-                        verdict=case.verdict,
-                        visibility=test.visibility,
-                        output=case.output,  # the harness trimmed it
-                        wall_seconds=case.wall_seconds,
-                        kind="pytest",
-                        fault=case.fault,
-                    )
-                )
-                max_score += test.points
+        context = _Context(package, files, backend, built, root)
+        outcomes = [found for test in package.tests for found in RUNNERS[test.type](context, test)]
         return GradeReport(
             score=sum(o.score for o in outcomes),
-            max_score=max_score,
+            max_score=sum(o.max_score for o in outcomes),
             tests=outcomes,
             execution_seconds=time.monotonic() - started,
             ungradable=ungradable(outcomes),

@@ -11,12 +11,13 @@ import contextlib
 import math
 import tempfile
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sandbox.intake import IntakeError, extract_zip
+from sandbox.static_checks import RuleError, StaticRule, parse_rule
 from sandbox.types import Limits
 
 MANIFEST = "assignment.toml"
@@ -27,7 +28,6 @@ LANGUAGE_EXTENSIONS: dict[str, tuple[str, ...]] = {
     "java": (".java",),
 }
 VISIBILITIES = ("visible", "hidden", "after_due_date")
-TEST_TYPES = ("pytest", "io", "gradescope")
 # Upper bounds a teacher may set; above them one package could starve a worker.
 LIMIT_BOUNDS: dict[str, tuple[float, float]] = {
     "cpu_seconds": (0.1, 60),
@@ -42,6 +42,7 @@ TOP_LEVEL_KEYS = {"title", "language", "submission", "description", "limits", "t
 PYTEST_KEYS = {"type", "file", "points", "visibility", "name"}
 IO_KEYS = {"type", "name", "stdin", "expected_stdout", "points", "visibility", "args"}
 GRADESCOPE_KEYS = {"type", "name", "autograder", "points", "visibility", "setup"}
+STATIC_KEYS = {"type", "name", "rule", "points", "visibility", "message"}  # + the rule's own
 
 
 class PackageError(ValueError):
@@ -50,7 +51,7 @@ class PackageError(ValueError):
 
 @dataclass(frozen=True)
 class TestSpec:
-    type: str  # "pytest" | "io" | "gradescope"
+    type: str  # a key of TEST_PARSERS: "pytest" | "io" | "gradescope" | "static"
     name: str
     points: float
     visibility: str
@@ -61,6 +62,7 @@ class TestSpec:
     autograder: str = ""  # gradescope: folder relative to the package root
     run_setup: bool = True  # gradescope: run setup.sh before run_autograder
     scale_to: float | None = None  # gradescope: points set in the toml, else the results' own
+    static: StaticRule | None = None  # static: the rule and its parameters
 
     __test__ = False  # not a pytest class, whatever its name says
 
@@ -130,16 +132,7 @@ def _safe_relative(path: str, where: str) -> PurePosixPath:
     return pure
 
 
-def _parse_test(raw: Any, index: int, root: Path, language: str) -> TestSpec:
-    where = f"tests[{index}]"
-    _expect(isinstance(raw, dict), f"{where} must be a table ([[tests]])")
-    kind = raw.get("type")
-    _expect(kind in TEST_TYPES, f"{where}.type must be one of {list(TEST_TYPES)}, got {kind!r}")
-    if kind == "gradescope":
-        return _parse_gradescope(raw, where, root)
-    allowed = PYTEST_KEYS if kind == "pytest" else IO_KEYS
-    unknown = set(raw) - allowed
-    _expect(not unknown, f"{where} has unknown keys {sorted(unknown)}; known: {sorted(allowed)}")
+def _points_and_visibility(raw: dict[str, Any], where: str) -> tuple[float, str]:
     points = _number(raw.get("points", 1), f"{where}.points")
     _expect(0 <= points <= 1000, f"{where}.points must be between 0 and 1000")
     visibility = raw.get("visibility", "visible")
@@ -147,19 +140,34 @@ def _parse_test(raw: Any, index: int, root: Path, language: str) -> TestSpec:
         visibility in VISIBILITIES,
         f"{where}.visibility must be one of {list(VISIBILITIES)}, got {visibility!r}",
     )
-    if kind == "pytest":
-        _expect(language == "python", f'{where}: pytest tests need language = "python"')
-        file = raw.get("file")
-        _expect(
-            isinstance(file, str), f"{where}.file must name a pytest file, e.g. tests/test_x.py"
-        )
-        rel = _safe_relative(file, f"{where}.file")
-        _expect(rel.parts[0] == "tests", f"{where}.file must be under tests/, got {file!r}")
-        _expect((root / rel).is_file(), f"{where}.file: {file} does not exist in the package")
-        return TestSpec("pytest", str(raw.get("name", rel.stem)), points, visibility, file=str(rel))
+    return points, visibility
+
+
+def _known_keys(raw: dict[str, Any], where: str, allowed: set[str]) -> None:
+    unknown = set(raw) - allowed
+    _expect(not unknown, f"{where} has unknown keys {sorted(unknown)}; known: {sorted(allowed)}")
+
+
+def _parse_pytest(raw: dict[str, Any], index: int, root: Path, language: str) -> TestSpec:
+    where = f"tests[{index}]"
+    _known_keys(raw, where, PYTEST_KEYS)
+    points, visibility = _points_and_visibility(raw, where)
+    _expect(language == "python", f'{where}: pytest tests need language = "python"')
+    file: Any = raw.get("file")
+    _expect(isinstance(file, str), f"{where}.file must name a pytest file, e.g. tests/test_x.py")
+    rel = _safe_relative(file, f"{where}.file")
+    _expect(rel.parts[0] == "tests", f"{where}.file must be under tests/, got {file!r}")
+    _expect((root / rel).is_file(), f"{where}.file: {file} does not exist in the package")
+    return TestSpec("pytest", str(raw.get("name", rel.stem)), points, visibility, file=str(rel))
+
+
+def _parse_io(raw: dict[str, Any], index: int, root: Path, language: str) -> TestSpec:
+    where = f"tests[{index}]"
+    _known_keys(raw, where, IO_KEYS)
+    points, visibility = _points_and_visibility(raw, where)
     name = raw.get("name", f"io test {index + 1}")
     stdin = raw.get("stdin", "")
-    expected = raw.get("expected_stdout")
+    expected: Any = raw.get("expected_stdout")
     args = raw.get("args", [])
     _expect(
         isinstance(name, str) and name.strip() != "", f"{where}.name must be a non-empty string"
@@ -175,7 +183,36 @@ def _parse_test(raw: Any, index: int, root: Path, language: str) -> TestSpec:
     )
 
 
-def _parse_gradescope(raw: dict[str, Any], where: str, root: Path) -> TestSpec:
+def _parse_static(raw: dict[str, Any], index: int, root: Path, language: str) -> TestSpec:
+    """A rule over the student's source (sandbox.static_checks); its own keys sit beside ours."""
+    where = f"tests[{index}]"
+    _expect(language == "python", f'{where}: static tests need language = "python"')
+    points, visibility = _points_and_visibility(raw, where)
+    message = raw.get("message", "")
+    _expect(isinstance(message, str), f"{where}.message must be a string")
+    try:
+        rule = parse_rule(
+            raw.get("rule"), {k: v for k, v in raw.items() if k not in STATIC_KEYS}, message
+        )
+    except RuleError as exc:
+        raise PackageError(f"{where}: {exc}") from exc
+    name = raw.get("name", rule.title())
+    _expect(
+        isinstance(name, str) and name.strip() != "", f"{where}.name must be a non-empty string"
+    )
+    return TestSpec("static", name.strip(), points, visibility, static=rule)
+
+
+def _parse_test(raw: Any, index: int, root: Path, language: str) -> TestSpec:
+    where = f"tests[{index}]"
+    _expect(isinstance(raw, dict), f"{where} must be a table ([[tests]])")
+    kind = raw.get("type")
+    _expect(kind in TEST_TYPES, f"{where}.type must be one of {list(TEST_TYPES)}, got {kind!r}")
+    return TEST_PARSERS[kind](raw, index, root, language)
+
+
+def _parse_gradescope(raw: dict[str, Any], index: int, root: Path, language: str) -> TestSpec:
+    where = f"tests[{index}]"
     unknown = set(raw) - GRADESCOPE_KEYS
     _expect(
         not unknown, f"{where} has unknown keys {sorted(unknown)}; known: {sorted(GRADESCOPE_KEYS)}"
@@ -215,6 +252,16 @@ def _parse_gradescope(raw: dict[str, Any], where: str, root: Path) -> TestSpec:
         run_setup=setup,
         scale_to=scale_to,
     )
+
+
+# The test-type registry: type name → parser. grade.py keeps the matching table of runners.
+TEST_PARSERS: dict[str, Callable[[dict[str, Any], int, Path, str], TestSpec]] = {
+    "pytest": _parse_pytest,
+    "io": _parse_io,
+    "gradescope": _parse_gradescope,
+    "static": _parse_static,
+}
+TEST_TYPES = tuple(TEST_PARSERS)
 
 
 def load_package(root: Path) -> AssignmentPackage:
