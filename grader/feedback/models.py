@@ -70,6 +70,10 @@ class Feedback(models.Model):
     candidates = models.JSONField(default=list, blank=True)  # checked repairs (teacher-only)
     voters = models.JSONField(default=list, blank=True)  # each vote: line, origin, status
     sandbox_runs = models.PositiveIntegerField(default=0)
+    # The claim of the worker generating it (None: nobody): a duplicated or re-sent message
+    # finds the row claimed and does nothing; the sweeper frees a claim older than the hard
+    # time limit (its worker died).
+    claimed_at = models.DateTimeField(null=True, blank=True)
     seconds = models.FloatField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)

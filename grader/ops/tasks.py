@@ -9,9 +9,12 @@ from grader.ops.sweeper import submissions_sweep
 
 @shared_task(name="ops.sweep", ignore_result=True)
 def sweep_task() -> dict[str, int]:
+    from grader.feedback.services import feedback_sweep
+
     report = submissions_sweep()
     return {
         "resent": len(report.resent),
         "recovered": len(report.recovered),
         "failed": len(report.failed),
+        "feedback_resent": len(feedback_sweep()),
     }

@@ -39,7 +39,7 @@ def run_worker(queues: str) -> Iterator[subprocess.Popen[bytes]]:
     from grader.celery import ensure_broker_dirs
 
     ensure_broker_dirs()
-    env = {**os.environ, "DATABASE_URL": database_url()}
+    env = {**os.environ, "DATABASE_URL": database_url(), "FEEDBACK_REPAIR_SECONDS": "300"}
     # A file, not a pipe nobody reads: a chatty worker would block on a full pipe.
     log_dir = ROOT / "var" / "log"
     log_dir.mkdir(parents=True, exist_ok=True)

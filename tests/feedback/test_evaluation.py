@@ -20,6 +20,7 @@ from grader.feedback.evaluation import (
     load_manifest,
     spread,
 )
+from grader.feedback.validation import Budget
 from grader.feedback.voting import CATEGORIES
 from sandbox import get_backend
 from sandbox.grade import grade
@@ -198,6 +199,7 @@ def test_a_checked_minority_beats_an_unchecked_model_majority(tmp_path: Path) ->
         samples=3,
         runs=2,
         sampling=Sampling(max_new_tokens=8),
+        budget=Budget(seconds=300),  # what the checks find, however busy the machine
     )
     rows = {r["method"]: r for r in result.rows()}
     assert rows["model"]["top1_line"] == 0.0  # the unchecked majority names line 2

@@ -34,6 +34,7 @@ from grader.feedback.evaluation import (
     load_manifest,
     spread,
 )
+from grader.feedback.validation import Budget
 from sandbox import SandboxError, get_backend
 
 
@@ -109,6 +110,8 @@ class Command(BaseCommand):
                     runs=options["runs"],
                     sampling=sampling,
                     progress=lambda text: self._step(bar, task, text, console),
+                    budget=Budget(max_candidates=settings.FEEDBACK_REPAIR_MAX_CANDIDATES,
+                                  seconds=settings.FEEDBACK_REPAIR_SECONDS),
                 )
         except (SandboxError, EngineError) as exc:
             self.stderr.write(f"error: {exc}")
