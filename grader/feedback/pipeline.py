@@ -4,8 +4,11 @@ Used by the Celery task, ``manage.py grade --feedback`` and ``manage.py evaluate
 the three compute feedback the same way:
 
 1. suspicious lines from per-test coverage (SBFL, ``sbfl.py``);
-2. K model samples per submission, all submissions' prompts in ONE engine call (continuous
-   batching on vLLM); each sample names a line and proposes the corrected text of that line;
+2. K model samples per submission, the prompts of all jobs given in ONE engine call (each
+   sample names a line and proposes the corrected text of that line). ``evaluate_feedback`` and
+   the bench pass many jobs; the product's feedback task passes one, and a class is batched by
+   the server instead: each feedback worker runs 32 tasks in threads against ``vllm serve``,
+   whose continuous batching merges every request in flight;
 3. candidate repairs: the samples' own plus a bounded mutation search over the suspicious lines
    (``repair.py``);
 4. every candidate checked by running the failing tests, then the passing ones, in the sandbox
