@@ -210,6 +210,7 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_DEFAULT_QUEUE = "grading"
 CELERY_TASK_ROUTES = {
     "grading.grade_submission": {"queue": "grading"},
+    "grading.check_reference": {"queue": "grading"},
 }
 
 # --- ops ----------------------------------------------------------------------------------

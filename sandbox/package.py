@@ -16,11 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from sandbox.intake import IntakeError, extract_zip
+from sandbox.intake import MAX_SUBMISSION_BYTES, MAX_SUBMISSION_FILES, IntakeError, extract_zip
 from sandbox.static_checks import RuleError, StaticRule, parse_rule
 from sandbox.types import Limits
 
 MANIFEST = "assignment.toml"
+# The teacher's reference solution: graded at upload (sandbox.reference), never shown to
+# students, never copied into a student's sandbox or the pytest helpers (those come from tests/).
+SOLUTION_DIR = "solution"
 LANGUAGE_EXTENSIONS: dict[str, tuple[str, ...]] = {
     "python": (".py",),
     "c": (".c",),
@@ -80,6 +83,12 @@ class AssignmentPackage:
     @property
     def tests_dir(self) -> Path:
         return self.root / "tests"
+
+    @property
+    def solution_dir(self) -> Path | None:
+        """The reference solution's folder, when the package ships one."""
+        folder = self.root / SOLUTION_DIR
+        return folder if folder.is_dir() else None
 
     @property
     def module_name(self) -> str:
@@ -224,6 +233,12 @@ def _parse_gradescope(raw: dict[str, Any], index: int, root: Path, language: str
     )
     rel = _safe_relative(folder.rstrip("/"), f"{where}.autograder")
     _expect((root / rel).is_dir(), f"{where}.autograder: {folder} is not a folder in the package")
+    # The autograder folder is copied into the student's sandbox: it must not hold the solution.
+    _expect(
+        SOLUTION_DIR not in rel.parts[:1] and not (root / rel / SOLUTION_DIR).exists(),
+        f"{where}.autograder: {folder} holds or is the package's {SOLUTION_DIR}/ folder, which "
+        "would be copied to every student; point it at a folder beside solution/",
+    )
     _expect(
         (root / rel / "run_autograder").is_file(),
         f"{where}.autograder: {folder} has no run_autograder file",
@@ -262,6 +277,26 @@ TEST_PARSERS: dict[str, Callable[[dict[str, Any], int, Path, str], TestSpec]] = 
     "static": _parse_static,
 }
 TEST_TYPES = tuple(TEST_PARSERS)
+
+
+def _check_solution(root: Path, submission: str) -> None:
+    """A shipped solution/ must be a submission a student could make."""
+    folder = root / SOLUTION_DIR
+    if not folder.exists() and not folder.is_symlink():
+        return
+    _expect(folder.is_dir() and not folder.is_symlink(), f"{SOLUTION_DIR} must be a folder")
+    files = [p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    _expect(
+        (folder / submission).is_file(),
+        f"{SOLUTION_DIR}/ has no {submission}: the reference solution holds the files a "
+        "student submits, named as they must be",
+    )
+    _expect(
+        len(files) <= MAX_SUBMISSION_FILES
+        and sum(p.stat().st_size for p in files) <= MAX_SUBMISSION_BYTES,
+        f"{SOLUTION_DIR}/ is larger than a submission may be ({MAX_SUBMISSION_FILES} files, "
+        f"{MAX_SUBMISSION_BYTES:,} bytes)",
+    )
 
 
 def load_package(root: Path) -> AssignmentPackage:
@@ -322,6 +357,7 @@ def load_package(root: Path) -> AssignmentPackage:
         "the package needs at least one [[tests]] entry",
     )
     tests = tuple(_parse_test(raw, i, root, language) for i, raw in enumerate(raw_tests))
+    _check_solution(root, submission)
     return AssignmentPackage(root, title.strip(), language, submission, description, limits, tests)
 
 

@@ -30,10 +30,24 @@ class AssignmentSettingsForm(forms.ModelForm):
         return value
 
 
+def _checked_package(package: Any) -> Any:
+    if package.size > settings.PACKAGE_MAX_UPLOAD_BYTES:
+        raise forms.ValidationError(
+            f"The package is {package.size:,} bytes; the limit is "
+            f"{settings.PACKAGE_MAX_UPLOAD_BYTES:,} bytes."
+        )
+    return package
+
+
+PACKAGE_HELP = (
+    "A zip of the assignment folder: assignment.toml and a tests/ folder. A solution/ folder "
+    "with your reference solution is graded twice after upload and the result shown to staff "
+    "only; students never see it."
+)
+
+
 class AssignmentCreateForm(AssignmentSettingsForm):
-    package = forms.FileField(
-        help_text="A zip of the assignment folder: assignment.toml and a tests/ folder.",
-    )
+    package = forms.FileField(help_text=PACKAGE_HELP)
 
     field_order = ["package"]
 
@@ -41,13 +55,18 @@ class AssignmentCreateForm(AssignmentSettingsForm):
         pass
 
     def clean_package(self) -> Any:
-        package = self.cleaned_data["package"]
-        if package.size > settings.PACKAGE_MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(
-                f"The package is {package.size:,} bytes; the limit is "
-                f"{settings.PACKAGE_MAX_UPLOAD_BYTES:,} bytes."
-            )
-        return package
+        return _checked_package(self.cleaned_data["package"])
+
+
+class PackageReplaceForm(forms.Form):
+    package = forms.FileField(
+        label="New package",
+        help_text="Same language and submission file. Graded submissions keep their results "
+        "until you regrade them.",
+    )
+
+    def clean_package(self) -> Any:
+        return _checked_package(self.cleaned_data["package"])
 
 
 class ExtensionForm(forms.ModelForm):

@@ -43,6 +43,16 @@ class Enrollment(models.Model):
 
 
 class Assignment(models.Model):
+    class ReferenceStatus(models.TextChoices):
+        """The package's reference solution (``solution/``), graded twice at upload."""
+
+        NONE = "", "No reference solution"
+        PENDING = "pending", "Being checked"
+        PASSED = "passed", "Full marks in both runs"
+        FAILED = "failed", "Failing or flaky tests"
+        UNGRADABLE = "ungradable", "Could not be graded"
+        ERROR = "error", "The check itself failed"
+
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="assignments")
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
@@ -62,6 +72,13 @@ class Assignment(models.Model):
     )
     is_published = models.BooleanField(default=True, help_text="Students see only published ones")
     created_at = models.DateTimeField(default=timezone.now)
+    # Staff only: sandbox.reference.ReferenceCheck.as_json() plus "package_sha256" (the package
+    # version it checked), or {"error": ...} when the check itself failed.
+    reference_status = models.CharField(
+        max_length=16, choices=ReferenceStatus.choices, default="", blank=True
+    )
+    reference_result = models.JSONField(null=True, blank=True)
+    reference_requested_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["due_at", "id"]

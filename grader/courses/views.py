@@ -7,10 +7,20 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from grader.courses.forms import AssignmentCreateForm, AssignmentSettingsForm, ExtensionForm
+from grader.courses.forms import (
+    AssignmentCreateForm,
+    AssignmentSettingsForm,
+    ExtensionForm,
+    PackageReplaceForm,
+)
 from grader.courses.models import Assignment, Course, Enrollment
 from grader.courses.selectors import course_role, enrollment_list_for_user, visible_assignments
-from grader.courses.services import assignment_create_from_upload, extension_set
+from grader.courses.services import (
+    assignment_create_from_upload,
+    assignment_package_replace_from_upload,
+    assignment_reference_check_request,
+    extension_set,
+)
 from grader.feedback.forms import FeedbackSettingsForm
 from grader.feedback.models import AssignmentFeedbackConfig
 from grader.submissions.forms import UploadForm
@@ -95,6 +105,7 @@ def assignment_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "assignment": assignment,
             "role": role,
             "is_staff": role != Enrollment.Role.STUDENT,
+            "is_teacher": role == Enrollment.Role.TEACHER,
             "form": form,
             "submissions": submissions,
             "attempts_left": left,
@@ -128,6 +139,8 @@ def assignment_new(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error("package", str(exc))
         else:
             messages.success(request, f"Created “{assignment.title}”.")
+            if assignment.reference_status == Assignment.ReferenceStatus.PENDING:
+                messages.info(request, "Your reference solution is being checked (graded twice).")
             return redirect("assignment_detail", pk=assignment.pk)
     return render(
         request,
@@ -139,8 +152,8 @@ def assignment_new(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def assignment_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    """Deadline, late penalty, attempts, cooldown, publication, per-student extensions, and the
-    assignment's feedback settings."""
+    """Deadline, late penalty, attempts, cooldown, publication, per-student extensions, the
+    assignment's feedback settings, its package (replace it) and the reference solution check."""
     assignment = get_object_or_404(Assignment.objects.select_related("course"), pk=pk)
     _teacher_or_404(request, assignment.course)
     form = AssignmentSettingsForm(instance=assignment)
@@ -148,7 +161,30 @@ def assignment_edit(request: HttpRequest, pk: int) -> HttpResponse:
     config = AssignmentFeedbackConfig.objects.filter(assignment=assignment).first() or \
         AssignmentFeedbackConfig(assignment=assignment)
     feedback_form = FeedbackSettingsForm(instance=config)
-    if request.method == "POST" and request.POST.get("action") == "feedback":
+    package_form = PackageReplaceForm()
+    action = request.POST.get("action") if request.method == "POST" else None
+    if action == "package":
+        package_form = PackageReplaceForm(request.POST, request.FILES)
+        if package_form.is_valid():
+            try:
+                assignment_package_replace_from_upload(
+                    assignment=assignment, upload=package_form.cleaned_data["package"]
+                )
+            except PackageError as exc:
+                package_form.add_error("package", str(exc))
+            else:
+                messages.success(
+                    request,
+                    "Package replaced: new submissions are graded with it. Regrade from the "
+                    "dashboard to grade earlier ones again.",
+                )
+                return redirect("assignment_edit", pk=assignment.pk)
+    elif action == "reference":
+        assignment_reference_check_request(assignment=assignment)
+        if assignment.reference_status == Assignment.ReferenceStatus.PENDING:
+            messages.success(request, "The reference solution is being checked again.")
+        return redirect("assignment_edit", pk=assignment.pk)
+    elif request.method == "POST" and request.POST.get("action") == "feedback":
         feedback_form = FeedbackSettingsForm(request.POST, instance=config)
         if feedback_form.is_valid():
             feedback_form.save()
@@ -174,7 +210,7 @@ def assignment_edit(request: HttpRequest, pk: int) -> HttpResponse:
             form.save()
             messages.success(request, "Settings saved.")
             return redirect("assignment_edit", pk=assignment.pk)
-    errors = form.errors or extension_form.errors or feedback_form.errors
+    errors = form.errors or extension_form.errors or feedback_form.errors or package_form.errors
     return render(
         request,
         "courses/assignment_edit.html",
@@ -183,6 +219,7 @@ def assignment_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "form": form,
             "extension_form": extension_form,
             "feedback_form": feedback_form,
+            "package_form": package_form,
             "extensions": assignment.extensions.select_related("student").order_by(
                 "student__username"
             ),

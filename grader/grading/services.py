@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cache, partial
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -26,6 +27,7 @@ from grader.submissions.models import Submission
 from sandbox import Backend, get_backend
 from sandbox.grade import GradeReport, grade
 from sandbox.package import load_package
+from sandbox.reference import check_reference
 
 logger = logging.getLogger(__name__)
 
@@ -232,3 +234,74 @@ def _enqueue_all(ids: list[int], queue: str) -> None:
 
     for submission_id in ids:
         enqueue_grading(submission_id, queue=queue)
+
+
+def _storable(value: Any) -> Any:
+    """A JSON value with every string made storable (Postgres jsonb refuses NUL, too)."""
+    if isinstance(value, str):
+        return storable_text(value)
+    if isinstance(value, list):
+        return [_storable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _storable(v) for k, v in value.items()}
+    return value
+
+
+def assignment_reference_check(*, assignment_id: int, package_sha256: str) -> bool:
+    """Grade the package's reference solution twice (``sandbox.reference``) and store the result
+    on the assignment. Returns whether it stored.
+
+    Keyed by the package version it was asked for: when the teacher has replaced the package
+    meanwhile, nothing runs or is stored (the new package's own check is queued). A
+    ``SandboxError`` propagates: the task retries it, as for a submission.
+    """
+    assignment = Assignment.objects.filter(id=assignment_id, package_sha256=package_sha256).first()
+    if assignment is None:
+        logger.info("assignment %s: package changed; reference check skipped", assignment_id)
+        return False
+    package = load_package(Path(assignment.package_path))
+    if package.solution_dir is None:
+        return False
+    result = check_reference(package, sandbox_backend()).as_json()
+    result["package_sha256"] = package_sha256
+    stored = Assignment.objects.filter(id=assignment_id, package_sha256=package_sha256).update(
+        reference_status=result["status"], reference_result=_storable(result)
+    )
+    logger.info("assignment %s: reference solution %s", assignment_id, result["status"])
+    return stored == 1
+
+
+def assignment_reference_mark_failed(
+    *, assignment_id: int, package_sha256: str, error: str
+) -> None:
+    """The check could not run (our sandbox or worker failed): say so, so the teacher can ask
+    again, instead of leaving it "being checked" forever."""
+    Assignment.objects.filter(
+        id=assignment_id,
+        package_sha256=package_sha256,
+        reference_status=Assignment.ReferenceStatus.PENDING,
+    ).update(
+        reference_status=Assignment.ReferenceStatus.ERROR,
+        reference_result={"error": storable_text(error[:2000]), "package_sha256": package_sha256},
+    )
+
+
+def reference_checks_sweep(*, now: datetime | None = None) -> list[int]:
+    """Re-send the reference checks still pending after SWEEPER_RUNNING_AFTER s (the message was
+    lost or the worker died). Each re-send touches ``reference_requested_at``, so a check is sent
+    again at most once a period; a duplicate run stores the same kind of result twice."""
+    now = now or timezone.now()
+    stale = Assignment.objects.filter(
+        reference_status=Assignment.ReferenceStatus.PENDING,
+        reference_requested_at__lt=now - timedelta(seconds=settings.SWEEPER_RUNNING_AFTER),
+    ).values_list("id", "package_sha256", "reference_requested_at")
+    resent = []
+    for assignment_id, sha, requested_at in stale:
+        if Assignment.objects.filter(
+            id=assignment_id, reference_requested_at=requested_at
+        ).update(reference_requested_at=now):
+            from grader.grading.tasks import enqueue_reference_check
+
+            enqueue_reference_check(assignment_id, sha)
+            resent.append(assignment_id)
+    return resent

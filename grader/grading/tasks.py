@@ -16,6 +16,8 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.db import InterfaceError, OperationalError, close_old_connections, connection
 
 from grader.grading.services import (
+    assignment_reference_check,
+    assignment_reference_mark_failed,
     submission_grade,
     submission_mark_failed,
     submission_requeue,
@@ -80,3 +82,49 @@ def grade_submission_task(self: Any, submission_id: int) -> None:
     except Exception as exc:
         logger.exception("grading submission %s crashed", submission_id)
         submission_mark_failed(submission_id=submission_id, error=f"{type(exc).__name__}: {exc}")
+
+
+def enqueue_reference_check(assignment_id: int, package_sha256: str) -> bool:
+    """Send the reference-check message; never raise (the sweeper re-sends a lost one)."""
+    try:
+        check_reference_task.apply_async(
+            (assignment_id, package_sha256), retry=True, retry_policy={"max_retries": 2}
+        )
+    except Exception:
+        logger.warning(
+            "broker unavailable: reference check of assignment %s waits for the sweeper",
+            assignment_id,
+            exc_info=True,
+        )
+        return False
+    return True
+
+
+@shared_task(
+    bind=True, name="grading.check_reference", acks_late=True, max_retries=MAX_INFRA_RETRIES
+)
+def check_reference_task(self: Any, assignment_id: int, package_sha256: str) -> None:
+    """Grade a package's reference solution twice; runs on the ``grading`` queue, where a
+    sandbox is (the web process never runs one)."""
+    try:
+        assignment_reference_check(assignment_id=assignment_id, package_sha256=package_sha256)
+    except SoftTimeLimitExceeded:
+        assignment_reference_mark_failed(
+            assignment_id=assignment_id,
+            package_sha256=package_sha256,
+            error="the check took longer than GRADING_TIME_LIMIT",
+        )
+    except SandboxError as exc:
+        logger.warning("sandbox error checking assignment %s: %s", assignment_id, exc)
+        if self.request.retries < MAX_INFRA_RETRIES:
+            raise self.retry(countdown=2**self.request.retries, exc=exc) from exc
+        assignment_reference_mark_failed(
+            assignment_id=assignment_id, package_sha256=package_sha256, error=f"sandbox: {exc}"
+        )
+    except Exception as exc:
+        logger.exception("reference check of assignment %s crashed", assignment_id)
+        assignment_reference_mark_failed(
+            assignment_id=assignment_id,
+            package_sha256=package_sha256,
+            error=f"{type(exc).__name__}: {exc}",
+        )

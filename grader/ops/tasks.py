@@ -10,6 +10,7 @@ from grader.ops.sweeper import submissions_sweep
 @shared_task(name="ops.sweep", ignore_result=True)
 def sweep_task() -> dict[str, int]:
     from grader.feedback.services import feedback_sweep
+    from grader.grading.services import reference_checks_sweep
 
     report = submissions_sweep()
     return {
@@ -17,4 +18,5 @@ def sweep_task() -> dict[str, int]:
         "recovered": len(report.recovered),
         "failed": len(report.failed),
         "feedback_resent": len(feedback_sweep()),
+        "reference_checks_resent": len(reference_checks_sweep()),
     }
