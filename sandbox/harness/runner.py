@@ -69,6 +69,10 @@ What teacher tests can and cannot do
 * A student object equals only itself when compared with a test's value; compare its
   attributes or its methods' results. Two student objects compare by the student's ``__eq__``.
   ``x in student_object`` iterates it here. Each call is a round trip (tens of microseconds).
+* Arithmetic between a student object and a test's value (``abs(result - expected) < eps``,
+  ``sum(student_objects)``) fails the test with ``StudentOperandError``: the student's
+  ``__sub__`` would compute the verdict. Between student objects it is the student's own;
+  ``abs()``, ``-x`` and ``float()`` of a student object are the student's answers, plain values.
 * Everything in tests/ except test modules, ``conftest.py`` and ``<module>.py`` is readable
   by student code: expected answers belong in the test modules.
 * Tests skipped by their marks are left out; a test that skips itself while running counts as

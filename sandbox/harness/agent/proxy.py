@@ -9,8 +9,15 @@ method of a student object).
 What a proxy never does is let the student decide a comparison with a value of the test:
 ``proxy == 5`` is False whatever the student's ``__eq__`` says (the operands are compared by
 identity, as for unrelated objects), and ``x in proxy`` iterates the proxy here and compares
-here. Between two proxies of the same student process ``==``, ``<``, ``hash()`` and friends are
-forwarded: that is the student class's own semantics, which a test of ``__eq__`` wants.
+here. Nor does it hand a test's value to student code whose answer the test then judges by:
+arithmetic between a proxy and a value of the test (``result - expected``, ``expected - result``,
+``pytest.approx(expected) == result``) raises :class:`StudentOperandError` (a TypeError: the test
+fails) instead of asking the student's ``__sub__``/``__rsub__``, which could answer 0 to every
+``abs(result - expected) < eps``. Between two proxies of the same student process ``==``, ``<``,
+``hash()``, arithmetic and friends are forwarded: that is the student class's own semantics,
+which a test of ``__eq__`` or ``__add__`` wants. Unary operators (``abs(p)``, ``-p``) and
+conversions (``float(p)``) are forwarded too: no value of the test reaches the student, and what
+comes back is a plain value (or another proxy, with the same rules).
 """
 
 from __future__ import annotations
@@ -33,10 +40,25 @@ def _session(obj: object) -> Session:
     return session
 
 
+class StudentOperandError(TypeError):
+    """A student object met a value of the test in arithmetic: never computed by the student."""
+
+
 def _binary(op: str, *, reflected: bool = False) -> Callable[[RemoteObject, object], Any]:
     def method(self: RemoteObject, other: object) -> Any:
         __tracebackhide__ = True
-        if isinstance(other, RemoteObject) and _session(other) is not _session(self):
+        if not isinstance(other, RemoteObject):
+            if not reflected:  # the test's operand (a helper class) may know the student's type
+                swapped = getattr(type(other), f"__r{op}__", None)
+                result = swapped(other, self) if swapped is not None else NotImplemented
+                if result is not NotImplemented:
+                    return result
+            raise StudentOperandError(
+                f"a student {object.__getattribute__(self, '_grader_type')} cannot be combined "
+                f"with the test's {type(other).__name__} by '{op}': the student's code would "
+                "compute the test's verdict. Compare plain values (its attributes, float(x)...)"
+            )
+        if _session(other) is not _session(self):
             return NotImplemented
         session = _session(self)
         return session.dunder(op, other, self) if reflected else session.dunder(op, self, other)
@@ -174,6 +196,17 @@ class RemoteObject:
         _session(self).dunder("exit", self)
         return False  # never let student code swallow an exception of the test
 
+    def __subclasscheck__(self, subclass: object) -> bool:
+        __tracebackhide__ = True
+        if not isinstance(subclass, RemoteObject) or _session(subclass) is not _session(self):
+            return False  # a class of the test's is never a subclass of the student's
+        return _session(self).dunder("issubclass", subclass, self) is True
+
+    @property  # type: ignore[misc]
+    def __doc__(self) -> str | None:  # type: ignore[override]
+        value = _session(self).getattr(self._grader_hid, "__doc__")
+        return value if isinstance(value, str) else None
+
     def __instancecheck__(self, instance: object) -> bool:
         __tracebackhide__ = True
         try:
@@ -215,6 +248,13 @@ class RemoteIterator(RemoteObject):
     """A student iterator or generator: each ``next()`` is one request."""
 
     __slots__ = ()
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:  # type: ignore[override]
+        # isinstance(x, types.GeneratorType) and inspect.isgenerator(x) look here.
+        if object.__getattribute__(self, "_grader_type") == "generator":
+            return types.GeneratorType
+        return RemoteIterator
 
     def __iter__(self) -> Iterator[Any]:
         return self
@@ -323,5 +363,5 @@ class LazyModule(types.ModuleType):
 
 __all__ = [
     "CollectionTimeUse", "LazyModule", "RemoteIterator", "RemoteMethod", "RemoteObject",
-    "StudentModule", "Unresolved",
+    "StudentModule", "StudentOperandError", "Unresolved",
 ]
