@@ -7,8 +7,8 @@ run the other failing tests, and the complete fixes (or, without one, the best f
 run the passing tests (at most ``max_passing``). A candidate
 that turns every failing test green without breaking a passing one is *validated*; one that
 fixes some failing tests and breaks none is *partial*; anything else is *rejected*. The budget
-(``max_candidates``, ``seconds``) bounds the work per submission; what the budget cut is
-reported, never counted as validated.
+(``max_candidates``, ``seconds``) bounds the screening per submission (candidates it never
+reached are counted in ``cut``, never as validated); survivors are always confirmed.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from sandbox.types import Backend
 
 VALIDATED, PARTIAL, REJECTED = "validated", "partial", "rejected"
 MAX_PARTIAL = 5  # partial fixes confirmed against the passing tests when no fix is complete
+MAX_CONFIRM = 12  # survivors of the screening that are checked further
+SCREEN_CHUNK = 15  # candidates screened per sandbox batch; the time budget is checked between
 
 
 @dataclass
@@ -67,32 +69,43 @@ class SandboxValidator:
         return [{**self.files, self.package.submission: r.apply(code).encode()} for r in repairs]
 
     def _rerun(self, repairs: list[Repair], tests: list[TestKey],
-               deadline: float) -> list[dict[TestKey, bool]]:
+               deadline: float | None) -> list[dict[TestKey, bool]]:
         self.runs += len(repairs) * len(tests)
         return rerun(self.backend, self.package, self._variants(repairs), tests,
                      deadline=deadline)
 
     def check(self, repairs: list[Repair]) -> list[Checked]:
+        """Check ``repairs`` (most promising first). The time budget bounds *screening*: once it
+        is spent no further candidates are screened, but the survivors found so far are always
+        confirmed (at most MAX_CONFIRM of them), so a busy machine checks fewer candidates
+        instead of throwing away the ones that work."""
         checked = [Checked(r) for r in repairs]
         if not self.failing or not repairs:
             return checked
-        started = time.monotonic()
-        deadline = started + self.budget.seconds
+        deadline = time.monotonic() + self.budget.seconds
         todo = checked[: self.budget.max_candidates]
-        self.cut = len(checked) - len(todo)
         survivors: list[Checked] = []
         screened_with: TestKey | None = None
+        screened = 0
         for screen in self.failing[:2]:  # a second screen only when the first found nothing
-            results = self._rerun([c.repair for c in todo], [screen], deadline)
-            survivors = [c for c, r in zip(todo, results, strict=True) if r.get(screen)]
+            screened = 0
+            for start in range(0, len(todo), SCREEN_CHUNK):
+                if start and time.monotonic() > deadline:
+                    break
+                chunk = todo[start: start + SCREEN_CHUNK]
+                results = self._rerun([c.repair for c in chunk], [screen], None)
+                survivors += [c for c, r in zip(chunk, results, strict=True) if r.get(screen)]
+                screened += len(chunk)
             screened_with = screen
             if survivors or time.monotonic() > deadline:
                 break
+        self.cut = len(checked) - screened
         if not survivors or screened_with is None:
             return checked
+        survivors = survivors[:MAX_CONFIRM]
         rest = [k for k in self.failing if k != screened_with]
         # The other failing tests tell a complete fix from a partial one...
-        results = self._rerun([c.repair for c in survivors], rest, deadline)
+        results = self._rerun([c.repair for c in survivors], rest, None)
         for c, result in zip(survivors, results, strict=True):
             c.fixed = [screened_with.name] + [k.name for k in rest if result.get(k) is True]
             c.still_failing = len(self.failing) - len(c.fixed)
@@ -101,12 +114,12 @@ class SandboxValidator:
         complete = [c for c in survivors if c.still_failing == 0]
         confirm = complete or sorted(survivors, key=lambda c: c.still_failing)[:MAX_PARTIAL]
         passing = self.passing[: self.budget.max_passing]
-        results = self._rerun([c.repair for c in confirm], passing, deadline)
+        results = self._rerun([c.repair for c in confirm], passing, None)
         for c, result in zip(confirm, results, strict=True):
             c.broke = sum(1 for k in passing if result.get(k) is False)
             c.checked_passing = sum(1 for k in passing if k in result)
             if c.broke or c.checked_passing < len(passing):
-                c.status = REJECTED  # broke a test, or the budget left it unchecked
+                c.status = REJECTED  # broke a test, or a test could not be run
             elif c.still_failing == 0:
                 c.status = VALIDATED
             else:

@@ -279,3 +279,15 @@ def test_missing_model_is_reported_in_the_json_without_failing_the_grade(setting
     )
     out = json.loads(capsys.readouterr().out)
     assert out["score"] == 5 and out["feedback"] == [] and "not found" in out["feedback_error"]
+
+
+@pytest.mark.sandbox
+def test_a_spent_time_budget_screens_fewer_candidates_but_keeps_the_ones_that_work(
+    world, settings
+):
+    settings.FEEDBACK_REPAIR_SECONDS = 0  # as if the machine were very busy
+    submission = graded(world, "wrong.py")
+    feedback_request_on_graded(submission.id)
+    feedback = feedback_generate(submission_id=submission.id)
+    assert (feedback.line, feedback.verification) == (3, "validated")
+    assert feedback.repair.strip().startswith("return b + a")
