@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "grader.submissions",
     "grader.grading",
     "grader.feedback",
+    "grader.feedback_loop",
     "grader.lms",
     "grader.ops",
 ]

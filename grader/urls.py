@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("grader.ops.urls")),
     path("", include("grader.lms.urls")),
     path("", include("grader.feedback.urls")),
+    path("", include("grader.feedback_loop.urls")),
     path("", include("grader.courses.urls")),
     path("", include("grader.submissions.urls")),
 ]

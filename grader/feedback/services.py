@@ -30,9 +30,15 @@ logger = logging.getLogger(__name__)
 
 
 def feedback_released_on_commit(submission_ids: list[int]) -> None:
-    """Once the release commits, send each submission's ``feedback.released`` webhook to its
-    course's LMS. A failure to queue it is logged: the release itself has already happened."""
+    """Record the release time, and once the release commits, send each submission's
+    ``feedback.released`` webhook to its course's LMS. A failure to queue it is logged: the
+    release itself has already happened."""
+    from grader.feedback_loop.services import feedback_release_record
     from grader.lms.services import feedback_released_notify  # lms reads feedback models
+
+    # When the student could first read it: the dashboard's next-attempt outcome counts only
+    # attempts made after it. In the releasing transaction, like the release itself.
+    feedback_release_record(submission_ids=submission_ids)
 
     def notify(submission_id: int) -> None:
         try:

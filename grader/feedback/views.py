@@ -9,12 +9,10 @@ from django.views.decorators.http import require_POST
 from grader.courses.models import Course
 from grader.courses.selectors import is_course_staff
 from grader.feedback.models import Feedback
-from grader.feedback.review import (
-    feedback_bulk_release,
-    feedback_edit_and_release,
-    review_items,
-)
+from grader.feedback.review import feedback_bulk_release, review_items
 from grader.feedback.services import feedback_reject, feedback_release
+from grader.feedback_loop.selectors import comment_suggestions
+from grader.feedback_loop.services import feedback_edit_release_and_save
 
 
 def _staff_course(request: HttpRequest, pk: int) -> Course:
@@ -27,12 +25,16 @@ def _staff_course(request: HttpRequest, pk: int) -> Course:
 @login_required
 def review_queue(request: HttpRequest, pk: int) -> HttpResponse:
     course = _staff_course(request, pk)
+    items = review_items(course=course)
+    # Saved comments for similar items (same assignment and failing test, or same category).
+    suggested = comment_suggestions(course=course, feedbacks=[i.feedback for i in items])
     return render(
         request,
         "feedback/review.html",
         {
             "course": course,
-            "items": review_items(course=course),
+            "items": items,
+            "reviewed": [(i, suggested.get(i.feedback.id, [])) for i in items],
         },
     )
 
@@ -52,12 +54,15 @@ def review_action(request: HttpRequest, pk: int, feedback_id: int) -> HttpRespon
         feedback_release(feedback=feedback)
         messages.success(request, "Feedback released to the student.")
     elif action == "edit":
-        feedback_edit_and_release(
+        saved = feedback_edit_release_and_save(
             feedback=feedback,
             explanation=request.POST.get("explanation", ""),
             hint=request.POST.get("hint", ""),
+            by=request.user,
+            save=request.POST.get("save_comment") == "on",
         )
-        messages.success(request, "Edited feedback released to the student.")
+        messages.success(request, "Edited feedback released to the student."
+                         + (" Saved as a reusable comment." if saved else ""))
     elif action == "reject":
         feedback_reject(feedback=feedback)
         messages.info(request, "Feedback rejected; the student will not see it.")

@@ -15,6 +15,16 @@ class ResultsView:
     hidden_score: float
     hidden_max: float
 
+    @property
+    def shown_passed(self) -> int:
+        return sum(r.passed for r in self.shown)
+
+    @property
+    def all_shown_passed(self) -> bool:
+        """Every test this viewer sees passed: for a student with hidden tests left, that is
+        "all public tests passed", never "all tests passed"."""
+        return bool(self.shown) and self.shown_passed == len(self.shown)
+
 
 def results_for_viewer(*, submission: Submission, staff: bool) -> ResultsView:
     """Staff see every test. Students see visible tests (and after-due-date ones once it has

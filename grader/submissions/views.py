@@ -12,6 +12,8 @@ from django.views.decorators.http import require_POST
 from grader.courses.models import Assignment, Enrollment
 from grader.courses.selectors import course_role, is_course_staff
 from grader.feedback.selectors import feedback_for_staff, feedback_for_student
+from grader.feedback_loop.outcomes import feedback_outcomes
+from grader.feedback_loop.selectors import requests_panel, status_panel
 from grader.grading.selectors import results_for_viewer
 from grader.grading.services import RegradeScope, submission_regrade
 from grader.submissions.dashboard import assignment_dashboard, latest_per_student
@@ -43,6 +45,8 @@ def _status_context(submission: Submission, staff: bool) -> dict[str, object]:
         # Students see feedback only once released; staff see its state and a review link.
         "feedback": feedback_for_student(submission) if submission.is_final else None,
         "staff_feedback": feedback_for_staff(submission) if staff else None,
+        # The feedback queue (apart from grading's) and the student's flags.
+        **status_panel(submission=submission, staff=staff),
     }
 
 
@@ -51,6 +55,10 @@ def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
     submission, staff = _visible_submission(request, pk)
     context = _status_context(submission, staff)
     context["files"] = submission.files.all()
+    own = results_for_viewer(submission=submission, staff=False) if not staff else None
+    context.update(requests_panel(submission=submission, staff=staff,
+                                  shown=own.shown if own else [],
+                                  hidden_count=own.hidden_count if own else 0))
     return render(request, "submissions/submission_detail.html", context)
 
 
@@ -89,6 +97,7 @@ def assignment_submissions(request: HttpRequest, pk: int) -> HttpResponse:
         "statuses": Submission.Status.choices,
         "all_submissions": submission_list_for_teacher(assignment=assignment)[:200],
         "not_graded": submission_list_not_graded(assignment=assignment)[:200],
+        "outcomes": feedback_outcomes(assignment=assignment),
     }
     return render(request, "submissions/assignment_submissions.html", context)
 

@@ -225,7 +225,7 @@ def test_queued_submission_shows_its_queue_position(client, world):
     )
     login(client, world.alice)
     page = client.get(reverse("submission_status", args=[mine.pk])).content.decode()
-    assert "position 2 in the queue" in page and 'data-final="false"' in page
+    assert "position 2 in the grading queue" in page and 'data-final="false"' in page
 
 
 def test_a_dead_broker_does_not_fail_the_upload_and_the_submission_stays_queued(

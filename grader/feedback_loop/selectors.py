@@ -1,0 +1,220 @@
+"""Reads for flags, regrade requests and saved comments. Query counts do not grow with rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Prefetch, Q, QuerySet
+
+from grader.courses.models import Course
+from grader.feedback.models import AssignmentFeedbackConfig, Feedback
+from grader.feedback_loop.models import Flag, RegradeRequest, RequestMessage, SavedComment
+from grader.grading.models import TestResult
+from grader.submissions.models import Submission
+
+# --- the student's side -------------------------------------------------------------------
+
+
+@dataclass
+class FeedbackWait:
+    """A submission's feedback still being written: its place in the feedback queue (apart
+    from grading's) and whether it goes to the student at once or to a teacher first."""
+
+    ahead: int  # pending feedback rows queued before this one
+    generating: bool  # a worker has claimed it
+    may_auto_release: bool
+
+
+def feedback_wait(*, submission: Submission) -> FeedbackWait | None:
+    feedback = Feedback.objects.filter(
+        submission=submission, status=Feedback.Status.PENDING
+    ).first()
+    if feedback is None:
+        return None
+    ahead = Feedback.objects.filter(status=Feedback.Status.PENDING).filter(
+        Q(created_at__lt=feedback.created_at)
+        | Q(created_at=feedback.created_at, id__lt=feedback.id)
+    ).count()
+    config = AssignmentFeedbackConfig.objects.filter(assignment_id=submission.assignment_id).first()
+    # Mirrors feedback.services._generate: an automatic-release assignment, or the site-wide
+    # threshold, may release a validated explanation without a teacher.
+    auto = (config is not None and config.release == AssignmentFeedbackConfig.Release.AUTO) or (
+        settings.FEEDBACK_AUTO_RELEASE_AGREEMENT is not None
+    )
+    return FeedbackWait(ahead=ahead, generating=feedback.claimed_at is not None,
+                        may_auto_release=auto)
+
+
+def flags_for_feedback(*, feedback: Feedback | None) -> list[Flag]:
+    if feedback is None:
+        return []
+    return list(Flag.objects.filter(feedback=feedback).select_related("resolved_by"))
+
+
+def flags_for_submission(*, submission: Submission) -> list[Flag]:
+    """Every flag on the submission's feedback, also once the explanation was withdrawn."""
+    return list(
+        Flag.objects.filter(feedback__submission=submission).select_related("resolved_by")
+    )
+
+
+def requests_for_submission(*, submission: Submission) -> list[RegradeRequest]:
+    return list(
+        RegradeRequest.objects.filter(submission=submission)
+        .select_related("resolved_by")
+        .prefetch_related("messages")
+    )
+
+
+# --- the staff queue ----------------------------------------------------------------------
+
+
+@dataclass
+class Context:
+    """What staff need to judge a flag or a request: the code and the test(s) it is about."""
+
+    code: list[tuple[int, str, bool]]  # (line number, text, highlighted)
+    tests: list[TestResult]
+
+
+def _context(submission: Submission, line: int | None, tests: Iterable[TestResult]) -> Context:
+    main = next(
+        (f for f in submission.files.all() if f.name == submission.assignment.submission_filename),
+        None,
+    )
+    lines = main.text.splitlines() if main else []
+    return Context([(i, t, i == line) for i, t in enumerate(lines, start=1)], list(tests))
+
+
+def request_tests(request: RegradeRequest, results: Iterable[TestResult]) -> list[TestResult]:
+    """The current result rows a request is about (a regrade may have replaced them)."""
+    if request.about_hidden:
+        return [r for r in results if r.visibility != TestResult.Visibility.VISIBLE]
+    return [r for r in results if r.position == request.test_position
+            and r.name == request.test_name]
+
+
+def flag_tests(feedback: Feedback, results: Iterable[TestResult]) -> list[TestResult]:
+    """The test the explanation is grounded in, else (hidden grounding) the failing ones."""
+    results = list(results)
+    if feedback.grounding_test:
+        named = [r for r in results if r.name == feedback.grounding_test]
+        if named:
+            return named
+    return [r for r in results if r.verdict != TestResult.Verdict.PASSED]
+
+
+@dataclass
+class StaffQueue:
+    flags: list[tuple[Flag, Context]]
+    requests: list[tuple[RegradeRequest, Context]]
+    resolved_flags: list[Flag] = field(default_factory=list)
+    resolved_requests: list[RegradeRequest] = field(default_factory=list)
+
+
+def _submission_prefetch(prefix: str) -> list[Any]:
+    return [f"{prefix}files", f"{prefix}results"]
+
+
+def staff_queue(*, course: Course, limit: int = 100) -> StaffQueue:
+    """Open flags and requests of the course, oldest first, each with its code and tests;
+    the latest resolutions below them (a fixed number of queries)."""
+    flags = (
+        Flag.objects.filter(feedback__submission__assignment__course=course)
+        .select_related("feedback__submission__assignment", "feedback__submission__student",
+                        "created_by", "resolved_by")
+    )
+    requests = (
+        RegradeRequest.objects.filter(submission__assignment__course=course)
+        .select_related("submission__assignment", "submission__student", "resolved_by")
+    )
+    open_flags = flags.filter(outcome="").order_by("created_at", "id").prefetch_related(
+        *_submission_prefetch("feedback__submission__"))[:limit]
+    open_requests = requests.filter(outcome="").order_by("created_at", "id").prefetch_related(
+        *_submission_prefetch("submission__"),
+        Prefetch("messages", queryset=RequestMessage.objects.select_related("author")),
+    )[:limit]
+    return StaffQueue(
+        flags=[(f, _context(f.feedback.submission, f.feedback.line,
+                            flag_tests(f.feedback, f.feedback.submission.results.all())))
+               for f in open_flags],
+        requests=[(r, _context(r.submission, None,
+                               request_tests(r, r.submission.results.all())))
+                  for r in open_requests],
+        resolved_flags=list(flags.exclude(outcome="").order_by("-resolved_at", "-id")[:50]),
+        resolved_requests=list(requests.exclude(outcome="").order_by("-resolved_at", "-id")[:50]),
+    )
+
+
+def open_counts(*, course: Course) -> tuple[int, int]:
+    flags = Flag.objects.filter(feedback__submission__assignment__course=course, outcome="")
+    requests = RegradeRequest.objects.filter(submission__assignment__course=course, outcome="")
+    return flags.count(), requests.count()
+
+
+# --- saved comments -----------------------------------------------------------------------
+
+
+def comments_for_course(*, course: Course) -> QuerySet[SavedComment]:
+    return SavedComment.objects.filter(course=course).select_related("assignment", "created_by")
+
+
+def comment_suggestions(
+    *, course: Course, feedbacks: Iterable[Feedback], per_item: int = 3
+) -> dict[int, list[SavedComment]]:
+    """Saved comments for each pending feedback, best first: written for the same assignment
+    and a test that fails here (the grounding test or any failing one), then for the same bug
+    category on the same assignment, then for that category anywhere in the course (the
+    catch-all category "other" matches nothing by itself).
+
+    One query for the comments; the feedback's submissions must have ``results`` prefetched."""
+    comments = list(SavedComment.objects.filter(course=course).order_by("-uses", "-updated_at"))
+    found: dict[int, list[SavedComment]] = {}
+    for fb in feedbacks:
+        assignment_id = fb.submission.assignment_id
+        tests = {r.name for r in fb.submission.results.all() if not r.passed}
+        if fb.grounding_test:
+            tests.add(fb.grounding_test)
+        ranked = []
+        for c in comments:
+            same_assignment = c.assignment_id == assignment_id
+            if same_assignment and c.test_name and c.test_name in tests:
+                rank = 0
+            elif c.category and c.category != "other" and c.category == fb.category:
+                rank = 1 if same_assignment else 2
+            else:
+                continue
+            ranked.append((rank, c))
+        ranked.sort(key=lambda pair: pair[0])  # stable: most used first within a rank
+        found[fb.id] = [c for _, c in ranked[:per_item]]
+    return found
+
+
+# --- what the submission page adds --------------------------------------------------------
+
+
+def status_panel(*, submission: Submission, staff: bool) -> dict[str, Any]:
+    """For the polled status partial: the feedback's place in its queue and the flags."""
+    graded = submission.status == Submission.Status.GRADED
+    return {
+        "feedback_wait": feedback_wait(submission=submission) if graded else None,
+        "flags": flags_for_submission(submission=submission),
+        "flag_kinds": Flag.Kind.choices,
+    }
+
+
+def requests_panel(*, submission: Submission, staff: bool, shown: list[TestResult],
+                   hidden_count: int) -> dict[str, Any]:
+    """For the submission page: the regrade threads, and the form for the student. ``shown``
+    and ``hidden_count`` come from the student's ResultsView: only tests they can see by name
+    are offered, the hidden ones as a whole."""
+    can = not staff and submission.status == Submission.Status.GRADED and submission.gradable
+    return {
+        "regrade_requests": requests_for_submission(submission=submission),
+        "can_request": can,
+        "requestable": sorted(shown, key=lambda r: r.passed) if can else [],  # failing first
+        "request_hidden": can and hidden_count > 0,
+    }
