@@ -71,7 +71,8 @@ def review_items(*, course: Course, limit: int = 50) -> list[ReviewItem]:
 def feedback_edit_and_release(*, feedback: Feedback, explanation: str, hint: str) -> None:
     """A teacher's corrected text replaces the model's, then the student sees it."""
     Feedback.objects.filter(id=feedback.id).update(
-        explanation=explanation.strip(), hint=hint.strip(), status=Feedback.Status.RELEASED
+        explanation=explanation.strip(), hint=hint.strip(), status=Feedback.Status.RELEASED,
+        explanation_source="teacher",
     )
     # Sent even when it was already released: the text the student reads has changed.
     feedback_released_on_commit([feedback.submission_id])

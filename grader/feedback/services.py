@@ -78,12 +78,18 @@ def _config(submission: Submission) -> AssignmentFeedbackConfig:
 
 
 def feedback_wanted(submission: Submission) -> bool:
-    """Feedback is on (site and assignment), the submission was graded, and a test failed."""
-    if not settings.FEEDBACK_ENABLED or not _config(submission).enabled:
+    """Feedback is on (site and assignment), the submission was graded, and a test failed that
+    feedback can work with: an io or pytest test (traced and re-run to check repairs), or any
+    test when a model samples verdicts. A submission failing only static rules or a gradescope
+    autograder, with no model, would get an empty, unverified row: none is made."""
+    config = _config(submission)
+    if not settings.FEEDBACK_ENABLED or not config.enabled:
         return False
     if submission.status != Submission.Status.GRADED or not submission.gradable:
         return False
-    return submission.results.exclude(verdict=TestResult.Verdict.PASSED).exists()
+    failing = submission.results.exclude(verdict=TestResult.Verdict.PASSED)
+    samples = config.samples if config.samples is not None else settings.FEEDBACK_SAMPLES
+    return failing.exists() if samples > 0 else failing.filter(kind__in=("io", "pytest")).exists()
 
 
 def feedback_collect_traces(*, submission: Submission) -> int:

@@ -51,3 +51,34 @@ def test_the_sweeper_resends_lost_and_orphaned_feedback_only(world, settings,
     assert resent == [lost.submission_id] and len(callbacks) == 1
     assert busy.submission_id not in resent  # a live claim is left alone
     assert feedback_sweep() == []  # touched: the next sweep waits another period
+
+
+def test_no_feedback_row_for_a_failure_feedback_cannot_check_without_a_model(world, settings):
+    from grader.feedback.services import feedback_wanted
+    from grader.grading.models import TestResult
+
+    settings.FEEDBACK_SAMPLES = 0
+    fb = pending(world)
+    submission = Submission.objects.get(pk=fb.submission_id)
+    TestResult.objects.create(submission=submission, position=0, name="no loops", kind="static",
+                              score=0, max_score=1, verdict="failed", visibility="visible")
+    assert not feedback_wanted(submission)  # a static rule: nothing to trace or re-run
+    settings.FEEDBACK_SAMPLES = 4
+    assert feedback_wanted(submission)  # a model can still say something (unverified)
+    TestResult.objects.create(submission=submission, position=1, name="t", kind="pytest",
+                              score=0, max_score=1, verdict="failed", visibility="visible")
+    settings.FEEDBACK_SAMPLES = 0
+    assert feedback_wanted(submission)
+
+
+def test_a_teacher_edit_is_credited_to_the_teacher_on_the_student_page(world):
+    from django.template.loader import render_to_string
+
+    from grader.feedback.review import feedback_edit_and_release
+
+    fb = pending(world)
+    feedback_edit_and_release(feedback=fb, explanation="Look at the sign.", hint="Which?")
+    fb.refresh_from_db()
+    html = render_to_string("feedback/_feedback.html", {"feedback": fb})
+    assert fb.explanation_source == "teacher" and "wrote this text" in html
+    assert "a model wrote" not in html
