@@ -171,6 +171,7 @@ def _mutants(code: str, line: int) -> Iterator[tuple[str, str]]:
                            if tokens.index(tok) + 1 < len(tokens) else b, ""), "boolean"
     yield from _membership_mutants(text, tokens)
     yield from _statement_mutants(code, text, line)
+    yield from _expression_mutants(code, text, line)
     yield from _bound_mutants(text, tokens)
     yield from _swap_mutants(text, tokens)
     yield from _indent_mutants(text, source_lines, line)
@@ -218,6 +219,98 @@ def _statement_mutants(code: str, text: str, line: int) -> Iterator[tuple[str, s
             yield text.replace("input()", f"input().{method}()", 1), "normalize"
 
 
+def _segment(text: str, node: ast.AST) -> tuple[int, int] | None:
+    """Columns of ``node`` on a one-line ``text`` parsed on its own (col offsets are bytes)."""
+    start, end = getattr(node, "col_offset", None), getattr(node, "end_col_offset", None)
+    if start is None or end is None or getattr(node, "end_lineno", 1) != 1:
+        return None
+    raw = text.encode()
+    return len(raw[:start].decode(errors="replace")), len(raw[:end].decode(errors="replace"))
+
+
+def _expression_mutants(code: str, text: str, line: int) -> Iterator[tuple[str, str]]:
+    """Mutations that need the expression tree of the line: ``x = e`` → ``x += e`` (an
+    accumulator overwritten), ``range(len(xs))`` → ``xs`` and ``range(n)`` → ``range(1, n + 1)``
+    in a for header, the operands of ``+`` swapped (string building order), a slice bound
+    dropped, arithmetic inside an f-string, and an integer replaced by another of the program."""
+    stripped = text.strip()
+    indent = text[: len(text) - len(text.lstrip())]
+    source = stripped + ("\n    pass" if stripped.endswith(":") else "")
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return
+    statement = tree.body[0] if tree.body else None
+
+    def at(node: ast.AST, new: str) -> str | None:
+        span = _segment(stripped, node)
+        return None if span is None else indent + stripped[: span[0]] + new + stripped[span[1]:]
+
+    if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and isinstance(
+            statement.targets[0], ast.Name):
+        target = statement.targets[0].id
+        rhs = ast.get_source_segment(stripped, statement.value)
+        if rhs and target not in {n.id for n in ast.walk(statement.value)
+                                  if isinstance(n, ast.Name)}:
+            for op in ("+=", "-="):
+                yield f"{indent}{target} {op} {rhs}", "arithmetic"
+    if isinstance(statement, ast.For) and isinstance(statement.iter, ast.Call) and isinstance(
+            statement.iter.func, ast.Name) and statement.iter.func.id == "range":
+        args = statement.iter.args
+        if len(args) == 1 and isinstance(args[0], ast.Call) and isinstance(
+                args[0].func, ast.Name) and args[0].func.id == "len" and len(args[0].args) == 1:
+            seq = ast.get_source_segment(stripped, args[0].args[0])
+            new = at(statement.iter, seq) if seq else None
+            if new:
+                yield new, "other"
+        if len(args) == 1:
+            bound = ast.get_source_segment(stripped, args[0])
+            new = at(statement.iter, f"range(1, {bound} + 1)") if bound else None
+            if new:
+                yield new, "plus_minus_one"
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            left = ast.get_source_segment(stripped, node.left)
+            right = ast.get_source_segment(stripped, node.right)
+            new = at(node, f"{right} + {left}") if left and right else None
+            if new:
+                yield new, "swap"
+        elif isinstance(node, ast.Slice):
+            for part in ("lower", "upper"):
+                bound = getattr(node, part)
+                if bound is None:
+                    continue
+                lower = ast.get_source_segment(stripped, node.lower) if node.lower else ""
+                upper = ast.get_source_segment(stripped, node.upper) if node.upper else ""
+                if lower is None or upper is None:
+                    continue
+                kept = f"{lower}:" if part == "upper" else f":{upper}"
+                new = at(node, kept)
+                if new:
+                    yield new, "plus_minus_one"
+        elif isinstance(node, ast.JoinedStr):
+            span = _segment(stripped, node)
+            if span is None:
+                continue
+            literal = stripped[span[0]: span[1]]
+            for old, repl in ((" // ", " / "), (" / ", " // "), (" - ", " + "), (" + ", " - "),
+                              (" * ", " / ")):
+                if old in literal:
+                    yield at(node, literal.replace(old, repl, 1)) or text, "arithmetic"
+    try:
+        program = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return
+    constants = {n.value for n in ast.walk(program) if isinstance(n, ast.Constant)
+                 and type(n.value) is int and n.value > 1}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and type(node.value) is int:
+            for other in sorted(constants - {node.value, node.value + 1, node.value - 1}):
+                new = at(node, str(other))
+                if new:
+                    yield new, "other"
+
+
 def _block_mutants(code: str, line: int) -> Iterator[Repair]:
     """Missing or misplaced statements around ``line``: a counter that is never increased gets
     ``+= 1`` after the line; an accumulator reset inside a loop moves before the loop."""
@@ -243,7 +336,12 @@ def _block_mutants(code: str, line: int) -> Iterator[Repair]:
     if header or text.rstrip().endswith(":"):
         inner = " " * (indent + 4) if text.rstrip().endswith(":") else " " * indent
         for name in dict.fromkeys(counters):
-            if name not in bumped:
+            if name in bumped:
+                continue
+            if line < len(lines):  # "missing before the next line": the line a student reads
+                yield Repair(line + 1, f"{inner}{name} += 1\n{lines[line]}", "insert",
+                             "missing_case")
+            else:
                 yield Repair(line, f"{text}\n{inner}{name} += 1", "insert", "missing_case")
     stripped = text.strip()
     if header and indent > 0:
@@ -331,7 +429,8 @@ def _indent_mutants(text: str, lines: list[str], line: int) -> Iterator[tuple[st
 
 def _variable_mutants(code: str, text: str, tokens: list[tokenize.TokenInfo],
                       line: int) -> Iterator[tuple[str, str]]:
-    """A name read on the line replaced by another name of the same function (at most 3)."""
+    """A name read on the line replaced by another name of the same function (at most 4, the
+    ones bound closest above the line first)."""
     try:
         tree = ast.parse(code)
     except (SyntaxError, ValueError):
@@ -339,41 +438,50 @@ def _variable_mutants(code: str, text: str, tokens: list[tokenize.TokenInfo],
     names = _function_names(tree, line)
     loads = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
              and isinstance(n.ctx, ast.Load) and n.lineno == line}
+    # Nearest first: the names bound closest above the line (a loop variable, the last value).
+    last_bound: dict[str, int] = {}
+    for n in ast.walk(_scope(tree, line)):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and n.lineno <= line:
+            last_bound[n.id] = max(last_bound.get(n.id, 0), n.lineno)
+    names.sort(key=lambda n: -last_bound.get(n, 0))
     for i, tok in enumerate(tokens):
         if tok.type != tokenize.NAME or tok.string not in loads or tok.string not in names:
             continue
         if i > 0 and tokens[i - 1].string == ".":
             continue
-        others = [n for n in names if n != tok.string][:3]
+        others = [n for n in names if n != tok.string][:4]
         for other in others:
             yield _replace(text, tok.start[1], tok.end[1], other), "variable"
 
 
-def search_candidates(code: str, lines: list[int], *, limit: int = 60,
-                      per_line: int = 20) -> list[Repair]:
+def search_candidates(code: str, lines: list[int], *, limit: int = 150, per_line: int = 30,
+                      round_size: int = 10) -> list[Repair]:
     """Distinct candidate repairs for ``lines`` (most suspicious first), at most ``per_line``
-    each and ``limit`` in all. Each one parses and differs from the submission."""
+    each and ``limit`` in all, taken in rounds of ``round_size`` per line so that a long first
+    line does not starve the others. Each one compiles and differs from the submission."""
     source_lines = code.splitlines()
     seen = {code}
-    found: list[Repair] = []
+    per: list[list[Repair]] = []
     for line in lines:
         if not 1 <= line <= len(source_lines):
             continue
-        count = 0
+        mine: list[Repair] = []
         one_line = (Repair(line, new_text, operator, CATEGORY_OF.get(operator, "other"))
                     for new_text, operator in _mutants(code, line))
         for repair in itertools.chain(one_line, _block_mutants(code, line)):
-            if count >= per_line or len(found) >= limit:
+            if len(mine) >= per_line:
                 break
             patched = repair.apply(code)
             if patched in seen or not _parses(patched):
                 continue
             seen.add(patched)
-            found.append(repair)
-            count += 1
-        if len(found) >= limit:
-            break
-    return found
+            mine.append(repair)
+        per.append(mine)
+    found: list[Repair] = []
+    for start in range(0, per_line, round_size):
+        for mine in per:
+            found += mine[start: start + round_size]
+    return found[:limit]
 
 
 def model_repair(code: str, line: int, text: str, category: str) -> Repair | None:

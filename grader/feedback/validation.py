@@ -45,7 +45,7 @@ class Checked:
 
 @dataclass
 class Budget:
-    max_candidates: int = 60
+    max_candidates: int = 150
     seconds: float = 20.0
     max_passing: int = 20
 

@@ -44,6 +44,12 @@ CATEGORY_STEP = {
     "infinite_loop": "The loop around this line never reaches its end for this input.",
     "other": "What this line does for this input is not what the task needs.",
 }
+OPERATOR_STEP = {  # where the checked repair says more than the category does
+    "insert": "A step your program needs is missing just before this line: follow a value that "
+    "should change as the program runs, and check that it really does.",
+    "move": "A statement in this part of the program runs in the wrong place: check where it "
+    "runs, and how many times.",
+}
 CATEGORY_HINT = {
     "wrong_operator": "Which operation does the task describe for these two values?",
     "off_by_one": "Trace the first and the last value by hand: should the boundary itself "
@@ -166,7 +172,8 @@ def _pytest_gist(output: str) -> str:
 
 
 def template_steps(line: int, code: str, category: str, test: GroundingTest | None,
-                   probes: Sequence[Mapping[str, str]], verification: str) -> list[str]:
+                   probes: Sequence[Mapping[str, str]], verification: str,
+                   operator: str = "") -> list[str]:
     lines = code.splitlines()
     quoted = lines[line - 1].strip() if 1 <= line <= len(lines) else ""
     steps: list[str] = []
@@ -190,7 +197,8 @@ def template_steps(line: int, code: str, category: str, test: GroundingTest | No
         values = ", ".join(f"{k} = {v}" for k, v in list(probes[0].items())[:5])
         if values:
             steps.append(f"The first time line {line} runs there, {values}.")
-    steps.append(CATEGORY_STEP.get(category, CATEGORY_STEP["other"]))
+    steps.append(OPERATOR_STEP.get(operator) or CATEGORY_STEP.get(category,
+                                                                   CATEGORY_STEP["other"]))
     if verification == VALIDATED:
         steps.append("We checked this by running the tests: changing only this line makes the "
                      "failing tests pass and keeps the others passing.")
@@ -257,7 +265,8 @@ def decide(
     if model_text is not None and verification != UNVERIFIED:
         steps, hint, source = list(model_text.steps), model_text.hint, "model"
     else:
-        steps = template_steps(line, code, category, grounding, probes or [], verification)
+        steps = template_steps(line, code, category, grounding, probes or [], verification,
+                               repair.operator if repair else "")
         hint, source = CATEGORY_HINT.get(category, CATEGORY_HINT["other"]), "template"
     all_repairs = [c.repair for c in [*model_checks.values(), *search_checks]]
     all_repairs += [Repair(s.line, s.repair, "model", s.category, "model") for s in samples

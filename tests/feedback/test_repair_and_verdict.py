@@ -133,8 +133,27 @@ RESET = ("def running(xs):\n    out = []\n    for x in xs:\n        s = 0\n     
 
 def test_a_counter_never_increased_gets_an_increment_after_a_suspicious_line():
     inserts = [r for r in search_candidates(COUNTER, [4], per_line=80) if r.operator == "insert"]
-    assert [r.text for r in inserts] == ["        if x > 0:\n            count += 1"]
-    assert "            count += 1\n            print(x)" in inserts[0].apply(COUNTER)
+    # shown as missing before line 5, the line a student reads next
+    assert [(r.line, r.text) for r in inserts] == [(5, "            count += 1\n"
+                                                       "            print(x)")]
+    assert "        if x > 0:\n            count += 1\n            print(x)" in inserts[0].apply(
+        COUNTER)
+
+
+def test_expression_operators_cover_everyday_slips():
+    assert "total += n" in texts("def f(xs):\n    total = 0\n    for n in xs:\n"
+                                 "        total = n\n    return total\n", 4)
+    loop = "def f(xs):\n    for s in range(len(xs)):\n        print(s)\n"
+    assert "for s in xs:" in texts(loop, 2)
+    assert "for i in range(1, n + 1):" in texts("n = 3\nfor i in range(n):\n    print(i)\n", 2)
+    rev = "def r(t):\n    return t[0] + r(t[1:])\n"
+    assert "return r(t[1:]) + t[0]" in texts(rev, 2)
+    assert "for n in numbers[1:]:" in texts("numbers = [1]\nfor n in numbers[1:-1]:\n"
+                                            "    print(n)\n", 2)
+    fstr = 'total, count = 1, 2\nprint(f"average: {total // count:.2f}")\n'
+    assert 'print(f"average: {total / count:.2f}")' in texts(fstr, 2)
+    leap = "def f(y):\n    if y % 400 == 0:\n        return 1\n    if y % 4 == 0:\n        return 2\n"
+    assert "if y % 400 == 0:" in texts(leap, 4)  # another constant of the program
 
 
 def test_an_accumulator_reset_inside_the_loop_can_move_before_it():
