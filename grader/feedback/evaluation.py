@@ -284,7 +284,8 @@ class Evaluation:
                     "category": c.variant.category,
                     "failed_tests": c.failed_tests,
                     "suspicious": c.suspicious,
-                    **{m: [[p.line, p.verification] for p in s.predictions[i]]
+                    **{m: [[p.line, p.verification, *(["leaked"] if p.leaked else [])]
+                           for p in s.predictions[i]]
                        for m, s in self.scores.items()},
                 }
                 for i, c in enumerate(self.cases)
