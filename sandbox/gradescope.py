@@ -97,13 +97,14 @@ def run_gradescope(
 ) -> list[TestOutcome]:
     """Run the Gradescope autograder in ``autograder_dir`` against the files of ``submission_dir``.
 
-    ``points``, when given, is what the whole test is worth: the results' scores are scaled so
-    their max_scores add up to it (and a failure is out of ``points``). Without it the results'
-    own max_score values count. ``visibility`` is the default for results that do not say.
+    ``points``, when given, is what the whole test is worth, a fixed maximum: results worth less
+    get a "not reported" case for the rest, results worth more are scaled down to it (and a
+    failure is out of ``points``). Without it the results' own max_score values count.
+    ``visibility`` is the default for results that do not say.
     Raises ``SandboxError`` only when the backend itself fails.
     """
     work = Path(tempfile.mkdtemp(dir=parent, prefix="gradescope-"))
-    shutil.copytree(autograder_dir, work / "source", symlinks=True)
+    fstree.copy_tree(autograder_dir, work / "source")
     (work / "submission").mkdir()
     (work / "results").mkdir()
     binds = {str(work): MOUNT}
@@ -263,11 +264,24 @@ def parse_results(
         output = _text(data.get("output", ""), "output", OUTPUT_SHOWN)
         return [_case("Autograder", total, points, verdict, top_visibility, output)]
     if points is not None:
+        # ``points`` is the fixed maximum, as an assignment's total is on Gradescope: tests the
+        # autograder did not report (its test file failed to import, files were missing) count
+        # as not passed, never as a smaller maximum. Only results worth more than ``points``
+        # are scaled down to it.
         declared = sum(c.max_score for c in cases)
         _expect(declared > 0, "points is set but every max_score is 0")
-        factor = points / declared
-        for case in cases:
-            case.score, case.max_score = case.score * factor, case.max_score * factor
+        if declared > points:
+            factor = points / declared
+            for case in cases:
+                case.score, case.max_score = case.score * factor, case.max_score * factor
+        elif declared < points:
+            missing = points - declared
+            cases.append(_case(
+                "Tests the autograder did not report", 0.0, missing, Verdict.FAILED,
+                top_visibility,
+                f"The autograder reported tests worth {declared:g} of the {points:g} points; "
+                f"the other {missing:g} count as not passed.",
+            ))
     return cases
 
 
