@@ -152,7 +152,8 @@ def test_expression_operators_cover_everyday_slips():
                                             "    print(n)\n", 2)
     fstr = 'total, count = 1, 2\nprint(f"average: {total // count:.2f}")\n'
     assert 'print(f"average: {total / count:.2f}")' in texts(fstr, 2)
-    leap = "def f(y):\n    if y % 400 == 0:\n        return 1\n    if y % 4 == 0:\n        return 2\n"
+    leap = ("def f(y):\n    if y % 400 == 0:\n        return 1\n    if y % 4 == 0:\n"
+            "        return 2\n")
     assert "if y % 400 == 0:" in texts(leap, 4)  # another constant of the program
 
 
