@@ -18,13 +18,13 @@ lines and to check repairs.
 from __future__ import annotations
 
 import secrets
-import shutil
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sandbox import fstree
 from sandbox.harness import Evidence, run_pytest_file, run_pytest_plan
 from sandbox.harness.runner import _read_evidence
 from sandbox.iotest import check_output
@@ -115,8 +115,7 @@ def collect_traces(backend: Backend, package: AssignmentPackage, files: dict[str
         return []
     found: list[tuple[TestKey, Trace | None]] = []
     max_line = _max_line(files, package)
-    with tempfile.TemporaryDirectory(prefix="evidence-") as tmp:
-        root = Path(tmp)
+    with fstree.temporary_folder("evidence-") as root:
         for index, spec in enumerate(package.tests):
             if spec.type == "io":
                 key = TestKey("io", index, spec.name)
@@ -130,7 +129,7 @@ def collect_traces(backend: Backend, package: AssignmentPackage, files: dict[str
                     workdir=workdir, limits=package.limits, stdin=spec.stdin.encode()))
                 read = _read_evidence(workdir / side, max_line)
                 found.append((key, Trace(*read) if read is not None else None))
-                shutil.rmtree(workdir, ignore_errors=True)
+                fstree.discard(workdir)
             elif spec.type == "pytest":
                 if only is not None and not any(k.spec == index for k in only):
                     continue
@@ -171,8 +170,7 @@ def rerun(backend: Backend, package: AssignmentPackage, variants: list[dict[str,
     results: list[dict[TestKey, bool]] = [{} for _ in variants]
     if not variants or not tests:
         return results
-    with tempfile.TemporaryDirectory(prefix="rerun-") as tmp:
-        root = Path(tmp)
+    with fstree.temporary_folder("rerun-") as root:
         dirs = [_write(root / f"v{i}", files) for i, files in enumerate(variants)]
         by_file: dict[int, list[TestKey]] = {}
         for key in tests:
@@ -195,9 +193,9 @@ def rerun(backend: Backend, package: AssignmentPackage, variants: list[dict[str,
                 if deadline is not None and time.monotonic() > deadline:
                     break
                 run_dir = Path(tempfile.mkdtemp(dir=root, prefix="run-"))
-                shutil.copytree(workdir, run_dir, dirs_exist_ok=True)
+                fstree.copy_tree(workdir, run_dir)
                 results[i][key] = _io_passes(backend, package, package.tests[key.spec], run_dir)
-                shutil.rmtree(run_dir, ignore_errors=True)
+                fstree.discard(run_dir)
     return results
 
 

@@ -12,7 +12,6 @@ teacher's package or our harness failed, so there is no score and no attempt is 
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from sandbox import fstree
 from sandbox.gradescope import run_gradescope
 from sandbox.harness import run_pytest_file
 from sandbox.iotest import check_output
@@ -101,9 +101,12 @@ def _io_outcome(test: TestSpec, run: RunResult) -> TestOutcome:
 
 
 def _fresh_copy(built: Path, parent: Path) -> Path:
-    """Each run gets its own copy of the built workspace: no state leaks between tests."""
+    """Each run gets its own copy of the built workspace: no state leaks between tests.
+
+    The build ran in the sandbox, so ``built`` may hold any shape: links are copied as links,
+    FIFOs and sockets left out, any depth (``sandbox.fstree``)."""
     target = Path(tempfile.mkdtemp(dir=parent, prefix="run-"))
-    shutil.copytree(built, target, dirs_exist_ok=True, symlinks=True)
+    fstree.copy_tree(built, target)
     return target
 
 
@@ -223,8 +226,7 @@ def grade(package: AssignmentPackage, files: dict[str, bytes], backend: Backend)
     """Build ``files`` (normalized by ``sandbox.intake``) and run every test of ``package``."""
     started = time.monotonic()
     language = get_language(package.language)
-    with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
-        root = Path(tmp)
+    with fstree.temporary_folder("grade-") as root:
         built = root / "built"
         built.mkdir()
         for name, content in files.items():

@@ -48,6 +48,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from sandbox import fstree
 from sandbox.outcome import OUTPUT_SHOWN, TestOutcome, output_tail, trim
 from sandbox.types import Backend, Fault, Limits, RunResult, RunSpec, Verdict
 
@@ -146,7 +147,7 @@ def run_gradescope(
                 "in the sandbox image, or set setup = false.",
                 run,
             )
-    shutil.copytree(submission_dir, work / "submission", symlinks=True, dirs_exist_ok=True)
+    fstree.copy_tree(submission_dir, work / "submission")  # the build's: any shape
     script = work / "source" / "run_autograder"
     if not script.is_file() or script.is_symlink():
         return failure("The autograder folder has no run_autograder file.")

@@ -42,6 +42,7 @@ import selectors
 import shutil
 import signal
 import socket
+import stat
 import struct
 import tarfile
 import tempfile
@@ -54,6 +55,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from sandbox import fstree
 from sandbox.types import RunResult, RunSpec, SandboxError, Verdict
 from sandbox.verdicts import classify
 
@@ -310,18 +312,7 @@ class DockerBackend:
         )
         if code != 0:
             return  # the run left /work unreadable (its own doing): keep the host copy as is
-        for child in workdir.iterdir():
-            if child.is_dir() and not child.is_symlink():
-                shutil.rmtree(child)
-            else:
-                child.unlink()
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r") as tar:
-            # Only regular files and folders: the archive came out of an untrusted container.
-            tar.extractall(
-                workdir,
-                members=[m for m in tar.getmembers() if m.isfile() or m.isdir()],
-                filter="data",
-            )
+        _untar_into(data, workdir)
 
     # -- exec ---------------------------------------------------------------------------------
 
@@ -483,14 +474,53 @@ _STAGE_SCRIPT = (
 
 
 def _tar_of(workdir: Path, covered: list[PurePosixPath]) -> bytes:
+    """Folders and regular files of ``workdir`` (any depth; links, FIFOs, sockets left out)."""
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for path in sorted(workdir.rglob("*")):
-            rel = PurePosixPath(path.relative_to(workdir).as_posix())
-            if path.is_symlink() or any(rel.is_relative_to(c) for c in covered):
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for entry in fstree.walk(workdir):
+            kind = entry.kind
+            if kind not in ("dir", "file") or any(
+                PurePosixPath(entry.path).is_relative_to(c) for c in covered
+            ):
                 continue
-            tar.add(path, arcname=str(rel), recursive=False)
+            info = tarfile.TarInfo(entry.path)
+            info.mode = stat.S_IMODE(entry.info.st_mode)
+            info.mtime = int(entry.info.st_mtime)
+            if kind == "dir":
+                info.type = tarfile.DIRTYPE
+                tar.addfile(info)
+                continue
+            fd = os.open(entry.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                         dir_fd=entry.dir_fd)
+            with os.fdopen(fd, "rb") as fh:
+                info.size = os.fstat(fd).st_size
+                tar.addfile(info, fh)
     return buf.getvalue()
+
+
+def _untar_into(data: bytes, workdir: Path) -> None:
+    """Replace ``workdir``'s contents with the folders and regular files of an archive that
+    came out of an untrusted container: no links, no special files, no path outside, any depth
+    (``sandbox.fstree``), owned like ``workdir``."""
+    owner = workdir.stat()
+    fstree.clear_tree(workdir)
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r") as tar, fstree.TreeWriter(
+        workdir, uid=owner.st_uid, gid=owner.st_gid
+    ) as writer:
+        for member in tar:
+            parts = tuple(p for p in PurePosixPath(member.name).parts if p != ".")
+            if not parts or member.name.startswith("/") or ".." in parts:
+                continue
+            mode = member.mode & 0o755  # like tarfile's "data" filter: no group/other write
+            try:
+                if member.isdir():
+                    writer.mkdir(parts, mode)
+                elif member.isfile():
+                    source = tar.extractfile(member)
+                    if source is not None:
+                        writer.file(parts, source, mode, int(member.mtime) * 10**9, member.size)
+            except (FileExistsError, NotADirectoryError):
+                continue  # a name listed twice, or a file where a folder should be
 
 
 # Runs inside the container as the sandbox uid, before the program: receive the fds the host

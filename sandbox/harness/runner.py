@@ -90,7 +90,6 @@ import secrets
 import shutil
 import socket
 import sys
-import tempfile
 import threading
 import time
 from collections import OrderedDict
@@ -99,6 +98,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from sandbox import fstree
 from sandbox.harness.agent.codec import HelperRegistry
 from sandbox.harness.agent.wire import (
     START_SLACK,
@@ -165,7 +165,7 @@ def run_pytest_plan(backend: Backend, *, package_tests_dir: Path, test_file: str
     if plan is not None and not plan:
         return []
     first = Path(submission_dir) if submission_dir is not None else plan[0][1]  # type: ignore[index]
-    with tempfile.TemporaryDirectory(prefix="harness-") as tmp, \
+    with fstree.temporary_folder("harness-") as tmp, \
             ThreadPoolExecutor(max_workers=2, thread_name_prefix="harness") as pool:
         layout = _Layout.create(Path(tmp), Path(package_tests_dir), first, module_name)
         job = _Job(backend, layout, test_file, module_name, limits, pool, evidence)
@@ -238,7 +238,9 @@ class _Layout:
     def student_workdir(self, index: int, source: Path | None = None) -> Path:
         """A fresh copy of the submission: nothing a test's student process writes leaks on."""
         work = self.root / f"student-{index}"
-        shutil.copytree(source or self.submission, work, symlinks=True, ignore=_IGNORED)
+        # Any shape the submission (or a build in the sandbox) left: links stay links, FIFOs
+        # and sockets are left out, depth costs no recursion.
+        fstree.copy_tree(source or self.submission, work, ignore=_IGNORED)
         (work / "tests").mkdir(exist_ok=True)
         return work
 
@@ -491,7 +493,7 @@ class _Job:
                     self.traces[slot] = found
             return result
         finally:
-            shutil.rmtree(spec.workdir, ignore_errors=True)
+            fstree.discard(spec.workdir)
 
 
 def _trusted_limits(limits: Limits, *, wall: float) -> Limits:
