@@ -46,11 +46,13 @@ class Limits:
 
     cpu_seconds: float = 2.0
     wall_seconds: float = 10.0
-    memory_mb: int = 256
-    max_processes: int = 64
+    memory_mb: int = 256  # all the run's processes together, where the backend has cgroups
+    max_processes: int = 64  # processes and threads
     output_bytes: int = 1_000_000  # stdout and stderr each; more is OUTPUT_LIMIT
     file_size_mb: int = 16  # largest file the program may write (RLIMIT_FSIZE)
-    tmp_size_mb: int = 64  # size of the private /tmp
+    # What the run may write: bubblewrap caps /work's growth, /tmp and /dev/shm together (one
+    # tmpfs), Docker each of the three tmpfs.
+    tmp_size_mb: int = 64
     network: bool = False
 
     def with_(self, **changes: object) -> Limits:

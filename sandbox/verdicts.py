@@ -30,7 +30,11 @@ def classify(
     cpu: float,
     rss: int,
     stderr: bytes,
+    *,
+    memory_exceeded: bool = False,
 ) -> tuple[Verdict, str]:
+    """``memory_exceeded``: the kernel OOM-killed a process of the run inside its memory limit
+    (a cgroup's own counter): MEMORY unless we had stopped the run for another limit first."""
     if killed_for == "output" or output_exceeded:
         return Verdict.OUTPUT_LIMIT, f"Your program printed more than {limits.output_bytes} bytes"
     if killed_for == "disk":
@@ -40,6 +44,8 @@ def classify(
         )
     if killed_for == "wall":
         return Verdict.TIMEOUT, f"Timed out after {limits.wall_seconds:g} s"
+    if memory_exceeded:
+        return Verdict.MEMORY, f"Your program used more than {limits.memory_mb} MB of memory"
     if cpu > limits.cpu_seconds or sig == signal.SIGXCPU:
         return Verdict.TIMEOUT, f"Your program used more than {limits.cpu_seconds:g} s of CPU time"
     if code == 0:

@@ -1,17 +1,30 @@
-"""Bubblewrap backend: runs one untrusted command in throw-away namespaces under rlimits.
+"""Bubblewrap backend: runs one untrusted command in throw-away namespaces, cgroups and tmpfs.
 
 Theory of operation
 -------------------
-``run()`` takes a uid slot, chowns the workdir to it, then starts ``bwrap`` through a small
-``preexec_fn`` that, still root in the forked child:
+``run()`` takes a uid slot, then (as root) prepares two things of the run's own:
 
-1. unshares a private mount namespace and mounts a tiny tmpfs on ``STATE_DIR/stage``; the
-   interpreter prefixes, the workdir and the spec's binds are bind-mounted there. bwrap runs as
-   the slot uid and ``realpath()``s its bind sources from inside its own user namespace, where a
-   0700 parent (``/root`` holding pyenv, a ``mkdtemp`` folder) is untraversable; the staged copies
-   are reachable. Two size- and inode-capped tmpfs for ``/tmp`` and ``/dev/shm`` are made there too;
-2. sets the rlimits (CPU, address space, processes, file size, no core, open files, stack);
-3. drops every group and switches to the slot uid, then ``kill(-1, SIGKILL)``: with a uid of its
+* its **scratch tmpfs** (``sandbox.backends.scratch``): one size- and inode-capped tmpfs at
+  ``SCRATCH_DIR/<uid>`` onto which the workdir and the rw binds' sources are copied, owned by
+  the slot uid, beside empty ``tmp`` and ``shm`` folders. It becomes the run's ``/work``,
+  ``/tmp``, ``/dev/shm`` and rw binds, so the kernel caps everything the run writes at
+  ``tmp_size_mb`` when the write is made; the host's disk is never written by the run;
+* its **cgroups** (``sandbox.backends.cgroups``, v1 ``memory`` and ``pids``, below the
+  grader's own group): ``memory_mb + tmp_size_mb`` (+ ``JVM_EXTRA_RSS_MB`` for a JVM) of every
+  page its processes fault in, anonymous, shared or tmpfs, swap included; ``max_processes + 2``
+  tasks (bwrap's monitor and pid 1 are in the group too).
+
+Then it starts ``bwrap`` through a small ``preexec_fn`` that, still root in the forked child:
+
+1. joins the run's cgroups (everything from here on is counted);
+2. unshares a private mount namespace and mounts a tiny tmpfs on ``STATE_DIR/stage``; the
+   interpreter prefixes, the scratch folders and the spec's ro binds are bind-mounted there.
+   bwrap runs as the slot uid and ``realpath()``s its bind sources from inside its own user
+   namespace, where a 0700 parent (``/root`` holding pyenv, a ``mkdtemp`` folder) is
+   untraversable; the staged copies are reachable;
+3. sets the rlimits, the second line (CPU, address space, processes, file size, no core, open
+   files, stack);
+4. drops every group and switches to the slot uid, then ``kill(-1, SIGKILL)``: with a uid of its
    own, that reaches exactly the leftovers of an earlier run in this slot, if a crash left any.
 
 bwrap then unshares user, pid, ipc, uts, cgroup and (unless ``limits.network``) net namespaces,
@@ -23,31 +36,44 @@ succeeded: that is how a bwrap setup failure (SandboxError) is told apart from t
 exit status, which bwrap reports as 128+n for death by signal n.
 
 The parent multiplexes stdin/stdout/stderr/status and a pidfd of bwrap with ``selectors``,
-enforces the wall clock, the output caps and a cap on how much ``/work`` grows, and then tears
-down: SIGKILL bwrap, reap it, and reap the namespace's pid 1, which was reparented to us because
-this process is a child subreaper. The kernel kills every process of a pid namespace when its
+enforces the wall clock and the output caps, and then tears down: SIGKILL bwrap, reap it, and
+reap the namespace's pid 1, which was reparented to us because this process is a child
+subreaper. The kernel kills every process of a pid namespace when its
 pid 1 dies and pid 1 only finishes exiting after all of them are gone, so once ``waitpid`` on it
 returns nothing of the run survives (double-forked, setsid'd and SIGSTOPped processes included).
 Being a subreaper is process-wide (set by the constructor): any other orphaned grandchild of this
-process would be reparented to it as well and stay a zombie until reaped.
+process would be reparented to it as well and stay a zombie until reaped. Then the groups'
+counters are read and the groups removed, the scratch tmpfs is measured once more (more than
+``tmp_size_mb`` written is OUTPUT_LIMIT even for a program that ignored ENOSPC), copied back to
+the workdir (unless ``discard_workdir``) and unmounted. Whatever a crash leaves (groups, the
+mount) is removed by the next run of the same slot, which holds the slot's lock.
+
+Without root there are no slots, no scratch tmpfs and no cgroups: the workdir is bound at
+``/work``, ``/tmp`` and ``/dev/shm`` are bwrap's ``--size`` tmpfs, and ``/work``'s growth is
+polled every ``POLL_S`` (a fast burst lands before it is seen) and measured at exit. Without
+writable cgroups (see ``cgroups.probe``) the backend says so once in the log and relies on the
+rlimits.
 
 ``cpu_seconds`` and ``max_rss_kb`` come from ``wait4`` on that pid 1: the CPU time of every
 process of the run (all are reaped by it) and the peak RSS of the largest single process, not a
-sum. Verdicts: we killed it for output or /work growth → OUTPUT_LIMIT; for the wall clock, or its
-CPU time passed the limit (SIGXCPU, or SIGKILL at the hard limit) → TIMEOUT; exit 0 → PASSED;
-MemoryError / std::bad_alloc / OutOfMemoryError in stderr, or a peak RSS within 10% of the
-limit (not for JVMs, whose heap -Xmx bounds) → MEMORY; anything else → RUNTIME_ERROR.
+sum. Verdicts: we killed it for output, or it wrote more than ``tmp_size_mb`` → OUTPUT_LIMIT;
+for the wall clock → TIMEOUT; the kernel OOM-killed a process in its memory group (the group's
+``oom_kill`` counter) → MEMORY; its CPU time passed the limit (SIGXCPU, or SIGKILL at the hard
+limit) → TIMEOUT; exit 0 → PASSED; MemoryError / std::bad_alloc / OutOfMemoryError in stderr,
+or a peak RSS within 10% of the limit (not for JVMs, whose heap -Xmx bounds) → MEMORY; anything
+else → RUNTIME_ERROR.
 
 Threat model
 ------------
 The program (and the compiler fed by it) is hostile. It must not read host secrets (no /root,
 /home, project tree, host environment, /etc beyond a few public files), write outside ``/work``,
 ``/tmp`` and ``/dev/shm``, reach the network, signal or ptrace host processes, outlive its run,
-or exhaust the machine: CPU (RLIMIT_CPU plus the wall clock), memory (RLIMIT_AS), processes and
-threads (RLIMIT_NPROC on a uid no other run shares), disk (RLIMIT_FSIZE, capped tmpfs, the
-``/work`` growth watchdog) and output. Kernel bugs reachable through the remaining system calls
+or exhaust the machine: CPU (RLIMIT_CPU plus the wall clock), memory (the run's memory cgroup
+over all its processes and shared memory, RLIMIT_AS per process), processes and threads (the
+pids cgroup, RLIMIT_NPROC on a uid no other run shares), disk (one capped tmpfs for everything
+it writes, RLIMIT_FSIZE) and output. Kernel bugs reachable through the remaining system calls
 are out of scope; the seccomp filter and disabled nested user namespaces only shrink that surface.
-Memory is bounded by address space, not by RSS: no cgroup is required (none is used).
+The README says what the backend needs from the host and what it does without it.
 """
 
 from __future__ import annotations
@@ -56,6 +82,7 @@ import ctypes
 import errno
 import fcntl
 import json
+import logging
 import math
 import os
 import platform
@@ -73,14 +100,24 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sandbox import fstree
+from sandbox.backends import scratch
+from sandbox.backends.cgroups import Cgroups, RunGroup, Usage
+from sandbox.backends.cgroups import probe as probe_cgroups
 from sandbox.types import Limits, RunResult, RunSpec, SandboxError
 from sandbox.verdicts import classify
+
+log = logging.getLogger(__name__)
 
 UID_BASE = 61000  # slot n runs as uid/gid UID_BASE + n; keep the range free of real accounts
 POOL_SIZE = 64  # concurrent runs per machine
 STATE_DIR = Path("/run/grader-sandbox")  # slot lock files and the staging mount point (root only)
 VENV_MOUNT = "/opt/venv"  # where sys.prefix of a venv appears: its host path may lie under /work
 JVM_EXTRA_AS_MB = 1024  # address space a JVM reserves beyond -Xmx (metaspace, code cache, stacks)
+# Memory a JVM uses beyond its heap (-Xmx): metaspace (capped at 128 MB by JVM_FLAGS), code cache
+# (32 MB), thread stacks, GC tables. Measured: 36 MB beyond a full 128 MB heap.
+JVM_EXTRA_RSS_MB = 256
+SCRATCH_DIR = STATE_DIR / "scratch"  # one tmpfs per slot: the run's /work, /tmp and /dev/shm
 WORK_MAX_FILES = 20_000  # files /work may gain during one run
 POLL_S = 0.1  # how often the /work watchdog looks
 SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
@@ -130,11 +167,17 @@ class _Child:
 
     stage: bytes | None  # staging mount point, None when not root
     mounts: list[tuple[bytes, bytes, bool]] = field(default_factory=list)  # src, dst, is_dir
-    tmpfs: list[tuple[bytes, bytes]] = field(default_factory=list)  # dst, mount options
     rlimits: list[tuple[int, tuple[int, int]]] = field(default_factory=list)
     uid: int | None = None
+    cgroups: list[bytes] = field(default_factory=list)  # cgroup.procs files to join
 
     def __call__(self) -> None:
+        for procs in self.cgroups:  # first: everything from here on is counted in the groups
+            fd = os.open(procs, os.O_WRONLY)
+            try:
+                os.write(fd, str(os.getpid()).encode())
+            finally:
+                os.close(fd)
         if self.stage is not None:
             _check(_LIBC.unshare(_CLONE_NEWNS))
             _check(_LIBC.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None))
@@ -143,9 +186,6 @@ class _Child:
                     b"tmpfs", self.stage, b"tmpfs", _MS_NOSUID | _MS_NODEV, b"mode=755,size=64k"
                 )
             )
-            for dst, options in self.tmpfs:
-                os.mkdir(dst, 0o755)
-                _check(_LIBC.mount(b"tmpfs", dst, b"tmpfs", _MS_NOSUID | _MS_NODEV, options))
             for src, dst, is_dir in self.mounts:
                 if is_dir:
                     os.mkdir(dst, 0o755)
@@ -186,6 +226,8 @@ class _Outcome:
     # by it); the bwrap monitor's own figures would carry our forked parent's RSS.
     rusage: resource.struct_rusage | None = None
     wall: float = 0.0
+    memory: Usage | None = None  # the run's memory cgroup counters, when it had one
+    disk_exceeded: bool = False  # found at exit: the run wrote more than tmp_size_mb
 
     def take(self, stream: str, data: bytes, cap: int) -> bool:
         """Keep at most ``cap`` bytes of a stream; False once the program printed more."""
@@ -218,9 +260,12 @@ class BubblewrapBackend:
     """Runs :class:`RunSpec` commands under bubblewrap. Safe to share between threads.
 
     As root each run gets a uid of its own (``UID_BASE + slot``), so RLIMIT_NPROC counts only that
-    run's processes and runs cannot signal each other. Not root: runs use the caller's uid, the
-    process limit then counts every process of that user (a weaker fork-bomb bound) and paths to
-    bind must be reachable by that user. Read-only binds must be world-readable in both cases.
+    run's processes and runs cannot signal each other, cgroups of its own (unless ``cgroups`` is
+    False or the host has none to give) and a scratch tmpfs of its own. Not root: runs use the
+    caller's uid, the process limit then counts every process of that user (a weaker fork-bomb
+    bound) and paths to bind must be reachable by that user. Read-only binds must be
+    world-readable in both cases. rw binds must be the workdir, inside it, or apart from each
+    other (each is copied onto the scratch tmpfs and back).
 
     An ``argv[0]`` inside the grader's venv (``sys.executable``, typically) is rewritten to where
     the venv appears inside the sandbox (``VENV_MOUNT``): its host path may lie under ``/work``.
@@ -230,7 +275,8 @@ class BubblewrapBackend:
 
     name = "bubblewrap"
 
-    def __init__(self, *, uid_base: int = UID_BASE, pool_size: int = POOL_SIZE) -> None:
+    def __init__(self, *, uid_base: int = UID_BASE, pool_size: int = POOL_SIZE,
+                 cgroups: bool = True) -> None:
         self._bwrap = find_bwrap()
         self._root = os.geteuid() == 0
         self._uid_base = uid_base
@@ -249,6 +295,15 @@ class BubblewrapBackend:
                 info = folder.lstat()
                 if folder.is_symlink() or info.st_uid != 0 or info.st_mode & 0o022:
                     raise SandboxError(f"{folder} must be a root-owned folder only root can write")
+            scratch.prepare(SCRATCH_DIR)
+        self._cgroups: Cgroups | None = None
+        why = "switched off" if not cgroups else ""
+        if cgroups:
+            self._cgroups, why = probe_cgroups()
+        if self._cgroups is None:
+            _say_once(f"bubblewrap backend without cgroups ({why}): memory is limited per process "
+                      "(RLIMIT_AS), processes per uid (RLIMIT_NPROC); shared memory and the sum "
+                      "over a run's processes are not bounded")
         # Orphans of bwrap (the namespace's pid 1 when bwrap exits first) come back to us, so
         # we can reap them and know the namespace is empty. Process-wide; see module docstring.
         _check(_LIBC.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
@@ -260,24 +315,68 @@ class BubblewrapBackend:
         workdir = Path(spec.workdir).resolve()
         if not workdir.is_dir():
             raise SandboxError(f"workdir {workdir} is not a folder")
-        # The workdir and rw binds belong to the run's uid while it runs, then go back.
-        writable = [workdir, *(Path(src) for src in spec.rw_binds)]
-        owners = [(path, path.stat()) for path in writable if path.exists()]
         with self._slot() as uid:
-            if uid is not None:
-                for path, _ in owners:
-                    _chown_tree(path, uid, uid)
-            try:
-                outcome = self._run_once(spec, workdir, uid)
-            except OSError as exc:  # ours, not the program's: every process is reaped by now
-                raise SandboxError(f"sandbox run failed: {exc}") from exc
-            finally:
-                if uid is not None:
-                    for path, owner in owners:
-                        _chown_tree(path, owner.st_uid, owner.st_gid)
+            if uid is None:
+                outcome = self._run_guarded(spec, workdir, None, None, None)
+            else:
+                outcome = self._run_in_slot(spec, workdir, uid)
         return _classify(spec, outcome)
 
+    @property
+    def cgroups(self) -> Cgroups | None:
+        """The per-run cgroups in use, None when runs are bounded by rlimits only."""
+        return self._cgroups
+
     # -- internals ----------------------------------------------------------------------------
+
+    def _run_in_slot(self, spec: RunSpec, workdir: Path, uid: int) -> _Outcome:
+        """As root: the run's writable places on a tmpfs of its own, its processes in cgroups of
+        their own; both are gone again when this returns, whatever happened to the run."""
+        limits = spec.limits
+        try:
+            space = scratch.Scratch.create(
+                SCRATCH_DIR / str(uid), workdir=workdir, rw_binds=spec.rw_binds, uid=uid,
+                cap_bytes=limits.tmp_size_mb << 20, max_files=WORK_MAX_FILES,
+            )
+        except OSError as exc:
+            raise SandboxError(f"could not prepare the run's scratch space: {exc}") from exc
+        try:
+            group = None
+            if self._cgroups is not None:
+                extra = JVM_EXTRA_RSS_MB if _is_jvm(self._translate(spec.argv)) else 0
+                memory = (limits.memory_mb + limits.tmp_size_mb + extra) << 20
+                try:
+                    group = self._cgroups.create(uid, memory_bytes=memory,
+                                                 pids=limits.max_processes + 2)
+                except OSError as exc:
+                    raise SandboxError(f"could not make the run's cgroups: {exc}") from exc
+            try:
+                outcome = self._run_guarded(spec, workdir, uid, space, group)
+            finally:
+                if group is not None:
+                    try:
+                        group.remove()
+                    except OSError:  # the next run of this slot sweeps it
+                        log.exception("cgroup %s of slot %s not removed", group.name, uid)
+            outcome.disk_exceeded = outcome.disk_exceeded or space.exceeded()
+            if not spec.discard_workdir:
+                try:
+                    space.copy_back()
+                except OSError as exc:
+                    raise SandboxError(f"could not copy the run's files back: {exc}") from exc
+        finally:
+            try:
+                space.close()
+            except SandboxError:
+                log.exception("scratch space of slot %s left mounted", uid)
+        return outcome
+
+    def _run_guarded(self, spec: RunSpec, workdir: Path, uid: int | None,
+                     space: scratch.Scratch | None, group: RunGroup | None) -> _Outcome:
+        try:
+            return self._run_once(spec, workdir, uid, space, group)
+        except OSError as exc:  # ours, not the program's: every process is reaped by now
+            raise SandboxError(f"sandbox run failed: {exc}") from exc
 
     @contextmanager
     def _slot(self) -> Iterator[int | None]:
@@ -304,28 +403,29 @@ class BubblewrapBackend:
             return
         raise SandboxError(f"all {self._pool_size} sandbox uid slots are busy")
 
-    def _run_once(self, spec: RunSpec, workdir: Path, uid: int | None) -> _Outcome:
+    def _run_once(self, spec: RunSpec, workdir: Path, uid: int | None,
+                  space: scratch.Scratch | None, group: RunGroup | None) -> _Outcome:
         limits = spec.limits
         child = _Child(stage=bytes(STATE_DIR / "stage") if uid is not None else None, uid=uid)
+        if group is not None:
+            child.cgroups = group.procs_files
         argv = [self._bwrap, *self._base_args]
         argv += ["--share-net"] if limits.network else []
         if limits.network:
             for path in _ETC_NETWORK:
                 argv += ["--ro-bind-try", path, path]
         binds = [(src, dst, False) for src, dst in self._python]
-        binds.append((str(workdir), "/work", True))
-        binds += [(src, _dest(dst), False) for src, dst in spec.ro_binds.items()]
-        binds += [(src, _dest(dst), True) for src, dst in spec.rw_binds.items()]
-        scratch = [("/tmp", "1777"), ("/dev/shm", "1777")]  # noqa: S108 - inside the sandbox
-        for dst, mode in scratch:
-            if child.stage is not None:
-                staged = f"{STATE_DIR}/stage/{dst.strip('/').replace('/', '-')}"
-                inodes = max(1024, limits.tmp_size_mb * 64)
-                opts = f"mode={mode},size={limits.tmp_size_mb}m,nr_inodes={inodes}"
-                child.tmpfs.append((staged.encode(), opts.encode()))
-                argv += ["--bind", staged, dst]
-            else:
-                argv += ["--perms", mode, "--size", str(limits.tmp_size_mb << 20), "--tmpfs", dst]
+        if space is not None:  # /work, /tmp, /dev/shm and rw binds: folders of the scratch tmpfs
+            binds.append((str(space.binds["/work"]), "/work", True))
+            binds += [(str(space.binds[d]), d, True) for d in ("/tmp", "/dev/shm")]  # noqa: S108
+            binds += [(src, _dest(dst), False) for src, dst in spec.ro_binds.items()]
+            binds += [(str(space.binds[dst]), _dest(dst), True) for dst in spec.rw_binds.values()]
+        else:
+            binds.append((str(workdir), "/work", True))
+            binds += [(src, _dest(dst), False) for src, dst in spec.ro_binds.items()]
+            binds += [(src, _dest(dst), True) for src, dst in spec.rw_binds.items()]
+            for dst in ("/tmp", "/dev/shm"):  # noqa: S108 - inside the sandbox
+                argv += ["--perms", "1777", "--size", str(limits.tmp_size_mb << 20), "--tmpfs", dst]
         for n, (src, dst, rw) in enumerate(binds):
             if not os.path.exists(src):
                 raise SandboxError(f"bind source {src} does not exist")
@@ -336,7 +436,7 @@ class BubblewrapBackend:
             argv += ["--bind" if rw else "--ro-bind", src, dst]
         argv += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", spec.cwd, "--clearenv"]
         program = self._translate(spec.argv)
-        jvm = os.path.basename(program[0]) in ("java", "javac")
+        jvm = _is_jvm(program)
         child.rlimits = _rlimits(limits, jvm)
         env = {
             "PATH": SANDBOX_PATH,
@@ -380,10 +480,16 @@ class BubblewrapBackend:
             for fd in extra_fds:
                 os.close(fd)
         outcome = _Outcome(jvm=jvm)
+        # The scratch tmpfs caps what a run writes as root; without it /work is watched.
+        watch = _DiskWatch(workdir, limits) if space is None else None
         try:
-            _supervise(proc, status_r, spec, workdir, started, outcome)
+            _supervise(proc, status_r, spec, started, outcome, watch)
         finally:
             _teardown(proc, status_r, outcome, started, limits.output_bytes, uid)
+            if group is not None:
+                outcome.memory = group.usage()
+        if watch is not None and watch.exceeded(final=True):
+            outcome.disk_exceeded = True
         return outcome
 
     def _translate(self, argv: list[str]) -> list[str]:
@@ -449,6 +555,19 @@ def _python_mounts() -> list[tuple[str, str]]:
     return mounts
 
 
+def _is_jvm(argv: list[str]) -> bool:
+    return bool(argv) and os.path.basename(argv[0]) in ("java", "javac")
+
+
+_said: set[str] = set()
+
+
+def _say_once(message: str) -> None:
+    if message not in _said:
+        _said.add(message)
+        log.warning(message)
+
+
 def _dest(path: str) -> str:
     norm = os.path.normpath(path)
     if not norm.startswith("/") or norm in ("/", "/work") or ".." in Path(norm).parts:
@@ -480,9 +599,9 @@ def _supervise(
     proc: subprocess.Popen[bytes],
     status_r: int,
     spec: RunSpec,
-    workdir: Path,
     started: float,
     out: _Outcome,
+    watch: _DiskWatch | None,
 ) -> None:
     """Pump the pipes until bwrap exits or a limit trips (then ``out.killed_for`` says which)."""
     limits = spec.limits
@@ -490,7 +609,6 @@ def _supervise(
     assert proc.stdout is not None and proc.stderr is not None
     sinks = _sinks(proc, status_r, out, limits.output_bytes)
     pidfd = os.pidfd_open(proc.pid)
-    watch = _DiskWatch(workdir, limits)
     pending = memoryview(spec.stdin)
     stdin_fd = proc.stdin.fileno() if proc.stdin is not None else -1
     with selectors.DefaultSelector() as sel:
@@ -519,7 +637,7 @@ def _supervise(
                     elif not sinks[fd](data):
                         out.killed_for = "output"
                         return
-                if watch.exceeded():
+                if watch is not None and watch.exceeded():
                     out.killed_for = "disk"
                     return
         finally:
@@ -562,7 +680,8 @@ class _DiskWatch:
     """Cheap check (statvfs) that /work did not grow by more than ``tmp_size_mb`` or too many files.
 
     Only when the whole file system grew that much is the workdir itself measured, so concurrent
-    runs on the same disk cannot get each other killed.
+    runs on the same disk cannot get each other killed. Used only without the scratch tmpfs
+    (not root): a poll, so a fast burst lands before it is seen; ``final`` measures at exit.
     """
 
     def __init__(self, workdir: Path, limits: Limits) -> None:
@@ -570,44 +689,26 @@ class _DiskWatch:
         self._cap = limits.tmp_size_mb << 20
         self._next = time.monotonic() + POLL_S
         self._base = self._usage()
-        self._dir_base = _tree_usage(workdir)
+        self._dir_base = fstree.tree_usage(workdir)
 
     def _usage(self) -> tuple[int, int]:
         st = os.statvfs(self._workdir)
         return (st.f_blocks - st.f_bfree) * st.f_frsize, st.f_files - st.f_ffree
 
-    def exceeded(self) -> bool:
+    def exceeded(self, *, final: bool = False) -> bool:
         now = time.monotonic()
-        if now < self._next:
+        if now < self._next and not final:
             return False
         self._next = now + POLL_S
         used, files = self._usage()
         if used - self._base[0] <= self._cap and files - self._base[1] <= WORK_MAX_FILES:
             return False
-        size, count = _tree_usage(self._workdir)
+        size, count = fstree.tree_usage(self._workdir)
         grown, added = size - self._dir_base[0], count - self._dir_base[1]
         if grown > self._cap or added > WORK_MAX_FILES:
             return True
         self._base = (used - grown, files - added)  # the rest is other runs': look again later
         return False
-
-
-def _tree_usage(root: Path, limit: int = 1_000_000) -> tuple[int, int]:
-    """Bytes allocated and entries below ``root``, never following symlinks."""
-    size = count = 0
-    stack = [str(root)]
-    while stack and count < limit:
-        try:
-            with os.scandir(stack.pop()) as entries:
-                for entry in entries:
-                    count += 1
-                    st = entry.stat(follow_symlinks=False)
-                    size += st.st_blocks * 512
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(entry.path)
-        except OSError:
-            continue
-    return size, count
 
 
 def _teardown(
@@ -689,19 +790,6 @@ def _drain(fd: int, sink: Callable[[bytes], bool]) -> None:
         sink(data)
 
 
-def _chown_tree(root: Path, uid: int, gid: int) -> None:
-    """chown ``root`` and everything under it without following symlinks."""
-    os.chown(root, uid, gid, follow_symlinks=False)
-    if not root.is_dir() or root.is_symlink():
-        return
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            try:
-                os.chown(os.path.join(dirpath, name), uid, gid, follow_symlinks=False)
-            except FileNotFoundError:
-                continue
-
-
 # -- verdicts ----------------------------------------------------------------------------------
 
 def _classify(spec: RunSpec, out: _Outcome) -> RunResult:
@@ -726,8 +814,11 @@ def _classify(spec: RunSpec, out: _Outcome) -> RunResult:
     cpu = usage.ru_utime + usage.ru_stime if usage else 0.0
     rss = usage.ru_maxrss if usage else 0
     stderr = bytes(out.stderr)
+    killed_for = out.killed_for or ("disk" if out.disk_exceeded else "")
+    oom = out.memory is not None and out.memory.oom_kills > 0
     verdict, message = classify(
-        limits, out.killed_for, out.output_exceeded, code, sig, cpu, 0 if out.jvm else rss, stderr
+        limits, killed_for, out.output_exceeded, code, sig, cpu, 0 if out.jvm else rss, stderr,
+        memory_exceeded=oom,
     )
     return RunResult(
         verdict=verdict,

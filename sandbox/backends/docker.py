@@ -56,7 +56,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sandbox import fstree
-from sandbox.types import RunResult, RunSpec, SandboxError, Verdict
+from sandbox.types import RunResult, RunSpec, SandboxError
 from sandbox.verdicts import classify
 
 IMAGE = os.environ.get("SANDBOX_DOCKER_IMAGE", "grader-sandbox:latest")
@@ -368,22 +368,17 @@ class DockerBackend:
         if code == 127 and b"prlimit: failed to execute" in err:
             raise SandboxError(f"the sandbox image cannot run {argv[0]!r}")
         killed_for = {"wall": "wall", "output": "output"}.get(killed, "")
-        if oom and not killed_for:
-            verdict, message = (
-                Verdict.MEMORY,
-                (f"Your program used more than {limits.memory_mb} MB of memory"),
-            )
-        else:
-            verdict, message = classify(
-                limits,
-                killed_for,
-                killed == "output",
-                exit_code,
-                sig,
-                cpu_used,
-                0 if _is_jvm(argv) else rss_kb,
-                err,
-            )
+        verdict, message = classify(
+            limits,
+            killed_for,
+            killed == "output",
+            exit_code,
+            sig,
+            cpu_used,
+            0 if _is_jvm(argv) else rss_kb,
+            err,
+            memory_exceeded=oom,
+        )
         return RunResult(
             verdict=verdict,
             exit_code=exit_code,

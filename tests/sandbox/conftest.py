@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.backends.bwrap import BubblewrapBackend
+from sandbox.backends.bwrap import SCRATCH_DIR, BubblewrapBackend
 from sandbox.backends.docker import DockerBackend
 from sandbox.types import RunResult, RunSpec, SandboxError
 
@@ -84,6 +84,19 @@ def leftovers(backend: RecordingBackend | RecordingDockerBackend) -> list[str]:
     # worker mid-run (tests/ops): its orphans are reparented to this process (a subreaper) and
     # never reaped here. Reaping is tested in test_bwrap.py against our own children.
     return [p for p in processes_of(backend.last_uid) if not p.endswith("(zombie)")]
+
+
+def groups_left(backend: RecordingBackend | RecordingDockerBackend) -> list[str]:
+    """The cgroups and the scratch tmpfs this process's bubblewrap runs left behind (Docker's
+    containers carry their own: see ``leftovers``). Other processes' live runs are not ours."""
+    if not isinstance(backend, BubblewrapBackend):
+        return []
+    found = []
+    if backend.cgroups is not None:
+        found += [str(g) for g in backend.cgroups.groups() if f"-{os.getpid()}-" in g.name]
+    if backend.last_uid is not None and (SCRATCH_DIR / str(backend.last_uid)).exists():
+        found.append(str(SCRATCH_DIR / str(backend.last_uid)))
+    return found
 
 
 @pytest.fixture(params=["bubblewrap", pytest.param("docker", marks=pytest.mark.docker)])

@@ -1,12 +1,15 @@
 """The hostile corpus: one tiny program per attack, each with the verdict it must get.
 
 Every program's first line says ``expect: <verdict>``. Besides the verdict, every run must leave
-the machine as it was: no process of the run left, no marker written outside the sandbox, the
-host's secrets absent from the output, and a canary process of the host still alive.
+the machine as it was: no process of the run left, no cgroup or scratch mount of the run left,
+no marker written outside the sandbox, the host's secrets absent from the output and from what
+came back in the workdir, a canary process of the host still alive, and a workdir the grader
+can copy (as it does before each test) and remove, whatever shape the program gave it.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -16,9 +19,17 @@ from pathlib import Path
 
 import pytest
 
+from sandbox import fstree
+from sandbox.grade import _fresh_copy
 from sandbox.languages import get_language
 from sandbox.types import Limits, RunSpec, Verdict
-from tests.sandbox.conftest import HOST_SECRET, RecordingBackend, RecordingDockerBackend, leftovers
+from tests.sandbox.conftest import (
+    HOST_SECRET,
+    RecordingBackend,
+    RecordingDockerBackend,
+    groups_left,
+    leftovers,
+)
 
 pytestmark = pytest.mark.sandbox
 
@@ -66,6 +77,7 @@ def canary() -> Iterator[subprocess.Popen[bytes]]:
 def test_hostile_program_gets_its_verdict_and_leaves_the_machine_unharmed(
     any_backend: RecordingBackend | RecordingDockerBackend,
     workdir: Path,
+    tmp_path: Path,
     canary: subprocess.Popen[bytes],
     program: Path,
 ):
@@ -91,6 +103,7 @@ def test_hostile_program_gets_its_verdict_and_leaves_the_machine_unharmed(
     assert result.message or result.verdict == Verdict.PASSED
     assert elapsed < LIMITS.wall_seconds + 2
     assert leftovers(backend) == []
+    assert groups_left(backend) == []
     assert canary.poll() is None, "a host process was killed"
     for marker in HOST_MARKERS:
         assert not Path(marker).exists(), f"{program.name} wrote {marker} on the host"
@@ -98,12 +111,18 @@ def test_hostile_program_gets_its_verdict_and_leaves_the_machine_unharmed(
     assert HOST_SECRET.encode() not in output
     assert SHADOW_HEAD not in output
     assert len(result.stdout) <= LIMITS.output_bytes and len(result.stderr) <= LIMITS.output_bytes
-    assert _work_usage(workdir) < 256 << 20
-
+    # The kernel capped what the run could add to /work (plus what the build put there).
+    assert fstree.tree_usage(workdir)[0] < (LIMITS.tmp_size_mb + 4) << 20
+    for entry in fstree.walk(workdir):
+        if entry.kind == "file" and entry.info.st_size < 1 << 20 and entry.info.st_mode & 0o444:
+            with open(entry.name, "rb", opener=lambda name, _: os.open(
+                    name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=entry.dir_fd)) as fh:
+                assert SHADOW_HEAD not in fh.read(), f"{entry.path} holds the host's shadow"
     if program.name == "daemon.py":
         time.sleep(1.5)  # the daemon would have written by now, had it survived
         assert not (workdir / "daemon_marker").exists()
-
-
-def _work_usage(workdir: Path) -> int:
-    return sum(p.lstat().st_blocks * 512 for p in workdir.rglob("*"))
+    # What grading does next with a workdir: copy it for a test, and remove both.
+    copy = _fresh_copy(workdir, tmp_path)
+    fstree.remove_tree(copy)
+    fstree.remove_tree(workdir)
+    assert not copy.exists() and not workdir.exists()

@@ -1,2 +1,0 @@
-def banner(text):
-    print(f"** {text} **")

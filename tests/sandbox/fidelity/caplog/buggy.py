@@ -1,2 +1,0 @@
-def clean(values):
-    return [v for v in values if v >= 0]

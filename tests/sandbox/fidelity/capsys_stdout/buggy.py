@@ -1,3 +1,0 @@
-def print_table(n):
-    for i in range(n):
-        print(i)

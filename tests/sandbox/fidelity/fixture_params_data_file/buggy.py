@@ -1,2 +1,0 @@
-def is_palindrome(word):
-    return word == word[::-1]

@@ -1,3 +1,0 @@
-def is_palindrome(word):
-    word = word.lower()
-    return word == word[::-1]

@@ -1,5 +1,0 @@
-def shout(text):
-    print(text)
-
-
-print("testing:", "ok")

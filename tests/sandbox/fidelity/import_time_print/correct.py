@@ -1,5 +1,0 @@
-def shout(text):
-    print(text.upper())
-
-
-print("testing:", "ok")

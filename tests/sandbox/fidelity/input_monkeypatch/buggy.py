@@ -1,2 +1,0 @@
-def ask_and_double():
-    return int(input("Number:")) + 2

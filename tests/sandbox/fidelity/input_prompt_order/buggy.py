@@ -1,4 +1,0 @@
-def greet():
-    name = input("Name: ")
-    print("Welcome!")
-    print(f"Hello, {name}!")

@@ -1,4 +1,0 @@
-def greet():
-    print("Welcome!")
-    name = input("Name: ")
-    print(f"Hello, {name}!")

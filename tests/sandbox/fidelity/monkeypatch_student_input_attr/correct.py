@@ -1,2 +1,0 @@
-def confirm():
-    return input("Sure? ").strip().lower() in ("y", "yes")

@@ -1,7 +1,0 @@
-def greet(name):
-    print("Hello,", name + "!")
-
-
-def farewell(name):
-    print(f"Bye, {name}.")
-    print("See you soon.")

@@ -1,6 +1,0 @@
-def main():
-    a, b = map(int, input().split())
-    print(a + b)
-
-
-main()

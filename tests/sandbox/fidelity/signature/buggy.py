@@ -1,2 +1,0 @@
-def area(w, h=2):
-    return w * h

@@ -1,2 +1,0 @@
-def area(width, height=1):
-    return width * height

@@ -1,6 +1,0 @@
-"""Area of shapes."""
-
-
-def area(width, height):
-    """Width times height."""
-    return width * height

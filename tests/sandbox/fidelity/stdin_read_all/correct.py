@@ -1,5 +1,0 @@
-import sys
-
-
-def total():
-    return sum(int(x) for x in sys.stdin.read().split())

@@ -1,2 +1,0 @@
-def countdown(n):
-    return list(range(n, 0, -1))

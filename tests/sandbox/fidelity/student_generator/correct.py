@@ -1,4 +1,0 @@
-def countdown(n):
-    while n > 0:
-        yield n
-        n -= 1

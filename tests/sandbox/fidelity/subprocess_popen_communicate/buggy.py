@@ -1,4 +1,0 @@
-import sys
-
-lines = sys.stdin.read().splitlines()
-print("\n".join(lines))

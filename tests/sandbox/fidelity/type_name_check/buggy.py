@@ -1,6 +1,0 @@
-class Stack:
-    pass
-
-
-def make():
-    return []

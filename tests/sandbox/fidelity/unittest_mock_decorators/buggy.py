@@ -1,9 +1,0 @@
-LIMIT = 10
-
-
-def ask_number():
-    return input("Number: ")
-
-
-def print_square(n):
-    print(n * 2)

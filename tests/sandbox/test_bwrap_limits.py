@@ -1,0 +1,190 @@
+"""The bubblewrap backend's per-run cgroups and scratch tmpfs: made, sized, removed, absent.
+
+The hostile corpus (test_hostile.py) holds the attacks; these pin the mechanics: the limits a
+run's groups get, that a killed run and a crashed one leave no group or mount behind, that the
+scratch cap is shared and checked at exit, and that the backend works without cgroups.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from sandbox.backends import bwrap
+from sandbox.backends.bwrap import JVM_EXTRA_RSS_MB, SCRATCH_DIR, BubblewrapBackend
+from sandbox.languages import JVM_FLAGS
+from sandbox.types import Limits, RunSpec, Verdict
+from tests.sandbox.conftest import RecordingBackend, groups_left
+
+pytestmark = pytest.mark.sandbox
+
+LIMITS = Limits(cpu_seconds=2, wall_seconds=4, memory_mb=96, max_processes=12,
+                output_bytes=64_000, file_size_mb=4, tmp_size_mb=8)
+SPARE_UID = bwrap.UID_BASE + 200  # a slot of its own, outside the pool other runs use
+
+
+def py(code: str) -> list[str]:
+    return [sys.executable, "-c", code]
+
+
+def needs_cgroups(backend: BubblewrapBackend) -> None:
+    if backend.cgroups is None:
+        pytest.skip("no writable cgroup v1 memory and pids hierarchies here")
+
+
+def _run_and_inspect(backend: BubblewrapBackend, spec: RunSpec) -> dict[str, str]:
+    """Read the limits of the run's groups while it runs (the program sleeps a while)."""
+    assert backend.cgroups is not None
+    seen: dict[str, str] = {}
+    before = set(backend.cgroups.groups())
+    thread = threading.Thread(target=backend.run, args=(spec,))
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not seen and time.monotonic() < deadline:
+        for group in set(backend.cgroups.groups()) - before:
+            if f"-{os.getpid()}-" not in group.name:
+                continue
+            for name in ("memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "pids.max"):
+                try:
+                    seen[name] = (group / name).read_text().strip()
+                except OSError:
+                    continue
+        time.sleep(0.02)
+    thread.join()
+    return seen
+
+
+def test_a_runs_groups_bound_its_memory_with_its_scratch_and_its_tasks(backend, workdir):
+    needs_cgroups(backend)
+    seen = _run_and_inspect(backend, RunSpec(argv=["sleep", "1"], workdir=workdir,
+                                             limits=LIMITS))
+    memory = (LIMITS.memory_mb + LIMITS.tmp_size_mb) << 20
+    assert seen["memory.limit_in_bytes"] == str(memory)
+    if backend.cgroups.memsw:
+        assert seen["memory.memsw.limit_in_bytes"] == str(memory)  # no swapping past it
+    assert seen["pids.max"] == str(LIMITS.max_processes + 2)
+    assert groups_left(backend) == []
+
+
+def test_a_jvm_gets_its_overhead_beyond_the_heap(backend, workdir):
+    needs_cgroups(backend)
+    (workdir / "Wait.java").write_text(
+        "public class Wait { public static void main(String[] a) throws Exception "
+        "{ Thread.sleep(1500); } }\n"
+    )
+    argv = ["java", f"-Xmx{LIMITS.memory_mb}m", *JVM_FLAGS, "/work/Wait.java"]
+    seen = _run_and_inspect(backend, RunSpec(argv=argv, workdir=workdir,
+                                             limits=LIMITS.with_(max_processes=32)))
+    extra = LIMITS.memory_mb + LIMITS.tmp_size_mb + JVM_EXTRA_RSS_MB
+    assert seen["memory.limit_in_bytes"] == str(extra << 20)
+
+
+def test_a_run_killed_for_its_wall_clock_leaves_no_group_or_mount(backend, workdir):
+    result = backend.run(RunSpec(argv=py("import os\nwhile True: os.fork() or os.wait()"),
+                                 workdir=workdir, limits=LIMITS.with_(wall_seconds=1)))
+    assert result.verdict in (Verdict.TIMEOUT, Verdict.RUNTIME_ERROR)
+    assert groups_left(backend) == []
+
+
+@pytest.fixture
+def spare_slot(tmp_path: Path) -> RecordingBackend:
+    if os.geteuid() != 0:
+        pytest.skip("slots, cgroups and scratch mounts are the root backend's")
+    return RecordingBackend(uid_base=SPARE_UID, pool_size=1)
+
+
+def test_what_a_crashed_run_left_goes_with_the_next_run_of_its_slot(spare_slot, workdir):
+    backend = spare_slot
+    needs_cgroups(backend)
+    assert backend.cgroups is not None
+    # A worker killed mid-run leaves its run's groups (here with a process still in them)
+    # and its scratch tmpfs mounted.
+    sleeper = subprocess.Popen(["sleep", "60"])
+    stale = [parent / f"slot{SPARE_UID}-999999-1" for parent in backend.cgroups.parents.values()]
+    for group in stale:
+        group.mkdir(parents=True)
+        (group / "cgroup.procs").write_text(str(sleeper.pid))
+    mount = SCRATCH_DIR / str(SPARE_UID)
+    mount.mkdir(exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], check=True)
+    try:
+        result = backend.run(RunSpec(argv=["true"], workdir=workdir, limits=LIMITS))
+        assert result.verdict == Verdict.PASSED
+        assert sleeper.wait(timeout=10) == -9  # the crashed run's process did not survive
+        assert not any(group.exists() for group in stale)
+        assert not mount.exists()
+        assert groups_left(backend) == []
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+        for group in stale:
+            if group.exists():
+                group.rmdir()
+
+
+def test_a_program_that_ignores_the_full_disk_still_exceeded_it(backend, workdir):
+    if os.geteuid() != 0:
+        pytest.skip("the scratch tmpfs is the root backend's")
+    code = (
+        "import os\n"
+        "for i in range(10):\n"
+        "    fd = os.open(f'/work/f{i}', os.O_WRONLY | os.O_CREAT)\n"
+        "    try:\n"
+        "        os.posix_fallocate(fd, 0, 3 << 20)\n"
+        "    except OSError:\n"
+        "        pass\n"
+    )
+    result = backend.run(RunSpec(argv=py(code), workdir=workdir, limits=LIMITS))
+    assert result.verdict == Verdict.OUTPUT_LIMIT
+    assert "more than 8 MB of files" in result.message
+    assert sum(p.stat().st_size for p in workdir.iterdir()) <= (LIMITS.tmp_size_mb + 1) << 20
+
+
+def test_work_tmp_and_dev_shm_share_one_cap_and_what_fits_comes_back(backend, workdir):
+    if os.geteuid() != 0:
+        pytest.skip("the scratch tmpfs is the root backend's")
+    fits = ("open('/work/kept', 'wb').write(b'1' * (3 << 20))\n"
+            "open('/tmp/t', 'wb').write(b'2' * (3 << 20))\n")
+    result = backend.run(RunSpec(argv=py(fits), workdir=workdir, limits=LIMITS))
+    assert result.verdict == Verdict.PASSED, result.stderr
+    assert (workdir / "kept").stat().st_size == 3 << 20
+    overflow = ("open('/dev/shm/s', 'wb').write(b'3' * (4 << 20))\n"
+                "open('/tmp/t', 'wb').write(b'4' * (4 << 20))\n"
+                "open('/work/w', 'wb').write(b'5' * (2 << 20))\n")  # 10 MB: past the 8 MB cap
+    result = backend.run(RunSpec(argv=py(overflow), workdir=workdir, limits=LIMITS))
+    assert result.verdict == Verdict.OUTPUT_LIMIT, result.stderr
+    assert b"No space left on device" in result.stderr
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def test_without_cgroups_runs_still_work_and_the_log_says_so_once(workdir, monkeypatch):
+    records = _Records()
+    logger = logging.getLogger("sandbox.backends.bwrap")
+    logger.addHandler(records)
+    monkeypatch.setattr(bwrap, "_said", set())
+    try:
+        first, second = BubblewrapBackend(cgroups=False), BubblewrapBackend(cgroups=False)
+    finally:
+        logger.removeHandler(records)
+    assert first.cgroups is None and second.cgroups is None
+    said = [m for m in records.messages if "without cgroups" in m]
+    assert len(said) == 1 and "RLIMIT_AS" in said[0]
+    result = first.run(RunSpec(argv=py("print(sum(range(10)))"), workdir=workdir, limits=LIMITS))
+    assert (result.verdict, result.stdout) == (Verdict.PASSED, b"45\n")
+    big = first.run(RunSpec(argv=py("b = bytearray(200 << 20)"), workdir=workdir, limits=LIMITS))
+    assert big.verdict == Verdict.MEMORY  # RLIMIT_AS, the second line, still holds
