@@ -1,8 +1,13 @@
 """Language support: how to build and how to run a student's program inside the sandbox.
 
 Compilers read untrusted input too, so builds run inside the sandbox, with limits of their own
-(``BUILD_LIMITS``; a build is allowed more than the program it makes). Paths inside the sandbox
-are relative to ``/work``, the workdir.
+(``Language.build_limits``: what the compiler needs, no more). A build never runs the student's
+code: Python's syntax check runs isolated (``-I -S``: no submission folder on ``sys.path``, so a
+``traceback.py`` of the submission is never imported) and only compiles the file it reads as
+data; ``javac`` runs with ``-proc:none`` (no annotation processor, not even one the submission
+ships in ``META-INF/services``) and no processor path; gcc runs no code of its input. A failed
+build uses no attempt, so what it may burn is kept small. Paths inside the sandbox are relative
+to ``/work``, the workdir.
 
 Java's memory limit is its heap: ``run_argv`` passes ``-Xmx<memory_mb>m`` and flags that keep
 the JVM's other reservations small, and the backend allows a JVM ``JVM_EXTRA_AS_MB`` of address
@@ -20,14 +25,19 @@ from sandbox.types import Backend, Limits, RunSpec, Verdict
 
 BUILD_OUTPUT_CHARS = 20_000
 BUILD_LIMITS = Limits(
-    cpu_seconds=20,
-    wall_seconds=30,
-    memory_mb=1024,  # cc1plus on template-heavy code; the JVM heap for javac is set apart
-    max_processes=64,  # gcc runs cc1, as, collect2 and ld; javac a dozen threads
-    output_bytes=1_000_000,
-    file_size_mb=64,
-    tmp_size_mb=256,  # gcc's temporary objects
+    cpu_seconds=10,  # g++ on a template-heavy assignment: 1-3 s here
+    wall_seconds=20,
+    memory_mb=512,  # cc1plus on template-heavy code
+    max_processes=16,  # gcc runs cc1, as, collect2 and ld one after the other
+    output_bytes=200_000,  # the student sees BUILD_OUTPUT_CHARS of it
+    file_size_mb=32,
+    tmp_size_mb=64,  # -pipe: no temporary objects, only the executable
 )
+JAVAC_HEAP_MB = 256  # javac on one assignment's sources: 65 MB resident measured
+JAVAC_LIMITS = BUILD_LIMITS.with_(memory_mb=JAVAC_HEAP_MB, max_processes=32)  # a dozen threads
+# Python's check compiles one file and writes nothing.
+PYTHON_CHECK_LIMITS = Limits(cpu_seconds=5, wall_seconds=10, memory_mb=256, max_processes=4,
+                             output_bytes=64_000, file_size_mb=1, tmp_size_mb=1)
 PROGRAM = "prog"  # the executable C and C++ builds produce in /work
 
 # Flags that keep a JVM small and quick to start: C1 only, serial GC, no perf-data file, the
@@ -46,14 +56,19 @@ JVM_FLAGS = (
     "-XX:+DisplayVMOutputToStderr",  # the VM's own messages (OutOfMemoryError...) stay off stdout
 )
 
+# Run with -I -S: sys.path is the standard library only, so these imports are never the
+# submission's. The file is read as bytes and compiled, never executed or imported.
 _PY_SYNTAX_CHECK = (
     "import sys, traceback\n"
     "name = sys.argv[1]\n"
     "try:\n"
-    "    compile(open(name, 'rb').read(), name, 'exec', dont_inherit=True)\n"
+    "    with open(name, 'rb') as f:\n"
+    "        compile(f.read(), name, 'exec', dont_inherit=True)\n"
     "except (SyntaxError, ValueError) as exc:\n"
     "    sys.stderr.write(''.join(traceback.format_exception_only(type(exc), exc)))\n"
     "    sys.exit(1)\n"
+    "except (RecursionError, MemoryError):\n"
+    "    sys.exit(name + ': too deeply nested to compile')\n"
 )
 
 
@@ -78,14 +93,15 @@ class Language:
     def build(self, backend: Backend, workdir: Path, main_file: str, limits: Limits) -> BuildResult:
         """Build ``main_file`` (relative to ``workdir``) inside the sandbox.
 
-        ``limits`` are the program's run limits; the build itself runs under ``BUILD_LIMITS``
-        (with the network always off). A build that fails, times out or runs out of memory gives
-        ``ok=False`` and a message for the student; an infrastructure failure raises SandboxError.
+        ``limits`` are the program's run limits; the build itself runs under
+        ``build_limits(limits)`` (with the network always off). A build that fails, times out or
+        runs out of memory gives ``ok=False`` and a message for the student; an infrastructure
+        failure raises SandboxError.
         """
         argv = self.build_argv(_checked(main_file))
         if argv is None:
             return BuildResult(ok=True, output="")
-        result = backend.run(RunSpec(argv=argv, workdir=workdir, limits=BUILD_LIMITS))
+        result = backend.run(RunSpec(argv=argv, workdir=workdir, limits=self.build_limits(limits)))
         output = _trim((result.stderr + result.stdout).decode("utf-8", errors="replace"))
         if result.verdict == Verdict.PASSED:
             return BuildResult(ok=True, output=output)
@@ -97,6 +113,11 @@ class Language:
     def build_argv(self, main_file: str) -> list[str] | None:
         """The compiler command, or None when nothing needs building."""
         return None
+
+    def build_limits(self, limits: Limits) -> Limits:
+        """What the build may use: the compiler's needs, never the student's code's (a build
+        runs none of it). ``limits`` are the program's, for a language that wants them."""
+        return BUILD_LIMITS
 
     def run_argv(self, main_file: str, limits: Limits | None = None) -> list[str]:
         """argv that runs the built program inside the sandbox (cwd ``/work``).
@@ -112,8 +133,12 @@ class Python(Language):
     extensions = (".py",)
 
     def build_argv(self, main_file: str) -> list[str] | None:
-        # A syntax check only: nothing is written (no __pycache__ in /work).
-        return [sys.executable, "-c", _PY_SYNTAX_CHECK, main_file]
+        # A syntax check only: nothing is written (no __pycache__ in /work), nothing imported
+        # from the submission (-I: not the cwd nor a script folder on sys.path; -S: no site).
+        return [sys.executable, "-I", "-S", "-c", _PY_SYNTAX_CHECK, main_file]
+
+    def build_limits(self, limits: Limits) -> Limits:
+        return PYTHON_CHECK_LIMITS
 
     def run_argv(self, main_file: str, limits: Limits | None = None) -> list[str]:
         # Not -I: it would drop the script's folder from sys.path and break imports of the
@@ -146,8 +171,13 @@ class Java(Language):
     extensions = (".java",)
 
     def build_argv(self, main_file: str) -> list[str] | None:
-        heap = ["-J-Xmx512m"] + [f"-J{flag}" for flag in JVM_FLAGS]
-        return ["javac", *heap, "-encoding", "UTF-8", "-d", "/work", main_file]
+        heap = [f"-J-Xmx{JAVAC_HEAP_MB}m"] + [f"-J{flag}" for flag in JVM_FLAGS]
+        # -proc:none: no annotation processing at all, so no processor is looked up on the
+        # class path (/work, the submission) and none runs; no -processorpath either.
+        return ["javac", *heap, "-proc:none", "-encoding", "UTF-8", "-d", "/work", main_file]
+
+    def build_limits(self, limits: Limits) -> Limits:
+        return JAVAC_LIMITS
 
     def run_argv(self, main_file: str, limits: Limits | None = None) -> list[str]:
         memory = (limits or Limits()).memory_mb
@@ -183,7 +213,8 @@ def get_language(name: str) -> Language:
 def _checked(main_file: str) -> str:
     """``main_file`` must name a file inside /work: relative, no '..', no option-like name."""
     path = PurePosixPath(main_file)
-    if path.is_absolute() or ".." in path.parts or not path.name or main_file.startswith("-"):
+    # "-x" would be an option, "@x" an argument file of javac (options read from /work/x).
+    if path.is_absolute() or ".." in path.parts or not path.name or main_file[:1] in ("-", "@"):
         raise ValueError(f"main file {main_file!r} must be a relative path inside the workdir")
     return str(path)
 
@@ -194,4 +225,7 @@ def _trim(text: str) -> str:
     return text[:BUILD_OUTPUT_CHARS] + "\n[... compiler output trimmed ...]\n"
 
 
-__all__ = ["BUILD_LIMITS", "BuildResult", "Language", "UnknownLanguageError", "get_language"]
+__all__ = [
+    "BUILD_LIMITS", "JAVAC_LIMITS", "PYTHON_CHECK_LIMITS", "BuildResult", "Language",
+    "UnknownLanguageError", "get_language",
+]

@@ -115,14 +115,21 @@ def test_languages_are_found_by_name_and_alias_with_their_extensions():
 
 
 def test_a_main_file_outside_the_workdir_is_refused():
-    for bad in ("../x.py", "/etc/passwd", "-rf.py"):
+    for bad in ("../x.py", "/etc/passwd", "-rf.py", "@options"):
         with pytest.raises(ValueError, match="relative path"):
             get_language("python").run_argv(bad)
 
 
-def test_builds_get_generous_limits_of_their_own():
-    assert BUILD_LIMITS.wall_seconds >= 20 and BUILD_LIMITS.memory_mb >= 512
-    assert not BUILD_LIMITS.network
+def test_builds_get_tight_limits_of_their_own():
+    # A failed build uses no attempt: what one may burn is what a compiler needs, no more.
+    for name in ("c", "cpp", "java", "python"):
+        limits = get_language(name).build_limits(LIMITS)
+        assert limits.cpu_seconds <= 10 and limits.wall_seconds <= 20
+        assert limits.memory_mb <= 512 and limits.max_processes <= 32
+        assert limits.tmp_size_mb <= 64 and not limits.network
+    python = get_language("python").build_limits(LIMITS)
+    assert python.max_processes <= 4 and python.file_size_mb <= 1
+    assert BUILD_LIMITS.wall_seconds >= 2 * BUILD_LIMITS.cpu_seconds  # a loaded machine
 
 
 # -- the tolerant output comparison --------------------------------------------------------
