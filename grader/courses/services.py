@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from grader.courses.models import Assignment, Course, Enrollment, Extension
+from sandbox.harness.lint import check_package, describe
 from sandbox.intake import IntakeError, extract_zip
 from sandbox.package import PackageError, find_package_root, load_package
 
@@ -53,7 +54,9 @@ def package_store(*, source: Path) -> Path:
             except IntakeError as exc:
                 raise PackageError(str(exc)) from exc
             staging = find_package_root(staging)
-        load_package(staging)
+        refused = check_package(load_package(staging))
+        if refused:  # the teacher hears it now, not from every student's "could not be graded"
+            raise PackageError(describe(refused))
         sha = _tree_sha256(staging)
         home = Path(settings.MEDIA_ROOT) / "packages" / sha
         if not home.exists():

@@ -18,7 +18,7 @@ from sandbox.types import Fault, RunResult, Verdict
 REPORT_KEYS = {"op", "index", "nodeid", "outcome", "reason", "output", "seconds"}
 OUTCOMES = {"passed", "failed", "skipped"}
 REASONS = {"passed", "skipped", "failed", "timeout", "lost", "protocol", "import", "compile",
-           "collect", "crash", "memory", "value", "fixture"}
+           "collect", "crash", "memory", "value", "fixture", "refused"}
 
 
 @dataclass
@@ -103,6 +103,9 @@ def case_from_report(nodeid: str, report: dict[str, Any], student: Future[RunRes
     elif reason == "fixture":  # see RunPlugin: it failed before the student's code was used
         verdict, fault = Verdict.SANDBOX_ERROR, Fault.PACKAGE
         output = "A fixture of the tests failed before the student's code was used:\n" + output
+    elif reason == "refused":  # see agent/redirect.py: no submission changes this
+        verdict, fault = Verdict.SANDBOX_ERROR, Fault.PACKAGE
+        output = "The test did something the grader does not run for a test: " + output
     return CaseResult(nodeid, name, verdict, trim(output), seconds, fault)
 
 

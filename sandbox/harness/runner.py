@@ -19,13 +19,13 @@ No process that runs test logic ever imports student code, and no process that r
 code ever sees the tests or decides a result:
 
 * The **trusted** sandbox runs pytest on the teacher's test file (``agent/trusted.py``), with
-  the tests read-only at ``/work/tests``. ``import solution`` there finds a proxy module in
-  ``sys.modules``: attribute reads, calls, iteration and operators become requests to...
+  the tests read-only at ``/work/tests``. ``import solution`` there gives a proxy module
+  (``agent/redirect.py``): attribute reads, calls, iteration and operators become requests to...
 * ...the **student** sandbox (``agent/student.py``), a fresh one per test, which imports the
-  real module once and executes requests. It sees the submission (a fresh copy at ``/work``)
-  and, read-only at ``/work/tests``, the helper files of tests/ (everything except test modules,
-  ``conftest.py`` and a file named like the student module), so ``from graph import Node``
-  works on both sides.
+  real module when the test imports it and executes requests. It sees the submission (a fresh
+  copy at ``/work``) and, read-only at ``/work/tests``, the helper files of tests/ (everything
+  except test modules, ``conftest.py`` and a file named like the student module), so
+  ``from graph import Node`` works on both sides.
 * The two talk over a socketpair made here; its student end is passed to the student run with
   ``RunSpec.pass_fds``, its trusted end to the trusted process over the ``ctl`` socket (SCM_RIGHTS).
   Messages are length-prefixed strict JSON, at most 8 MB (``agent/wire.py``). Values travel as
@@ -37,6 +37,10 @@ code ever sees the tests or decides a result:
   to itself. Arguments travel back after every call so in-place mutations reach the test's own
   lists, dicts, sets and helper objects; exceptions come back by class name (builtins as
   themselves, student classes as ``StudentException`` subclasses of the same builtin base).
+* The trusted sandbox also holds a read-only copy of the student's source at
+  ``/work/<module>.py``, sent per test as a memfd next to the socket: text for tests that read
+  it. Nothing there imports or runs it: the import is redirected, and an audit hook stops any
+  attempt to run it there or to start a program (``agent/redirect.py``).
 * The trusted process reports to this module over ``ctl``, a socket no student process holds;
   every message is checked against a strict schema and a size cap, and anything malformed
   fails the test with SANDBOX_ERROR, never passes it.
@@ -60,9 +64,34 @@ that run's result and the remaining tests continue in a new trusted run.
 
 What teacher tests can and cannot do
 ------------------------------------
-* Reach student code through ``import solution`` / ``from solution import x``, inside test
-  functions and fixtures. While tests are collected there is no student process: a module-level
-  ``solution.CASES`` used for parametrize fails collection (SANDBOX_ERROR, a package fault).
+A test module written for plain pytest gives each test the result plain pytest would give it,
+for correct and for wrong solutions alike (the corpus of idioms that holds this is
+``tests/sandbox/fidelity/``; ``bench/fidelity.py`` prints the figures). In particular:
+
+* Reach student code through ``import solution`` / ``from solution import x``, in test functions
+  and fixtures, and also by importing it inside a test (again after ``del sys.modules[...]``),
+  ``importlib.reload`` or ``importlib.util.spec_from_file_location`` of its file: the import
+  runs in the student process, when the test imports (``agent/redirect.py``). While tests are
+  collected there is no student process: a module-level ``solution.CASES`` used for parametrize
+  fails collection (refused at upload, ``lint.py``).
+* Patch what the student's code reads: ``builtins.input``/``print``, ``sys.stdin``,
+  ``sys.argv``, ``os.environ``, ``random`` (its functions and its seed) and ``time.sleep`` and
+  friends are mirrored into the student process before each request (``agent/ambient.py``), one
+  way only; patched functions are called back here. Output reaches ``capsys``, ``capfd`` and
+  ``redirect_stdout`` in the order it was written, ``input()`` prompts included; warnings reach
+  ``pytest.warns``.
+* Read the student's source as text: ``/work/<module>.py`` in the trusted sandbox is a
+  read-only copy (``solution.__file__``, ``open``, ``ast.parse``, ``inspect.getsource`` and
+  ``signature``); nothing on this side imports or runs it.
+* Run the student's file as a program: ``runpy.run_path``/``run_module`` run it in the student
+  process, ``subprocess`` of ``[sys.executable, "solution.py", ...]`` (or ``-m solution``) runs
+  it in a fresh interpreter in the student sandbox (``agent/programs.py``).
+* Not: start any other program, or run the student's code in the trusted process (``exec`` of
+  its text, a module loader). Such tests are refused at upload (``lint.py``) and stopped when
+  they run (an audit hook, ``redirect.install_guard``): SANDBOX_ERROR with ``Fault.PACKAGE``,
+  never a score.
+* Not yet: share files with the student's code (``tmp_path``, a patched ``open``), see its log
+  records (``caplog``), or ``type()`` of a student object (a proxy; ``isinstance`` works).
 * Pass plain values, instances of the tests/ helper classes, student objects and functions
   (called back across the channel). Instances of classes defined in a test module or conftest
   cannot be passed. Tuples come back as tuples, namedtuples of the student as plain tuples.
@@ -86,9 +115,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import secrets
 import shutil
 import socket
+import stat
 import sys
 import threading
 import time
@@ -99,6 +130,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sandbox import fstree
+from sandbox.harness import lint
 from sandbox.harness.agent.codec import HelperRegistry
 from sandbox.harness.agent.wire import (
     START_SLACK,
@@ -116,6 +148,7 @@ AGENT_MOUNT = "/opt/grader/_grader_harness"
 BOOT = "import sys; sys.path.insert(0, '/opt/grader'); from _grader_harness.{} import main; main()"
 TESTS_MOUNT = "/work/tests"
 CTL_FRAME = 1 << 20  # bytes of one message from the trusted process
+MAX_SOURCE = 4 << 20  # bytes of the student's module sent to the trusted side as text
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
 # Collection never sees a submission, so its result depends only on the package: remember it
 # per (tests folder contents, test file, module name) for the next submissions of the package.
@@ -162,6 +195,8 @@ def run_pytest_plan(backend: Backend, *, package_tests_dir: Path, test_file: str
     if not (Path(package_tests_dir) / Path(*rel.parts[1:])).is_file():
         return [_error_case(test_file, f"test file {test_file} not found in the package",
                             Fault.PACKAGE)]
+    if module_name in lint.RESERVED_MODULES:
+        return [_error_case(test_file, lint.RESERVED.format(module=module_name), Fault.PACKAGE)]
     if plan is not None and not plan:
         return []
     first = Path(submission_dir) if submission_dir is not None else plan[0][1]  # type: ignore[index]
@@ -231,6 +266,11 @@ class _Layout:
             _make_world_readable(folder)
         trusted_work = root / "trusted"
         (trusted_work / "tests").mkdir(parents=True)
+        # While tests are listed the student's file is empty (reading it then gives ""); each
+        # test's trusted process gets the real text before it starts (see _start_student).
+        placeholder = trusted_work / f"{module_name}.py"
+        placeholder.write_bytes(b"")
+        placeholder.chmod(0o644)
         rel_paths = [p.relative_to(helpers).as_posix() for p in helpers.rglob("*.py")]
         return cls(root, tests, helpers, trusted_work, submission,
                    HelperRegistry.names_for(rel_paths), _fingerprint(tests))
@@ -303,8 +343,8 @@ class _TrustedRun:
         except (ProtocolError, ChannelTimeout) as exc:
             return {"op": "malformed", "output": str(exc)}
 
-    def send_fd(self, fd: int) -> None:
-        socket.send_fds(self.ours, [b"F"], [fd])
+    def send_fds(self, *fds: int) -> None:
+        socket.send_fds(self.ours, [b"F"], list(fds))
 
     def finish(self) -> RunResult:
         self.ours.close()  # a trusted process still waiting for us gets EOF and stops
@@ -365,6 +405,12 @@ class _Job:
     # -- collection --------------------------------------------------------------------------
 
     def _collect(self) -> list[str] | CaseResult:
+        # A package that runs text as code in its tests is refused at upload (lint.py); one
+        # stored before that check existed is refused here, before any student code runs.
+        unsafe = lint.check(self.layout.tests, self.module_name, kinds=("code",))
+        if unsafe:
+            return _error_case(self.test_file, "These tests cannot be run safely:\n"
+                               + "\n".join(map(str, unsafe)), Fault.PACKAGE)
         key = f"{self.layout.fingerprint}:{self.test_file}:{self.module_name}"
         with _COLLECTED_LOCK:
             if key in _COLLECTED:
@@ -469,13 +515,15 @@ class _Job:
             ro_binds={str(self.layout.helpers): TESTS_MOUNT, str(AGENT_DIR): AGENT_MOUNT},
             pass_fds=(student_end.fileno(),),
         )
+        source = _source_memfd(workdir / f"{self.module_name}.py")
         future = self.pool.submit(self._student_run, spec, student_end, slot, trace)
         try:
-            run.send_fd(trusted_end.fileno())
+            run.send_fds(trusted_end.fileno(), source)
         except OSError:
             pass  # the trusted run is gone; its loop ends and reports
         finally:
             trusted_end.close()
+            os.close(source)
         return future
 
     def _student_run(self, spec: RunSpec, sock: socket.socket, slot: int,
@@ -494,6 +542,31 @@ class _Job:
             return result
         finally:
             fstree.discard(spec.workdir)
+
+
+def _source_memfd(path: Path) -> int:
+    """A memfd holding the student module's bytes, for the trusted side to read as text.
+
+    The file is the student's (a build step in the sandbox may have written it): read without
+    following a symbolic link, only a regular file, capped; anything else gives an empty text.
+    """
+    data = b""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        fd = -1
+    if fd >= 0:
+        try:
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                data = os.read(fd, MAX_SOURCE)
+        finally:
+            os.close(fd)
+    memfd = os.memfd_create("student-source", os.MFD_CLOEXEC)
+    view = memoryview(data)
+    while view:
+        view = view[os.write(memfd, view):]
+    os.lseek(memfd, 0, os.SEEK_SET)
+    return memfd
 
 
 def _trusted_limits(limits: Limits, *, wall: float) -> Limits:

@@ -103,6 +103,26 @@ def test_a_broken_package_is_refused_with_the_reason_and_nothing_is_created(clie
     assert Assignment.objects.count() == 1
 
 
+def test_a_pytest_file_the_grader_cannot_run_safely_is_refused_naming_the_test(client, world):
+    buf = io.BytesIO()
+    root = PACKAGE.parent / "add_two_numbers"
+    with zipfile.ZipFile(buf, "w") as zf:
+        for path in root.rglob("*"):
+            if path.is_file():
+                zf.writestr(f"pkg/{path.relative_to(root)}", path.read_bytes())
+        zf.writestr("pkg/tests/test_exec.py", "def test_add_by_exec():\n"
+                    "    ns = {}\n    exec(open('solution.py').read(), ns)\n")
+    client.force_login(world.teacher)
+    response = client.post(reverse("assignment_new", args=[world.course.pk]), {
+        "package": SimpleUploadedFile("pkg.zip", buf.getvalue()), "late_penalty_percent": 0,
+        "cooldown_minutes": 0,
+    })
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "tests/test_exec.py:3 (test_add_by_exec)" in page and "runs text as code" in page
+    assert Assignment.objects.count() == 1
+
+
 def test_teacher_edits_settings_and_grants_an_extension(client, world):
     client.force_login(world.teacher)
     url = reverse("assignment_edit", args=[world.assignment.pk])

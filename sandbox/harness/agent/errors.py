@@ -9,6 +9,8 @@ also derives from the student class's builtin base, so ``pytest.raises(ValueErro
 from __future__ import annotations
 
 import builtins
+import sys
+import types
 
 from .wire import ProtocolError
 
@@ -36,6 +38,12 @@ class ProtocolViolation(HarnessSignal):
 
 class ValueNotTransferable(HarnessSignal):
     """Student code produced a value that cannot travel (too large, or not encodable)."""
+
+
+class Refused(HarnessSignal):
+    """The test asked for something the harness does not do for a test: start a program, or run
+    the student's code in the test's own process. No submission can change that: the test gives
+    no result and the package is at fault (the submission could not be graded)."""
 
 
 class StudentImportFailed(HarnessSignal, ImportError):
@@ -82,11 +90,10 @@ class ExceptionClasses:
         chain: list[tuple[str, str]] = []
         base: type[BaseException] | None = None
         for module, qualname in pairs:
-            if module == "builtins":
-                found = getattr(builtins, qualname, None)
-                if isinstance(found, type) and issubclass(found, BaseException):
-                    base = found
-                    break
+            found = _known_class(module, qualname)
+            if found is not None:
+                base = found
+                break
             chain.append((module, qualname))
         if not chain and base is not None and not issubclass(base, _NEVER_RAISE):
             return base
@@ -104,6 +111,24 @@ class ExceptionClasses:
             made = self._made[key]
         assert made is not None
         return made
+
+
+def _known_class(module: str, qualname: str) -> type[BaseException] | None:
+    """A builtin exception class, or one of a standard-library module already loaded here
+    (``dataclasses.FrozenInstanceError``, ``json.JSONDecodeError``): the test names those
+    classes too. Nothing is imported for it and nothing of the student's is ever looked up."""
+    if module != "builtins" and (module not in sys.stdlib_module_names
+                                 or module not in sys.modules):
+        return None
+    found: object = builtins if module == "builtins" else sys.modules[module]
+    if type(found) is not types.ModuleType:  # the student module's proxy, say: never asked
+        return None
+    for part in qualname.split("."):
+        found = getattr(found, part, None) if part.isidentifier() else None
+    if (isinstance(found, type) and issubclass(found, BaseException)
+            and found.__module__ == module and found.__qualname__ == qualname):
+        return found
+    return None
 
 
 def path_of(cls: type) -> tuple[str, str]:
@@ -127,7 +152,7 @@ def make_exception_class(module: str, qualname: str,
 
 
 __all__ = [
-    "ExceptionClasses", "HarnessSignal", "ProtocolViolation", "StudentBaseException",
+    "ExceptionClasses", "HarnessSignal", "ProtocolViolation", "Refused", "StudentBaseException",
     "StudentException", "StudentImportFailed", "StudentLost", "TestTimeout",
     "ValueNotTransferable", "make_exception_class", "path_of",
 ]

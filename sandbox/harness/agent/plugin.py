@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from .redirect import to_front
 from .session import Session
 
 MAX_OUTPUT = 16_000  # characters of failure text sent back per test (the runner keeps 8 kB)
@@ -33,8 +34,10 @@ class CollectPlugin:
         self.nodeids: list[str] = []
         self.errors: list[str] = []
 
+    @pytest.hookimpl(tryfirst=True)
     def pytest_configure(self, config: pytest.Config) -> None:
         config.option.tbstyle = "short"
+        to_front()
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -70,8 +73,10 @@ class RunPlugin:
         self.call_passed = False
         self.sections: list[tuple[str, str]] = []
 
+    @pytest.hookimpl(tryfirst=True)
     def pytest_configure(self, config: pytest.Config) -> None:
         config.option.tbstyle = "short"  # the terminal plugin that defines --tb is off
+        to_front()
 
     def pytest_collection_modifyitems(self, config: pytest.Config,
                                       items: list[pytest.Item]) -> None:
@@ -119,6 +124,8 @@ class RunPlugin:
             return _failed("protocol", session.violation or "")
         if broken == "value":
             return _failed("value", session.untransferable or "")
+        if broken == "refused":
+            return _failed("refused", session.refused or "")
         if broken in ("import", "compile"):
             return _failed(broken, session.import_error or "")
         if not self.found:

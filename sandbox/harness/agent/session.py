@@ -16,15 +16,18 @@ from __future__ import annotations
 import builtins
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any, NoReturn
 
+from .ambient import Tracker
 from .codec import NOTHING, SAFE_BUILTINS, Encoder, HelperRegistry, Tag
 from .decoder import Decoder
 from .errors import (
     ExceptionClasses,
     HarnessSignal,
     ProtocolViolation,
+    Refused,
     StudentBaseException,
     StudentException,
     StudentImportFailed,
@@ -39,6 +42,10 @@ from .wire import ChannelClosed, ChannelTimeout, Message, Peer, ProtocolError, d
 MAX_TEXT = 10_000  # characters of a repr()/str() of a student object kept
 MAX_OUTPUT = 64 * 1024  # characters of student stdout/stderr forwarded per reply
 HANDLE_KINDS = ("obj", "callable", "class", "iter", "module")
+MAX_WARNINGS = 50
+# What the student side may ask of the test's sys.stdin (``student.RemoteStdin``).
+STDIN_METHODS = frozenset({"read", "readline", "readlines", "buffer.read", "buffer.readline",
+                           "buffer.readlines"})
 
 
 class Session:
@@ -53,6 +60,14 @@ class Session:
         self.import_error_used = False
         self.memory_error = False  # student code raised MemoryError during this test
         self.untransferable: str | None = None
+        # Set when the test did something the harness refuses to do for it (run a program, run
+        # the student's code on this side): the test gives no result, the package is at fault.
+        self.refused: str | None = None
+        # Process state of the test mirrored into the student process (``ambient.py``); None
+        # where nothing is mirrored (unit tests drive a Session by hand).
+        self.ambient: Tracker | None = None
+        self.imported = False  # the student process imported the module at least once
+        self.module_doc: str | None = None
         # Requests to the student process so far that could tell the test something about the
         # submission (see ``getattr`` for the lookups that do not count). A test whose setup
         # failed while this is 0 failed whatever the submission: the plugin counts that as
@@ -117,6 +132,8 @@ class Session:
             return "protocol"
         if self.untransferable:
             return "value"
+        if self.refused:
+            return "refused"
         if self.import_error and self.import_error_used:
             return "compile" if self.import_syntax_error else "import"
         return None
@@ -177,6 +194,68 @@ class Session:
             raise TypeError(f"__{kind}__ returned {type(value).__name__}, not str")
         return value[:MAX_TEXT]
 
+    def import_module(self, mode: str) -> None:
+        """Import the student module in the student process (``first``), again as a new module
+        (``fresh``) or into the same one (``reload``), as the test's import statement asks.
+
+        While the test module is being collected a failed import is only remembered: it fails
+        the test at the first use of the module, as the test's own failure would. During the
+        test it fails the test at once (``StudentImportFailed``). Output of an import made while
+        collecting is dropped: under plain pytest it would not be part of any test's output.
+        """
+        __tracebackhide__ = True
+        self._check_usable(needs_module=False)
+        reply = self._request({"op": "import", "mode": mode})
+        if not self.collecting:
+            self._take_output(reply)
+            self._flush_output()
+        if not isinstance(reply.get("ok"), bool):
+            self._violate("an import reply without 'ok'")
+        self.imported = True
+        if reply["ok"]:
+            self.import_error, self.import_error_used = None, False
+            doc = reply.get("doc")
+            self.module_doc = doc[:MAX_TEXT] if isinstance(doc, str) else None
+            return
+        info = reply.get("exc")
+        self.import_error = _text(info.get("tb") if isinstance(info, dict) else None) or (
+            "importing the module failed"
+        )
+        self.import_syntax_error = reply.get("syntax") is True
+        if not self.collecting:
+            self._check_usable()
+
+    def run_code(self, kind: str, target: str, run_name: str | None,
+                 init_globals: dict[str, Any] | None, alter_sys: bool) -> Any:
+        """``runpy.run_path``/``run_module`` of the student's file, in the student process."""
+        __tracebackhide__ = True
+        self.uses += 1
+        message = {"op": "run", "kind": kind, "target": target, "run_name": run_name,
+                   "alter_sys": alter_sys}
+        return self._op(message, [init_globals], use=False, needs_module=False)
+
+    def run_program(self, *, flags: list[str], target: list[str], args: list[str], stdin: bytes,
+                    merge: bool, env: dict[str, str] | None,
+                    timeout: float | None) -> dict[str, Any]:
+        """The student's file run as a program in the student sandbox: its exit status and
+        output, checked for shape (it is the student program's own, untrusted, output)."""
+        __tracebackhide__ = True
+        self.uses += 1
+        message = {"op": "program", "flags": flags, "target": target, "args": args,
+                   "merge": merge, "timeout": timeout}
+        found = self._op(message, [stdin, env], use=False, needs_module=False)
+        if not (isinstance(found, dict) and isinstance(found.get("out"), bytes)
+                and isinstance(found.get("err"), bytes) and isinstance(found.get("timeout"), bool)
+                and (found["timeout"] or type(found.get("rc")) is int)):
+            self._violate("a malformed result of running the program")
+        return found
+
+    def refuse(self, why: str) -> NoReturn:
+        """Stop the test: it asked for something the harness will not do (``Refused``)."""
+        __tracebackhide__ = True
+        self.refused = why
+        self._stop(Refused(why))
+
     def public_names(self) -> list[str]:
         __tracebackhide__ = True
         names = self._op({"op": "public"}, None)
@@ -186,7 +265,7 @@ class Session:
 
     # -- the round trip --------------------------------------------------------------------
 
-    def _check_usable(self) -> None:
+    def _check_usable(self, needs_module: bool = True) -> None:
         __tracebackhide__ = True
         if self._start is not None:
             hello_deadline, wall, on_ready = self._start
@@ -200,7 +279,9 @@ class Session:
             self._stop(StudentLost(self.lost))
         if self.violation:
             self._stop(ProtocolViolation(self.violation))
-        if self.import_error:
+        if self.refused:
+            self._stop(Refused(self.refused))
+        if self.import_error and needs_module:
             self.import_error_used = True
             self._stop(StudentImportFailed("the student module could not be imported:\n"
                                            + self.import_error))
@@ -216,13 +297,16 @@ class Session:
         self.violation = why
         self._stop(ProtocolViolation(why))
 
-    def _op(self, message: Message, args: list[Any] | None, use: bool = True) -> Any:
+    def _op(self, message: Message, args: list[Any] | None, use: bool = True,
+            needs_module: bool = True) -> Any:
         __tracebackhide__ = True
         # Counted before the round trip: a student exception, a lost student or a timeout is
         # a use too (``getattr`` on the module counts itself: see there).
         if use:
             self.uses += 1
-        self._check_usable()
+        self._check_usable(needs_module)
+        if needs_module and not self.imported:
+            self.import_module("first")  # a Session driven without the import statement
         originals: list[object] = []
         if args is not None:
             graph, originals = Encoder(self.helpers, self._encode_other).encode(args)
@@ -232,8 +316,21 @@ class Session:
             dumps(message)  # only our own request may be too large: say so before sending
         except ValueError as exc:
             raise ValueError(f"cannot send these arguments to the student's code: {exc}") from None
+        return self._result(self._request(message), originals)
+
+    def _request(self, message: Message) -> Message:
+        """One round trip, with the test's process state that changed since the last one."""
+        __tracebackhide__ = True
+        if self.ambient is not None:
+            delta = self.ambient.changes()
+            if delta is not None:
+                try:
+                    graph, _ = Encoder(self.helpers, self._encode_other).encode(delta)
+                    message = {**message, "env": graph}
+                except (TypeError, ValueError):
+                    pass  # a replacement that cannot travel: the student keeps its own
         try:
-            reply = self.peer.request(message, self._serve)
+            return self.peer.request(message, self._serve)
         except ChannelClosed as exc:
             self.lost = f"the connection to the student program broke ({exc})"
             self._stop(StudentLost(self.lost))
@@ -242,7 +339,6 @@ class Session:
             self._stop(TestTimeout("the test ran out of time"))
         except ProtocolError as exc:
             self._violate(str(exc))
-        return self._result(reply, originals)
 
     def _result(self, reply: Message, originals: list[object]) -> Any:
         __tracebackhide__ = True
@@ -260,6 +356,7 @@ class Session:
             self._violate(f"undecodable reply: {exc}")
         if not isinstance(root, list) or len(root) != 2:
             self._violate("a reply value must be [result, arguments]")
+        self._warn(reply.get("w"))
         if not ok:
             raise self._exception(reply.get("exc"))
         if reply.get("stop") is True:
@@ -267,38 +364,71 @@ class Session:
         return root[0]
 
     def _serve(self, request: Message) -> Message:
-        """Answer a callback request: the student code calls a function the test passed it."""
-        if request.get("op") != "callback":
-            raise ProtocolError(f"the student side may not ask for {request.get('op')!r}")
-        index = request.get("cb")
-        if type(index) is not int or not 0 <= index < len(self._callbacks):
-            raise ProtocolError("callback to an unknown function")
-        root, objs = Decoder(self.helpers, self._decode_tag).decode(request.get("a"))
-        if not isinstance(root, list) or len(root) != 2:
-            raise ProtocolError("callback arguments must be [list, dict]")
-        args, kwargs = root
-        if not isinstance(args, list) or not isinstance(kwargs, dict) or not all(
-            isinstance(k, str) for k in kwargs
-        ):
-            raise ProtocolError("callback arguments must be [list, dict]")
+        """Answer a request of the student side: call a function the test passed (``callback``)
+        or read the test's ``sys.stdin`` (``stdin``). What the student printed before asking
+        comes with the request and is written out first, so output keeps its order."""
+        self._take_output(request)
+        self._flush_output()
+        op = request.get("op")
+        root: object = None
+        objs: list[object] = []
+        if op == "callback":
+            index = request.get("cb")
+            if type(index) is not int or not 0 <= index < len(self._callbacks):
+                raise ProtocolError("callback to an unknown function")
+            root, objs = Decoder(self.helpers, self._decode_tag).decode(request.get("a"))
+            if not isinstance(root, list) or len(root) != 2:
+                raise ProtocolError("callback arguments must be [list, dict]")
+            args, kwargs = root
+            if not isinstance(args, list) or not isinstance(kwargs, dict) or not all(
+                isinstance(k, str) for k in kwargs
+            ):
+                raise ProtocolError("callback arguments must be [list, dict]")
+            function: Callable[[], object] = lambda: self._callbacks[index](*args, **kwargs)  # noqa: E731
+        elif op == "stdin":
+            method, size = request.get("m"), request.get("n")
+            if method not in STDIN_METHODS or type(size) is not int:
+                raise ProtocolError("a malformed read of stdin")
+            function = lambda: _read_stdin(str(method), size)  # noqa: E731
+        else:
+            raise ProtocolError(f"the student side may not ask for {op!r}")
         sources = {id(o): i for i, o in enumerate(objs)}
         encoder = Encoder(self.helpers, self._encode_other, sources)
         try:
-            result: object = self._callbacks[index](*args, **kwargs)
+            result: object = function()
             ok, error = True, None
         except HarnessSignal:
             raise
-        except Exception as exc:  # a test's callback raised: the student code sees it
+        except Exception as exc:  # the test's function raised: the student code sees it
             result, ok = None, False
-            error = {"mro": [["builtins", "Exception"]], "msg": f"{type(exc).__name__}: {exc}"}
+            kind = type(exc)
+            named = kind.__module__ == "builtins" and getattr(builtins, kind.__name__, None) is kind
+            error = {"mro": [["builtins", kind.__name__]] if named else [["test", "Exception"]],
+                     "msg": str(exc)[:2000] if named else f"{kind.__name__}: {exc}"[:2000]}
         try:
             graph, _ = encoder.encode([result, root])
             reply = {"ok": ok, "v": graph, **({"exc": error} if error else {})}
             dumps(reply)
         except (TypeError, ValueError) as exc:  # the student code gets the error, not the test
             reply = {"ok": False, "v": NOTHING,
-                     "exc": {"mro": [["builtins", "TypeError"]], "msg": str(exc)[:2000]}}
+                     "exc": {"mro": [["test", "Exception"]], "msg": str(exc)[:2000]}}
         return reply
+
+    def _warn(self, found: object) -> None:
+        """Issue again, here, the warnings the student's code issued (``pytest.warns``)."""
+        if not isinstance(found, list):
+            return
+        for item in found[:MAX_WARNINGS]:
+            if not (isinstance(item, list) and len(item) == 4 and isinstance(item[1], str)
+                    and isinstance(item[2], str) and type(item[3]) is int):
+                continue
+            try:
+                category = self.exception_classes.get(item[0])
+            except ProtocolError:
+                continue
+            if not issubclass(category, Warning):
+                category = UserWarning
+            warnings.warn_explicit(item[1][:MAX_TEXT], category, item[2][:300], item[3])
 
     # -- output ----------------------------------------------------------------------------
 
@@ -430,6 +560,16 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _read_stdin(method: str, size: int) -> object:
+    stream: Any = sys.stdin
+    if method.startswith("buffer."):
+        stream, method = stream.buffer, method[len("buffer."):]
+    result = getattr(stream, method)(size)
+    if method == "readlines":
+        result = list(result)
+    return result
+
+
 def _is_reference(value: object) -> bool:
     """A proxy for a student function, class or object: it says nothing about how they behave."""
     from .proxy import RemoteMethod, RemoteObject
@@ -438,6 +578,6 @@ def _is_reference(value: object) -> bool:
 
 
 __all__ = [
-    "HarnessSignal", "ProtocolViolation", "Session", "StudentBaseException", "StudentException",
-    "StudentImportFailed", "StudentLost", "TestTimeout", "ValueNotTransferable",
+    "HarnessSignal", "ProtocolViolation", "Refused", "Session", "StudentBaseException",
+    "StudentException", "StudentImportFailed", "StudentLost", "TestTimeout", "ValueNotTransferable",
 ]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import builtins
 import contextlib
 import importlib
-import io
 import json
 import operator
 import os
@@ -20,17 +19,22 @@ import socket
 import sys
 import traceback
 import types
-from collections.abc import Callable, Iterator
+import warnings
+from collections.abc import Callable
 from typing import Any
 
+from .ambient import Applier
 from .codec import NOTHING, SAFE_BUILTINS, Encoder, HelperRegistry, Tag
 from .decoder import Decoder
+from .introspect import OPERATIONS
+from .scripts import run_code, run_program
+from .streams import RemoteStdin, builtin_exception, captured, drained
 from .wire import ChannelClosed, Message, Peer, ProtocolError, dumps
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 _HIDDEN_FRAMES = (HERE, os.path.dirname(importlib.__file__), "<frozen ")
-MAX_OUTPUT = 64 * 1024
 MAX_TRACEBACK = 8000
+MAX_WARNINGS = 50  # warnings of one request sent back to be issued again in the test
 
 
 def _enter(obj: Any) -> Any:
@@ -45,6 +49,10 @@ def _isinstance(cls: Any, obj: object) -> bool:
     return isinstance(obj, cls)
 
 
+def _issubclass(sub: Any, cls: Any) -> bool:
+    return isinstance(sub, type) and issubclass(sub, cls)
+
+
 DUNDERS: dict[str, Callable[..., Any]] = {
     "len": len, "bool": bool, "iter": iter, "repr": repr, "str": str, "hash": hash, "dir": dir,
     "getitem": operator.getitem, "setitem": operator.setitem, "delitem": operator.delitem,
@@ -52,6 +60,7 @@ DUNDERS: dict[str, Callable[..., Any]] = {
     "gt": operator.gt, "ge": operator.ge, "neg": operator.neg, "pos": operator.pos,
     "abs": operator.abs, "invert": operator.invert, "index": operator.index, "int": int,
     "float": float, "enter": _enter, "exit": _exit, "isinstance": _isinstance,
+    "issubclass": _issubclass,
     "add": operator.add, "sub": operator.sub, "mul": operator.mul, "matmul": operator.matmul,
     "truediv": operator.truediv, "floordiv": operator.floordiv, "mod": operator.mod,
     "pow": operator.pow, "and": operator.and_, "or": operator.or_, "xor": operator.xor,
@@ -62,42 +71,6 @@ DUNDERS: dict[str, Callable[..., Any]] = {
 class _Stop(Exception):
     def __init__(self, value: object) -> None:
         self.value = value
-
-
-class _Sink(io.TextIOBase):
-    """A bounded stand-in for stdout/stderr while student code runs."""
-
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-        self.size = 0
-        self.dropped = 0
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, text: str) -> int:
-        if not isinstance(text, str):
-            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
-        room = MAX_OUTPUT - self.size
-        self.parts.append(text[: max(room, 0)])
-        self.size += min(len(text), max(room, 0))
-        self.dropped += max(len(text) - max(room, 0), 0)
-        return len(text)
-
-    def getvalue(self) -> str:
-        more = f"\n[... {self.dropped} more characters]\n" if self.dropped else ""
-        return "".join(self.parts) + more
-
-
-@contextlib.contextmanager
-def _captured() -> Iterator[dict[str, str]]:
-    out, err = _Sink(), _Sink()
-    found: dict[str, str] = {}
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            yield found
-        finally:
-            found.update(out=out.getvalue(), err=err.getvalue())
 
 
 def student_traceback(exc: BaseException) -> str:
@@ -119,15 +92,7 @@ class _Callback:
         self.index = index
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        agent = self.agent
-        graph, originals = agent.encoder().encode([list(args), dict(kwargs)])
-        reply = agent.peer.request({"op": "callback", "cb": self.index, "a": graph}, agent.handle)
-        root, _ = Decoder(agent.helpers, agent.decode_tag, originals).decode(reply.get("v"))
-        if reply.get("ok") is not True:
-            info = reply.get("exc")
-            message = info.get("msg") if isinstance(info, dict) else None
-            raise RuntimeError(str(message or "the test's callback failed"))
-        return root[0] if isinstance(root, list) and root else None
+        return self.agent.ask({"op": "callback", "cb": self.index}, [list(args), dict(kwargs)])
 
 
 class Agent:
@@ -138,18 +103,13 @@ class Agent:
         self.module: types.ModuleType | None = None
         self.handles: dict[int, object] = {}
         self.handle_ids: dict[int, int] = {}
+        self.ambient = Applier()
 
     def serve(self) -> None:
-        with _captured() as output:
-            try:
-                self.module = importlib.import_module(self.module_name)
-                hello: Message = {"op": "hello", "ok": True}
-            except BaseException as exc:  # SyntaxError, SystemExit at import, anything
-                hello = {"op": "hello", "ok": False, "syntax": isinstance(exc, SyntaxError),
-                         "exc": {"tb": student_traceback(exc)}}
-        self.peer.send({**hello, **output})
-        if self.module is None:
-            return
+        # The module is imported when the test imports it ("import"): a script that reads
+        # input() at import time then reads what the test prepared, and a test that only runs
+        # the file as a program never imports it at all.
+        self.peer.send({"op": "hello", "ok": True})
         while True:
             try:
                 message = self.peer.recv()
@@ -159,11 +119,50 @@ class Agent:
 
     # -- requests --------------------------------------------------------------------------
 
+    def ask(self, message: Message, args: object) -> Any:
+        """A request of the student side (a callback, a read of stdin): its result, or the
+        builtin exception the trusted side reported (``RuntimeError`` for any other)."""
+        originals: list[object] = []
+        if args is not None:
+            graph, originals = self.encoder().encode(args)
+            message = {**message, "a": graph}
+        reply = self.peer.request({**message, **drained()}, self.handle)
+        root, _ = Decoder(self.helpers, self.decode_tag, originals).decode(reply.get("v"))
+        if reply.get("ok") is not True:
+            info = reply.get("exc")
+            text = info.get("msg") if isinstance(info, dict) else None
+            raise builtin_exception(info, RuntimeError)(str(text or "the test's callback failed"))
+        return root[0] if isinstance(root, list) and root else None
+
+    def import_module(self, mode: object) -> Message:
+        """Import (``first``), re-import (``fresh``) or ``reload`` the student module."""
+        with captured() as output:
+            try:
+                if mode == "reload" and self.module is not None:
+                    self.module = importlib.reload(self.module)
+                elif mode == "fresh" or self.module is None:
+                    sys.modules.pop(self.module_name, None)
+                    self.module = importlib.import_module(self.module_name)
+                doc = getattr(self.module, "__doc__", None)
+                reply: Message = {"ok": True, "doc": doc[:MAX_TRACEBACK] if isinstance(doc, str)
+                                  else None}
+            except BaseException as exc:  # SyntaxError, SystemExit at import, anything
+                reply = {"ok": False, "syntax": isinstance(exc, SyntaxError),
+                         "exc": {"tb": student_traceback(exc)}}
+        return {**reply, **output}
+
     def handle(self, message: Message) -> Message:
+        if "env" in message:
+            with contextlib.suppress(Exception):
+                delta, _ = Decoder(self.helpers, self.decode_tag).decode(message["env"])
+                self.ambient.apply(delta)
+        if message.get("op") == "import":
+            return self.import_module(message.get("mode"))
         sources: dict[int, int] = {}
         root: Any = None
         stop = False
-        with _captured() as output:
+        with captured() as output, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             try:
                 if "a" in message:
                     root, objs = Decoder(self.helpers, self.decode_tag).decode(message["a"])
@@ -175,6 +174,8 @@ class Agent:
             except BaseException as exc:
                 result, error = None, self.exception_info(exc)
         reply: Message = {"ok": error is None, **output}
+        if caught:
+            reply["w"] = self.warnings_info(caught)
         if stop:
             reply["stop"] = True
         if error is not None:
@@ -202,10 +203,21 @@ class Agent:
                     return next(root[0])
                 except StopIteration as exc:
                     raise _Stop(exc.value) from None
-            function = DUNDERS.get(name) if isinstance(name, str) else None
+            function = (DUNDERS.get(name) or OPERATIONS.get(name)) if isinstance(name, str) \
+                else None
             if function is None:
                 raise ValueError(f"unknown operation {name!r}")
             return function(*root)
+        if op == "run":  # runpy.run_path / run_module of the student's file
+            return run_code(str(message.get("kind")), str(message.get("target")),
+                            _opt_str(message.get("run_name")), root[0] if root else None,
+                            message.get("alter_sys") is True)
+        if op == "program":  # subprocess: [sys.executable, "solution.py", ...]
+            stdin, env = root
+            return run_program(_strs(message.get("flags")), _strs(message.get("target")),
+                               _strs(message.get("args")), bytes(stdin),
+                               message.get("merge") is True, env,
+                               _opt_float(message.get("timeout")))
         target = self._target(message.get("t"))
         name = message.get("n")
         if op == "call":
@@ -226,10 +238,21 @@ class Agent:
 
     def _target(self, ref: object) -> Any:
         if ref is None:
+            if self.module is None:
+                self.module = importlib.import_module(self.module_name)
             return self.module
         if type(ref) is not int or ref not in self.handles:
             raise LookupError(f"no student object {ref!r}")
         return self.handles[ref]
+
+    def warnings_info(self, caught: list[warnings.WarningMessage]) -> list[list[Any]]:
+        found = []
+        for w in caught[:MAX_WARNINGS]:
+            category = w.category if isinstance(w.category, type) else UserWarning
+            found.append([[[c.__module__, c.__qualname__] for c in category.__mro__[:32]
+                           if c is not object], str(w.message)[:MAX_TRACEBACK],
+                          str(w.filename)[:300], w.lineno if type(w.lineno) is int else 0])
+        return found
 
     def exception_info(self, exc: BaseException) -> dict[str, Any]:
         try:
@@ -309,6 +332,19 @@ class Agent:
         raise ProtocolError(f"unknown tag {sorted(tag)[:3]!r}")
 
 
+def _strs(value: object) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def _opt_str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _opt_float(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) \
+        else None
+
+
 _SHORT = reprlib.Repr()
 _SHORT.maxstring, _SHORT.maxother, _SHORT.maxlist = 60, 60, 8
 
@@ -383,8 +419,10 @@ def main() -> None:
 
         signal.signal(signal.SIGXCPU, out_of_cpu)
         tracer.start()
+    agent = Agent(peer, config["module"], HelperRegistry(config["helpers"]))
+    sys.stdin = RemoteStdin(agent)
     try:
-        Agent(peer, config["module"], HelperRegistry(config["helpers"])).serve()
+        agent.serve()
     finally:
         if tracer is not None:
             tracer.dump()

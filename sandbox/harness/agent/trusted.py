@@ -4,14 +4,17 @@ Configuration arrives as JSON on stdin (written by the runner, trusted). The run
 only through the ``ctl`` socket, which no student process ever holds.
 
 ``collect`` imports the test file with a :class:`~.proxy.LazyModule` standing in for the student
-module (no student process exists) and reports the node ids.
+module (no student process exists; the student's file is an empty placeholder) and reports the
+node ids.
 
 ``run`` is a zygote: it imports pytest once and then, for each node id, asks the runner for a
-fresh student process (``start``; the runner answers with one end of a socketpair passed over
-``ctl`` with SCM_RIGHTS), forks a child that runs pytest on that single test with a
-:class:`~.proxy.StudentModule` wired to the socket, and reports the child's summary
-(``result``). The parent enforces the per-test deadline by killing the child: a test that hangs
-in test code, or a student that floods the channel, costs only that test.
+fresh student process (``start``; the runner answers with one end of a socketpair and a memfd
+holding the student's source, both passed over ``ctl`` with SCM_RIGHTS), writes the source to
+``/work/<module>.py`` read-only, forks a child that runs pytest on that single test with the
+student module's import redirected to a :class:`~.proxy.StudentModule` wired to the socket
+(``redirect.py``), and reports the child's summary (``result``). The parent enforces the
+per-test deadline by killing the child: a test that hangs in test code, or a student that floods
+the channel, costs only that test.
 """
 
 from __future__ import annotations
@@ -31,14 +34,19 @@ from typing import Any
 
 import pytest
 
+from . import redirect
+from .ambient import Tracker
 from .codec import HelperRegistry
 from .plugin import CollectPlugin, RunPlugin
-from .proxy import LazyModule, StudentModule
 from .session import Session
 from .wire import START_SLACK, Peer
 
 KILL_GRACE = 1.5  # seconds after the test deadline before the child is killed outright
 MAX_CHILD_REPORT = 1 << 20
+MAX_SOURCE = 4 << 20  # bytes of the student's source the runner may send
+# Imported once here, not in every forked child: what the redirects and mirrors use.
+PRELOAD = ("dataclasses", "inspect", "linecache", "random", "runpy", "subprocess", "time",
+           "importlib.util", "locale", "ast")
 
 
 def pytest_args(test_file: str) -> list[str]:
@@ -70,8 +78,7 @@ def main() -> None:
 
 
 def _collect(config: dict[str, Any], ctl: Peer) -> None:
-    name = config["module"]
-    sys.modules[name] = LazyModule(name)
+    redirect.install_collecting(config["module"])
     captured = tempfile.TemporaryFile()
     os.dup2(captured.fileno(), 1)
     os.dup2(captured.fileno(), 2)
@@ -92,9 +99,10 @@ def _serve(config: dict[str, Any], ctl: Peer, ctl_sock: socket.socket) -> None:
     _preload_pytest()
     for index, nodeid in enumerate(config["nodeids"]):
         ctl.send({"op": "start", "index": index, "nodeid": nodeid})
-        data, fds, _, _ = socket.recv_fds(ctl_sock, 1, 1)
+        data, fds, _, _ = socket.recv_fds(ctl_sock, 1, 2)
         if not data or not fds:
             return  # the runner stopped
+        _write_source(config["module"], fds[1] if len(fds) > 1 else None)
         result = _run_one(config, nodeid, fds[0], ctl_sock)
         ctl.send({"op": "result", "index": index, "nodeid": nodeid, **result})
 
@@ -106,6 +114,23 @@ def _preload_pytest() -> None:
     for name in default_plugins:
         with contextlib.suppress(ImportError):
             importlib.import_module(f"_pytest.{name}")
+    for name in PRELOAD:
+        importlib.import_module(name)
+
+
+def _write_source(module: str, fd: int | None) -> None:
+    """The student's source for the next test, as a read-only file (text for the tests to
+    read: nothing here imports or runs it, see ``redirect.py``)."""
+    data = b""
+    if fd is not None:
+        with os.fdopen(fd, "rb") as fh:
+            data = fh.read(MAX_SOURCE)
+    path = redirect.student_path(module)
+    with contextlib.suppress(FileNotFoundError):
+        os.chmod(path, 0o600)
+    with open(path, "wb") as fh:
+        fh.write(data)
+    os.chmod(path, 0o444)
 
 
 def _run_one(config: dict[str, Any], nodeid: str, fd: int,
@@ -187,8 +212,8 @@ def _child(config: dict[str, Any], nodeid: str, fd: int, report: int,
 
     session.start_lazily(hello_deadline, float(config["wall_seconds"]), ready)
     session.on_broken = give_up
-    name = config["module"]
-    sys.modules[name] = StudentModule(name, session)
+    session.ambient = Tracker()
+    redirect.install(session, config["module"])
     plugin = RunPlugin(nodeid, session, on_start=ready)
     pytest.main(pytest_args(config["test_file"]), plugins=[plugin])
     os.write(report, json.dumps({"result": plugin.result()}).encode() + b"\n")

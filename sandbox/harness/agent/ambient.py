@@ -1,0 +1,173 @@
+"""Process state a test sets up and the student's code reads, mirrored into the student process.
+
+Under plain pytest the test and the student's code share one interpreter, so what a test patches
+(``monkeypatch.setattr("builtins.input", ...)``, ``mock.patch("random.randint")``,
+``sys.argv``, ``random.seed(7)``, ``monkeypatch.setenv``) is what the student's code sees. Here
+they are two processes. Before every request, the trusted side compares that state with how it
+was when the test process started (:class:`Tracker`) and sends what differs since the last
+request; the student side applies it (:func:`apply`). State flows one way only, test to
+student: nothing the student process does changes the test's process state (a student that
+could set the test's random state could choose the test's inputs).
+
+``MIRRORED`` is the registry: module → attributes whose replacement is mirrored. A replacement
+that is a function (a ``lambda``, a ``Mock``) reaches the student process as a callback, so the
+test's own function runs here, on the trusted side, with the student's arguments (as any
+function a test passes to student code does). ``sys.stdin`` is not in the table: the student
+process always reads the test's ``sys.stdin`` through the channel (``student.RemoteStdin``), so a
+``StringIO`` a test installs is read, and pytest's "reading from stdin while output is captured"
+error is raised, exactly as under plain pytest. Output needs no mirroring: what the student's code
+prints is written to the test's ``sys.stdout``/``sys.stderr`` (``capsys``, ``redirect_stdout``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+MIRRORED: dict[str, tuple[str, ...]] = {
+    "builtins": ("input", "print"),
+    "random": (
+        "random", "randint", "randrange", "choice", "choices", "shuffle", "sample", "uniform",
+        "gauss", "normalvariate", "triangular", "getrandbits", "seed",
+    ),
+    "time": (
+        "sleep", "time", "time_ns", "monotonic", "monotonic_ns", "perf_counter",
+        "perf_counter_ns", "localtime", "gmtime", "strftime", "ctime", "asctime",
+    ),
+    "os": ("getenv", "getcwd", "cpu_count", "urandom"),
+}
+MAX_ENV = 64 * 1024  # characters of changed environment sent at once
+_MISSING = object()
+
+
+class Tracker:
+    """Trusted side: what the test changed since the process started, sent when it changes."""
+
+    def __init__(self) -> None:
+        self.originals: dict[str, Any] = {}
+        for module_name, names in MIRRORED.items():
+            module = sys.modules.get(module_name)
+            for name in names:
+                self.originals[f"{module_name}.{name}"] = (
+                    getattr(module, name, _MISSING) if module is not None else _MISSING
+                )
+        self.argv = list(sys.argv)
+        self.environ = dict(os.environ)
+        self.random_state = self._random_state()
+        self._sent: dict[str, Any] = {}
+
+    @staticmethod
+    def _random_state() -> object:
+        module = sys.modules.get("random")
+        try:
+            return module.getstate() if module is not None else None
+        except Exception:  # a test replaced random.getstate: nothing to mirror
+            return None
+
+    def current(self) -> dict[str, Any]:
+        """The state to mirror now: ``patch`` (dotted name → replacement), ``argv``, ``env``,
+        ``random`` (the generator's state), each only when it differs from the start."""
+        patched: dict[str, Any] = {}
+        for dotted, original in self.originals.items():
+            module_name, _, name = dotted.partition(".")
+            module = sys.modules.get(module_name)
+            value = getattr(module, name, _MISSING) if module is not None else _MISSING
+            if value is not original and value is not _MISSING:
+                patched[dotted] = value
+        state: dict[str, Any] = {"patch": patched}
+        argv = sys.argv
+        if isinstance(argv, list) and argv != self.argv and all(isinstance(a, str) for a in argv):
+            state["argv"] = list(argv)
+        env = dict(os.environ)
+        if env != self.environ:
+            changed = {k: v for k, v in env.items() if self.environ.get(k) != v}
+            removed = sorted(k for k in self.environ if k not in env)
+            if sum(len(k) + len(v) for k, v in changed.items()) <= MAX_ENV:
+                state["env"] = {"set": changed, "unset": removed}
+        random_state = self._random_state()
+        if random_state is not None and random_state != self.random_state:
+            state["random"] = random_state
+        return state
+
+    def changes(self) -> dict[str, Any] | None:
+        """What to send with the next request: the parts of ``current()`` that changed since the
+        last one sent, or None when nothing did."""
+        state = self.current()
+        delta: dict[str, Any] = {}
+        sent_patch: dict[str, Any] = self._sent.get("patch", {})
+        patch = state["patch"]
+        set_now = {k: v for k, v in patch.items() if sent_patch.get(k, _MISSING) is not v}
+        reset = sorted(k for k in sent_patch if k not in patch)
+        if set_now:
+            delta["set"] = set_now
+        if reset:
+            delta["reset"] = reset
+        for key in ("argv", "env", "random"):
+            if state.get(key) != self._sent.get(key):
+                delta[key] = state.get(key)
+        self._sent = state
+        return delta or None
+
+
+class Applier:
+    """Student side: applies what the trusted side sent, keeping the originals to restore."""
+
+    def __init__(self) -> None:
+        self.argv = list(sys.argv)
+        self.environ = dict(os.environ)
+        self.saved: dict[str, Any] = {}
+
+    def apply(self, delta: object) -> None:
+        if not isinstance(delta, dict):
+            return
+        for dotted in delta.get("reset") or []:
+            if isinstance(dotted, str) and dotted in self.saved:
+                module_name, _, name = dotted.partition(".")
+                setattr(sys.modules[module_name], name, self.saved.pop(dotted))
+        patches = delta.get("set")
+        for dotted, value in (patches.items() if isinstance(patches, dict) else ()):
+            module_name, _, name = str(dotted).partition(".")
+            if name not in MIRRORED.get(module_name, ()):
+                continue
+            module = importlib.import_module(module_name)
+            if dotted not in self.saved:
+                self.saved[dotted] = getattr(module, name, None)
+            setattr(module, name, value)
+        if "argv" in delta:
+            argv = delta["argv"]
+            sys.argv = [str(a) for a in argv] if isinstance(argv, list) else list(self.argv)
+        if "env" in delta:
+            self._environ(delta["env"])
+        if "random" in delta:
+            self._random(delta["random"])
+
+    def _environ(self, env: object) -> None:
+        wanted = dict(self.environ)
+        if isinstance(env, dict):
+            changed, removed = env.get("set"), env.get("unset")
+            if isinstance(changed, dict):
+                wanted.update({str(k): str(v) for k, v in changed.items()})
+            for key in removed if isinstance(removed, list) else ():
+                wanted.pop(str(key), None)
+        for key in [k for k in os.environ if k not in wanted]:
+            del os.environ[key]
+        for key, value in wanted.items():
+            if os.environ.get(key) != value:
+                os.environ[key] = value
+
+    @staticmethod
+    def _random(state: object) -> None:
+        if state is None:
+            return
+        import random
+
+        try:
+            version, internal, gauss = state  # type: ignore[misc]
+            random.setstate((int(version), tuple(int(i) for i in internal), gauss))  # type: ignore[has-type]
+        except (TypeError, ValueError):
+            pass  # not a state of this Python's generator: the student keeps its own
+
+
+__all__ = ["MIRRORED", "Applier", "Tracker"]

@@ -1,0 +1,2 @@
+def banner(text):
+    print(f"* {text} *")

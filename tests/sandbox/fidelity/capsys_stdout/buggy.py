@@ -1,0 +1,3 @@
+def print_table(n):
+    for i in range(n):
+        print(i)

@@ -1,0 +1,5 @@
+def shout(text):
+    print(text)
+
+
+print("testing:", "ok")

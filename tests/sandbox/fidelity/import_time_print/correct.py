@@ -1,0 +1,5 @@
+def shout(text):
+    print(text.upper())
+
+
+print("testing:", "ok")

@@ -1,0 +1,11 @@
+def repl():
+    while True:
+        line = input("> ")
+        if line == "q":
+            print("bye")
+            return
+        op, a, b = line.split()
+        if op == "add":
+            print(int(a) + int(b))
+        else:
+            print(int(a) * int(b))

@@ -1,0 +1,2 @@
+def ask_and_double():
+    return int(input("Number:")) + 2

@@ -1,0 +1,4 @@
+def greet():
+    name = input("Name: ")
+    print("Welcome!")
+    print(f"Hello, {name}!")

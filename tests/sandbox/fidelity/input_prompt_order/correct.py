@@ -1,0 +1,4 @@
+def greet():
+    print("Welcome!")
+    name = input("Name: ")
+    print(f"Hello, {name}!")

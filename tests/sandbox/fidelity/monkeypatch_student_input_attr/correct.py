@@ -1,0 +1,2 @@
+def confirm():
+    return input("Sure? ").strip().lower() in ("y", "yes")

@@ -1,0 +1,8 @@
+def log(message):
+    print("[log]", message)
+
+
+def process(values):
+    result = sum(values)
+    log("done")
+    return result

@@ -1,0 +1,9 @@
+def log(message):
+    print("[log]", message)
+
+
+def process(values):
+    log("start")
+    result = sum(values)
+    log("done")
+    return result

@@ -1,0 +1,7 @@
+def greet(name):
+    print("Hello,", name + "!")
+
+
+def farewell(name):
+    print(f"Bye, {name}.")
+    print("See you soon.")

@@ -1,0 +1,5 @@
+import os
+
+
+def greeting(name):
+    return f"{os.environ.get('GREETINGS', 'Hello')}, {name}"

@@ -1,0 +1,2 @@
+def area(w, h=2):
+    return w * h

@@ -1,0 +1,2 @@
+def area(width, height=1):
+    return width * height

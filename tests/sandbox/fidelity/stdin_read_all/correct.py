@@ -1,0 +1,5 @@
+import sys
+
+
+def total():
+    return sum(int(x) for x in sys.stdin.read().split())

@@ -1,0 +1,4 @@
+def countdown(n):
+    while n > 0:
+        yield n
+        n -= 1
