@@ -19,8 +19,9 @@ made safe, and a test using one gives no result for any submission ("could not b
 ``tests/``, naming the test (or "module level") and the reason. The upload of a package runs it
 (``grader.courses.services``); the runner refuses, at grading time, a test file whose tests run
 text as code (a package stored before this check existed). It reads the code as written: a name
-built at run time escapes it, and the runtime guard (``redirect.install_guard``) still stops the
-test. Parsing is all it does: nothing is imported or run.
+built at run time escapes it; the runtime guard (``redirect.install_guard``) still stops a test
+that starts a program or runs code compiled from the student's file. Parsing is all it does:
+nothing is imported or run.
 """
 
 from __future__ import annotations

@@ -77,3 +77,44 @@ def test_an_unsupported_idiom_that_reaches_grading_is_never_a_score(backend, tmp
                                     module_name="solution", limits=LIMITS)
             assert cases and {(c.verdict, c.fault) for c in cases} == {
                 (Verdict.SANDBOX_ERROR, Fault.PACKAGE)}, [c.output for c in cases]
+
+
+def _inline_package(tmp_path: Path, files: dict[str, str], solution: str) -> tuple[Path, Path]:
+    tests = tmp_path / "pkg" / "tests"
+    for name, text in files.items():
+        (tests / name).parent.mkdir(parents=True, exist_ok=True)
+        (tests / name).write_text(text)
+    submission = tmp_path / "submission"
+    submission.mkdir()
+    (submission / "solution.py").write_text(solution)
+    return tests, submission
+
+
+@pytest.mark.sandbox
+def test_a_copy_of_the_students_file_never_runs_in_the_tests_process(backend, tmp_path):
+    # Not found by reading the test: stopped by the audit hook when the copy is about to run.
+    tests, submission = _inline_package(tmp_path, {"test_copy.py": (
+        "import runpy, shutil, solution\n\n"
+        "def test_copy_and_run(tmp_path):\n"
+        "    shutil.copy(solution.__file__, tmp_path / 'copy.py')\n"
+        "    assert runpy.run_path(str(tmp_path / 'copy.py'))['add'](2, 3) == 5\n"
+    )}, "def add(a, b):\n    return a + b\n")
+    assert check(tests, "solution") == []
+    [case] = run_pytest_file(backend, package_tests_dir=tests, test_file="tests/test_copy.py",
+                             submission_dir=submission, module_name="solution", limits=LIMITS)
+    assert (case.verdict, case.fault) == (Verdict.SANDBOX_ERROR, Fault.PACKAGE)
+    assert "a copy of the file" in case.output
+
+
+@pytest.mark.sandbox
+def test_a_submission_copying_a_helper_module_is_graded_not_refused(backend, tmp_path):
+    # The guard compares code with the student's only for files that are not the tests' own:
+    # a submission cannot make a test "could not be graded" by imitating a helper.
+    helper = "def add(a, b):\n    return a + b\n"
+    tests, submission = _inline_package(tmp_path, {"helpers.py": helper, "test_add.py": (
+        "import helpers\nimport solution\n\n"
+        "def test_add():\n    assert solution.add(2, 3) == helpers.add(2, 3)\n"
+    )}, helper)
+    [case] = run_pytest_file(backend, package_tests_dir=tests, test_file="tests/test_add.py",
+                             submission_dir=submission, module_name="solution", limits=LIMITS)
+    assert case.verdict == Verdict.PASSED, case.output

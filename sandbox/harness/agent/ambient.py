@@ -27,7 +27,7 @@ import sys
 from typing import Any
 
 MIRRORED: dict[str, tuple[str, ...]] = {
-    "builtins": ("input", "print"),
+    "builtins": ("input", "print", "open"),
     "random": (
         "random", "randint", "randrange", "choice", "choices", "shuffle", "sample", "uniform",
         "gauss", "normalvariate", "triangular", "getrandbits", "seed",
@@ -39,7 +39,20 @@ MIRRORED: dict[str, tuple[str, ...]] = {
     "os": ("getenv", "getcwd", "cpu_count", "urandom"),
 }
 MAX_ENV = 64 * 1024  # characters of changed environment sent at once
+MAX_LOGGERS = 200  # loggers whose level is compared (caplog.set_level, caplog.at_level)
 _MISSING = object()
+
+
+def _levels() -> dict[str, int]:
+    """Levels of the root logger ("") and of the named loggers that exist."""
+    logging = sys.modules.get("logging")
+    if logging is None:
+        return {}
+    found = {"": logging.getLogger().level}
+    for name, logger in list(logging.Logger.manager.loggerDict.items())[:MAX_LOGGERS]:
+        if isinstance(logger, logging.Logger):
+            found[name] = logger.level
+    return found
 
 
 class Tracker:
@@ -56,6 +69,7 @@ class Tracker:
         self.argv = list(sys.argv)
         self.environ = dict(os.environ)
         self.random_state = self._random_state()
+        self.levels = _levels()
         self._sent: dict[str, Any] = {}
 
     @staticmethod
@@ -89,6 +103,9 @@ class Tracker:
         random_state = self._random_state()
         if random_state is not None and random_state != self.random_state:
             state["random"] = random_state
+        levels = {n: v for n, v in _levels().items() if self.levels.get(n, 0) != v}
+        if levels:
+            state["levels"] = levels
         return state
 
     def changes(self) -> dict[str, Any] | None:
@@ -104,7 +121,7 @@ class Tracker:
             delta["set"] = set_now
         if reset:
             delta["reset"] = reset
-        for key in ("argv", "env", "random"):
+        for key in ("argv", "env", "random", "levels"):
             if state.get(key) != self._sent.get(key):
                 delta[key] = state.get(key)
         self._sent = state
@@ -112,12 +129,18 @@ class Tracker:
 
 
 class Applier:
-    """Student side: applies what the trusted side sent, keeping the originals to restore."""
+    """Student side: applies what the trusted side sent, keeping the originals to restore.
 
-    def __init__(self) -> None:
+    ``adapters`` turn a replacement into what the student's code calls instead (a patched
+    ``open`` returns a file built from what the test's ``open`` gave, see ``streams.py``).
+    """
+
+    def __init__(self, adapters: dict[str, Any] | None = None) -> None:
         self.argv = list(sys.argv)
         self.environ = dict(os.environ)
         self.saved: dict[str, Any] = {}
+        self.adapters = adapters or {}
+        self.levels: dict[str, int] = {}
 
     def apply(self, delta: object) -> None:
         if not isinstance(delta, dict):
@@ -134,7 +157,8 @@ class Applier:
             module = importlib.import_module(module_name)
             if dotted not in self.saved:
                 self.saved[dotted] = getattr(module, name, None)
-            setattr(module, name, value)
+            adapter = self.adapters.get(dotted)
+            setattr(module, name, adapter(value) if adapter is not None else value)
         if "argv" in delta:
             argv = delta["argv"]
             sys.argv = [str(a) for a in argv] if isinstance(argv, list) else list(self.argv)
@@ -142,6 +166,21 @@ class Applier:
             self._environ(delta["env"])
         if "random" in delta:
             self._random(delta["random"])
+        if "levels" in delta:
+            self._levels(delta["levels"])
+
+    def _levels(self, levels: object) -> None:
+        """Logger levels the test set (``caplog.set_level``): records below them are not made."""
+        import logging
+
+        wanted = levels if isinstance(levels, dict) else {}
+        for name in [n for n in self.levels if n not in wanted]:
+            logging.getLogger(name or None).setLevel(self.levels.pop(name))
+        for name, level in wanted.items():
+            if isinstance(name, str) and type(level) is int:
+                logger = logging.getLogger(name or None)
+                self.levels.setdefault(name, logger.level)
+                logger.setLevel(level)
 
     def _environ(self, env: object) -> None:
         wanted = dict(self.environ)

@@ -19,10 +19,12 @@ read its file (``solution.__file__``, ``inspect.getsource``), look inside its ob
   What comes back is the student program's output, untrusted data the test compares.
 
 And one guard (:func:`install_guard`), a ``sys.addaudithook`` hook no Python code can remove:
-nothing else may run the student's code in this process, and this process may start no program
-at all (a program could read and run the file). A test that tries is stopped and gives no
-result (``errors.Refused``): the package is at fault, whatever the submission. ``sandbox.harness.
-lint`` names such tests to the teacher at upload, before any student submits.
+no code compiled from the student's file may run in this process, and this process may start no
+program at all (a program could read and run the file). A test that tries is stopped and gives
+no result (``errors.Refused``): the package is at fault, whatever the submission. Text run as
+code (``exec``) is found by reading the tests instead: ``sandbox.harness.lint`` names all of
+these to the teacher at upload, before any student submits, and the runner refuses a stored
+package whose tests ``exec`` text.
 """
 
 from __future__ import annotations
@@ -50,7 +52,6 @@ from .scripts import SAFE_FLAGS
 from .session import Session
 
 WORK = "/work"
-TESTS = "/work/tests"
 SPAWN_EVENTS = frozenset({"subprocess.Popen", "os.system", "os.exec", "os.posix_spawn",
                           "os.spawn", "os.fork", "os.forkpty"})
 _PYTHON = re.compile(r"python(\d+(\.\d+)?)?$")
@@ -310,39 +311,59 @@ def _class_line(source: str, qualname: str) -> int | None:
 # -- the guard -------------------------------------------------------------------------------
 
 
+MAX_COMPARED_SOURCE = 256 * 1024  # bytes of student source compiled here to recognise copies
+
+
 def install_guard(session: Session, path: str) -> None:
     """Refuse, for the rest of this process, to start programs or to run the student's code.
 
-    The student's code is recognised as code compiled from its file (an import by path, a
-    loader) or compiled from text equal to the file's (``exec(open(path).read())``) under a name
-    that is not one of the tests' files. Text that is only parsed (``ast.parse``) is fine.
+    The student's code is recognised when it is about to run: code compiled from its file
+    (``SourceFileLoader``, ``compile(text, solution.__file__, "exec")``), or equal to it and
+    compiled from a file that is not one of the tests' or the libraries' (a copy written to
+    ``tmp_path`` and imported or run with runpy). Equality is that of code objects (everything
+    but the file name); the student's text is compiled for it, never run, and only once such a
+    file is about to run. No submission can make this refuse: it would need this process to run
+    one of its files, and files of the tests and libraries are not compared. Text run as code
+    under a made-up name (``exec(open(path).read())``: ``<string>``) is not compared here, where
+    a submission could imitate text that pytest or a helper runs: the tests are read for it
+    instead, at upload and when graded (``sandbox.harness.lint``).
     """
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-    except OSError:
-        raw = b""
-    text = raw.decode("utf-8", errors="replace")
-    suspicious = {path}
+    ours = (WORK + "/tests/", os.path.dirname(os.path.abspath(__file__)) + "/",
+            os.path.join(sys.prefix, ""), os.path.join(sys.base_prefix, ""))
+    compiled: list[types.CodeType | None] = []
+
+    def student_code() -> types.CodeType | None:
+        if not compiled:
+            code = None
+            try:
+                with open(path, "rb") as fh:
+                    raw = fh.read(MAX_COMPARED_SOURCE + 1)
+                if len(raw) <= MAX_COMPARED_SOURCE:
+                    code = compile(raw, path, "exec", dont_inherit=True)
+            except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+                pass  # nothing that does not compile can run
+            compiled.append(code)
+        return compiled[0]
+
+    def is_students(code: types.CodeType) -> bool:
+        name = code.co_filename
+        if name.startswith("<") or code.co_name != "<module>":
+            return False
+        name = os.path.normpath(os.path.join(os.getcwd(), name))
+        if name == path:
+            return True
+        return not name.startswith(ours) and code == student_code()
 
     def hook(event: str, args: tuple[Any, ...]) -> None:
         if event in SPAWN_EVENTS:
             session.refuse("the test starts a program; a test may run only the student's own "
                            "file, as [sys.executable, '<file>', ...], which the grader runs in "
                            "the student's sandbox")
-        elif event == "compile" and raw and len(args) == 2:
-            source, filename = args
-            if (isinstance(source, str) and source == text) or (
-                isinstance(source, bytes) and source == raw
-            ):
-                name = str(filename)
-                if not name.startswith(TESTS + "/"):
-                    suspicious.add(name)
         elif event == "exec" and args and isinstance(args[0], types.CodeType):
-            if args[0].co_filename in suspicious:
+            if is_students(args[0]):
                 session.refuse("the test runs the student's code in the test's own process "
-                               "(exec or a module loader); import the module or run the file "
-                               "with runpy or subprocess instead")
+                               "(a module loader, or a copy of the file); import the module or "
+                               "run the file with runpy or subprocess instead")
 
     sys.addaudithook(hook)
 

@@ -43,6 +43,7 @@ MAX_TEXT = 10_000  # characters of a repr()/str() of a student object kept
 MAX_OUTPUT = 64 * 1024  # characters of student stdout/stderr forwarded per reply
 HANDLE_KINDS = ("obj", "callable", "class", "iter", "module")
 MAX_WARNINGS = 50
+MAX_RECORDS = 100  # log records of one reply
 # What the student side may ask of the test's sys.stdin (``student.RemoteStdin``).
 STDIN_METHODS = frozenset({"read", "readline", "readlines", "buffer.read", "buffer.readline",
                            "buffer.readlines"})
@@ -357,6 +358,7 @@ class Session:
         if not isinstance(root, list) or len(root) != 2:
             self._violate("a reply value must be [result, arguments]")
         self._warn(reply.get("w"))
+        self._log(reply.get("log"))
         if not ok:
             raise self._exception(reply.get("exc"))
         if reply.get("stop") is True:
@@ -372,7 +374,7 @@ class Session:
         op = request.get("op")
         root: object = None
         objs: list[object] = []
-        if op == "callback":
+        if op in ("callback", "open"):
             index = request.get("cb")
             if type(index) is not int or not 0 <= index < len(self._callbacks):
                 raise ProtocolError("callback to an unknown function")
@@ -385,6 +387,8 @@ class Session:
             ):
                 raise ProtocolError("callback arguments must be [list, dict]")
             function: Callable[[], object] = lambda: self._callbacks[index](*args, **kwargs)  # noqa: E731
+            if op == "open":  # the test's patched open(): what its file gives, as a value
+                function = lambda: _file_value(self._callbacks[index](*args, **kwargs))  # noqa: E731
         elif op == "stdin":
             method, size = request.get("m"), request.get("n")
             if method not in STDIN_METHODS or type(size) is not int:
@@ -413,6 +417,27 @@ class Session:
             reply = {"ok": False, "v": NOTHING,
                      "exc": {"mro": [["test", "Exception"]], "msg": str(exc)[:2000]}}
         return reply
+
+    def _log(self, found: object) -> None:
+        """Hand the student's log records to the test's loggers (``caplog``), by name."""
+        if not isinstance(found, list):
+            return
+        import logging
+
+        for item in found[:MAX_RECORDS]:
+            if not (isinstance(item, list) and len(item) == 7 and isinstance(item[0], str)
+                    and type(item[1]) is int and isinstance(item[2], str)
+                    and isinstance(item[3], str) and type(item[4]) is int
+                    and isinstance(item[5], str) and (item[6] is None or isinstance(item[6], str))):
+                continue
+            name, level, message, path, line, function, exc_text = item
+            logger = logging.getLogger(name[:200] if name and name != "root" else None)
+            logger.handle(logging.makeLogRecord({
+                "name": logger.name, "levelno": level, "levelname": logging.getLevelName(level),
+                "msg": message[:MAX_TEXT], "args": None, "pathname": path[:300],
+                "filename": path.rsplit("/", 1)[-1][:300], "module": "", "lineno": line,
+                "funcName": function[:200], "exc_text": exc_text[:MAX_TEXT] if exc_text else None,
+            }))
 
     def _warn(self, found: object) -> None:
         """Issue again, here, the warnings the student's code issued (``pytest.warns``)."""
@@ -558,6 +583,18 @@ class Session:
 
 def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
+
+
+def _file_value(handle: Any) -> dict[str, Any]:
+    """A file the test's ``open()`` returned, as ``streams.TestFile`` rebuilds it: its content
+    (read here, by the test's own object) and its ``write`` (called back for each write)."""
+    try:
+        data = handle.read()
+    except Exception:  # a file opened for writing only
+        data = ""
+    write = getattr(handle, "write", None)
+    return {"data": data if isinstance(data, str | bytes) else "",
+            "write": write if callable(write) else None}
 
 
 def _read_stdin(method: str, size: int) -> object:

@@ -130,4 +130,80 @@ class RemoteStdin(io.TextIOBase):
         return RemoteStdin(self._agent, "buffer.")
 
 
-__all__ = ["MAX_OUTPUT", "RemoteStdin", "Sink", "builtin_exception", "captured", "drained"]
+class LogCollector:
+    """A handler on the student's root logger: the records of a request travel back with the
+    reply and are handled again by the test's loggers (``caplog``). Being a handler of the
+    root logger, it also keeps ``logging``'s last-resort stderr output and ``basicConfig`` off,
+    as pytest's own handlers do under plain pytest."""
+
+    MAX_RECORDS = 100
+
+    def __init__(self) -> None:
+        import logging
+
+        class Handler(logging.Handler):
+            def emit(inner, record: logging.LogRecord) -> None:  # noqa: N805
+                if len(self.records) < self.MAX_RECORDS:
+                    text = inner.formatter.formatException(record.exc_info) \
+                        if record.exc_info and inner.formatter else None
+                    if record.exc_info and text is None:
+                        text = logging.Formatter().formatException(record.exc_info)
+                    self.records.append([str(record.name), int(record.levelno),
+                                         record.getMessage()[:10_000], str(record.pathname),
+                                         int(record.lineno), str(record.funcName), text])
+
+        self.records: list[list[Any]] = []
+        logging.getLogger().addHandler(Handler())
+
+    def take(self) -> list[list[Any]]:
+        found, self.records = self.records, []
+        return found
+
+
+class TestFile(io.StringIO):
+    """What ``open()`` gives the student's code while the test patched ``builtins.open``
+    (``mock.mock_open``): the text the test's file gave, and writes passed on to it."""
+
+    def __init__(self, data: str, write: Any) -> None:
+        super().__init__(data)
+        self._test_write = write
+
+    def write(self, text: str) -> int:
+        if self._test_write is not None:
+            self._test_write(text)
+        return super().write(text)
+
+
+class TestBinaryFile(io.BytesIO):
+    def __init__(self, data: bytes, write: Any) -> None:
+        super().__init__(data)
+        self._test_write = write
+
+    def write(self, data: Any) -> int:
+        if self._test_write is not None:
+            self._test_write(bytes(data))
+        return super().write(data)
+
+
+def file_opener(agent: Asker) -> Any:
+    """The adapter of a patched ``builtins.open`` (``ambient.Applier``): ask the test's."""
+
+    def adapt(replacement: Any) -> Any:
+        index = getattr(replacement, "index", None)
+
+        def open_through_test(*args: Any, **kwargs: Any) -> Any:
+            found = agent.ask({"op": "open", "cb": index}, [list(args), dict(kwargs)])
+            if not isinstance(found, dict):
+                raise OSError("the test's open() gave no file")
+            data, write = found.get("data"), found.get("write")
+            if isinstance(data, bytes):
+                return TestBinaryFile(data, write)
+            return TestFile(data if isinstance(data, str) else "", write)
+
+        return open_through_test
+
+    return adapt
+
+
+__all__ = ["MAX_OUTPUT", "LogCollector", "RemoteStdin", "Sink", "TestBinaryFile", "TestFile",
+           "builtin_exception", "captured", "drained", "file_opener"]

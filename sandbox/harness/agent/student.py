@@ -10,6 +10,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import importlib
+import io
 import json
 import operator
 import os
@@ -28,7 +29,7 @@ from .codec import NOTHING, SAFE_BUILTINS, Encoder, HelperRegistry, Tag
 from .decoder import Decoder
 from .introspect import OPERATIONS
 from .scripts import run_code, run_program
-from .streams import RemoteStdin, builtin_exception, captured, drained
+from .streams import LogCollector, RemoteStdin, builtin_exception, captured, drained, file_opener
 from .wire import ChannelClosed, Message, Peer, ProtocolError, dumps
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -103,7 +104,8 @@ class Agent:
         self.module: types.ModuleType | None = None
         self.handles: dict[int, object] = {}
         self.handle_ids: dict[int, int] = {}
-        self.ambient = Applier()
+        self.ambient = Applier({"builtins.open": file_opener(self)})
+        self.logs: LogCollector | None = None
 
     def serve(self) -> None:
         # The module is imported when the test imports it ("import"): a script that reads
@@ -161,6 +163,8 @@ class Agent:
         sources: dict[int, int] = {}
         root: Any = None
         stop = False
+        if self.logs is None and "logging" in sys.modules:  # the student's code uses logging
+            self.logs = LogCollector()
         with captured() as output, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
@@ -176,6 +180,8 @@ class Agent:
         reply: Message = {"ok": error is None, **output}
         if caught:
             reply["w"] = self.warnings_info(caught)
+        if self.logs is not None and self.logs.records:
+            reply["log"] = self.logs.take()
         if stop:
             reply["stop"] = True
         if error is not None:
@@ -396,7 +402,7 @@ class _LineTracer:
     def dump(self) -> None:
         sys.settrace(None)
         with contextlib.suppress(OSError, ValueError, TypeError):
-            with open(self.out, "w") as fh:
+            with io.open(self.out, "w") as fh:  # noqa: UP020 (not a builtins.open a test patched)
                 json.dump({"lines": sorted(self.lines), "probes": self.probes}, fh)
 
 

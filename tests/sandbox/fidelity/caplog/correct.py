@@ -4,6 +4,7 @@ log = logging.getLogger(__name__)
 
 
 def clean(values):
+    log.info("cleaning %d values", len(values))
     kept = []
     for value in values:
         if value < 0:
