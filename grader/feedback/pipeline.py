@@ -34,7 +34,7 @@ from grader.feedback.repair import Repair, model_repair, search_candidates
 from grader.feedback.sbfl import is_structural, ochiai, ranked
 from grader.feedback.validation import Budget, Checked, SandboxValidator
 from grader.feedback.verdict import FeedbackVerdict, GroundingTest, decide
-from grader.feedback.voting import SampleVerdict, clean_text, parse_sample
+from grader.feedback.voting import parse_samples
 from sandbox.evidence import TestKey, Trace, collect_traces
 from sandbox.outcome import TestOutcome
 from sandbox.package import AssignmentPackage
@@ -172,26 +172,6 @@ def _search_lines(job: FeedbackJob, suspicious: list[tuple[int, float]]) -> list
     return lines[:SEARCH_LINES]
 
 
-def _parse(texts: list[str], code: str) -> tuple[list[SampleVerdict | None], int]:
-    max_line = max(1, len(code.splitlines()))
-    removed_total = 0
-    verdicts: list[SampleVerdict | None] = []
-    for text in texts:
-        verdict = parse_sample(text, max_line=max_line)
-        if verdict is not None:
-            steps = []
-            for step in verdict.steps:
-                cleaned, removed = clean_text(step, code)
-                removed_total += removed
-                if cleaned:
-                    steps.append(cleaned)
-            verdict.steps = steps
-            verdict.hint, removed = clean_text(verdict.hint, code)
-            removed_total += removed
-        verdicts.append(verdict)
-    return verdicts, removed_total
-
-
 def explain_batch(
     jobs: list[FeedbackJob],
     *,
@@ -218,7 +198,7 @@ def explain_batch(
     explanations = []
     for (job, suspicious, prompt), texts in zip(prepared, outputs, strict=True):
         started = time.monotonic()
-        verdicts, _ = _parse(list(texts), job.code)
+        verdicts, _ = parse_samples(list(texts), job.code)
         model_repairs: dict[int, Repair] = {}
         for i, v in enumerate(verdicts):
             if v is not None and v.line is not None and v.repair:

@@ -214,30 +214,38 @@ def _similarity(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, a, b).ratio()
 
 
+def parse_samples(texts: Sequence[str], code: str) -> tuple[list[SampleVerdict | None], int]:
+    """Parse every sample and clean its steps and hint (``clean_text``); also how many pieces
+    the cleanup removed."""
+    max_line = max(1, len(code.splitlines()))
+    removed_total = 0
+    verdicts: list[SampleVerdict | None] = []
+    for text in texts:
+        verdict = parse_sample(text, max_line=max_line)
+        if verdict is not None:
+            steps: list[str] = []
+            for step in verdict.steps:
+                cleaned, removed = clean_text(step, code)
+                removed_total += removed
+                if cleaned:
+                    steps.append(cleaned)
+            verdict.steps = steps
+            verdict.hint, removed = clean_text(verdict.hint, code)
+            removed_total += removed
+        verdicts.append(verdict)
+    return verdicts, removed_total
+
+
 def vote(
     texts: Sequence[str],
     *,
     code: str,
     suspiciousness: Mapping[int, float] | None = None,
 ) -> VoteResult:
-    """Vote over K raw sample texts for the student file ``code``."""
-    max_line = max(1, len(code.splitlines()))
+    """Vote over K raw sample texts for the student file ``code`` (on their word alone: the
+    product's vote checks repairs first, ``verdict.decide``)."""
     scores = suspiciousness or {}
-    removed_total = 0
-    verdicts: list[SampleVerdict | None] = []
-    for text in texts:
-        verdict = parse_sample(text, max_line=max_line)
-        if verdict is not None:
-            cleaned_steps: list[str] = []
-            for step in verdict.steps:
-                cleaned, removed = clean_text(step, code)
-                removed_total += removed
-                if cleaned:
-                    cleaned_steps.append(cleaned)
-            verdict.steps = cleaned_steps
-            verdict.hint, removed = clean_text(verdict.hint, code)
-            removed_total += removed
-        verdicts.append(verdict)
+    verdicts, removed_total = parse_samples(texts, code)
     parsed = [asdict(v) if v is not None else None for v in verdicts]
     groups: dict[tuple[int, str], list[SampleVerdict]] = {}
     for v in verdicts:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -50,55 +51,22 @@ def test_vllm_engine_without_vllm_or_gpu_says_so():
         engine.generate(["hi"], 2, Sampling())
 
 
-def test_openai_engine_sends_n_samples_and_returns_them_in_order():
+@contextlib.contextmanager
+def chat_server(answer):
+    """A stand-in OpenAI-compatible server: ``answer(body)`` gives the choices of each POST.
+    Yields (base URL, the bodies it received)."""
     seen: list[dict] = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             seen.append(body)
-            prompt = body["messages"][0]["content"]
-            choices = [{"message": {"content": f"{prompt}-{i}"}} for i in range(body["n"])]
-            data = json.dumps({"choices": choices, "usage": {"completion_tokens": 7}}).encode()
+            choices, tokens = answer(body)
+            data = json.dumps({"choices": choices, "usage": {"completion_tokens": tokens}})
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        engine = get_engine("openai", "m", base_url=f"http://127.0.0.1:{server.server_port}/v1")
-        out = engine.generate(["p", "q"], 3, Sampling(temperature=0.6, max_new_tokens=9))
-    finally:
-        server.shutdown()
-    assert out == [["p-0", "p-1", "p-2"], ["q-0", "q-1", "q-2"]]
-    assert seen[0]["n"] == 3 and seen[0]["max_tokens"] == 9 and seen[0]["temperature"] == 0.6
-    assert engine.stats.new_tokens == 14
-
-
-def test_openai_engine_closes_a_thinking_sample_cut_by_the_budget_and_gets_its_verdict():
-    seen = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            seen.append(body)
-            if body.get("continue_final_message"):
-                choices = [{"message": {"content": '{"line": 3}'}, "finish_reason": "stop"}]
-            else:
-                choices = [{"message": {"content": "<think>hmm " * 4}, "finish_reason": "length"},
-                           {"message": {"content": '<think>ok</think>{"line": 2}'},
-                            "finish_reason": "stop"}]
-            data = json.dumps({"choices": choices, "usage": {"completion_tokens": 5}}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(data)
+            self.wfile.write(data.encode())
 
         def log_message(self, *args):
             pass
@@ -106,10 +74,35 @@ def test_openai_engine_closes_a_thinking_sample_cut_by_the_budget_and_gets_its_v
     server = HTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        engine = get_engine("openai", "m", base_url=f"http://127.0.0.1:{server.server_port}/v1")
-        [texts] = engine.generate(["p"], 2, Sampling(max_new_tokens=40, thinking_budget=16))
+        yield f"http://127.0.0.1:{server.server_port}/v1", seen
     finally:
         server.shutdown()
+
+
+def test_openai_engine_sends_n_samples_and_returns_them_in_order():
+    def answer(body):
+        prompt = body["messages"][0]["content"]
+        return [{"message": {"content": f"{prompt}-{i}"}} for i in range(body["n"])], 7
+
+    with chat_server(answer) as (url, seen):
+        engine = get_engine("openai", "m", base_url=url)
+        out = engine.generate(["p", "q"], 3, Sampling(temperature=0.6, max_new_tokens=9))
+    assert out == [["p-0", "p-1", "p-2"], ["q-0", "q-1", "q-2"]]
+    assert seen[0]["n"] == 3 and seen[0]["max_tokens"] == 9 and seen[0]["temperature"] == 0.6
+    assert engine.stats.new_tokens == 14
+
+
+def test_openai_engine_closes_a_thinking_sample_cut_by_the_budget_and_gets_its_verdict():
+    def answer(body):
+        if body.get("continue_final_message"):
+            return [{"message": {"content": '{"line": 3}'}, "finish_reason": "stop"}], 5
+        return [{"message": {"content": "<think>hmm " * 4}, "finish_reason": "length"},
+                {"message": {"content": '<think>ok</think>{"line": 2}'},
+                 "finish_reason": "stop"}], 5
+
+    with chat_server(answer) as (url, seen):
+        engine = get_engine("openai", "m", base_url=url)
+        [texts] = engine.generate(["p"], 2, Sampling(max_new_tokens=40, thinking_budget=16))
     assert seen[0]["max_tokens"] == 16  # the thinking budget
     cont = seen[1]
     assert cont["continue_final_message"] and not cont["add_generation_prompt"]
