@@ -21,6 +21,7 @@ prints is written to the test's ``sys.stdout``/``sys.stderr`` (``capsys``, ``red
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import sys
@@ -56,53 +57,86 @@ def _levels() -> dict[str, int]:
 
 
 class Tracker:
-    """Trusted side: what the test changed since the process started, sent when it changes."""
+    """Trusted side: what the test changed since the process started, sent when it changes.
+
+    It is consulted before every request, so each check is cheap: identity of the mirrored
+    attributes, equality of the environment's raw dict, and the random generator's state read
+    only after ``random.seed`` or ``random.setstate`` was called (this wraps both, once per
+    process: make one per test process, before the test module is imported).
+    """
 
     def __init__(self) -> None:
-        self.originals: dict[str, Any] = {}
+        random = importlib.import_module("random")
+        self._random_dirty = False
+        for name in ("seed", "setstate"):
+            setattr(random, name, self._marking(getattr(random, name)))
+        self._watched: list[tuple[str, Any, str, Any]] = []
         for module_name, names in MIRRORED.items():
-            module = sys.modules.get(module_name)
+            module = importlib.import_module(module_name)
             for name in names:
-                self.originals[f"{module_name}.{name}"] = (
-                    getattr(module, name, _MISSING) if module is not None else _MISSING
-                )
+                dotted = f"{module_name}.{name}"
+                self._watched.append((dotted, module, name, getattr(module, name, _MISSING)))
         self.argv = list(sys.argv)
         self.environ = dict(os.environ)
-        self.random_state = self._random_state()
+        self._raw_env = self._raw_environ()
+        self._env_state: tuple[dict[Any, Any] | None, dict[str, Any] | None] = (self._raw_env,
+                                                                                None)
+        self._random_state: object = None
         self.levels = _levels()
         self._sent: dict[str, Any] = {}
 
+    def _marking(self, function: Any) -> Any:
+        @functools.wraps(function)
+        def marked(*args: Any, **kwargs: Any) -> Any:
+            self._random_dirty = True
+            return function(*args, **kwargs)
+
+        return marked
+
     @staticmethod
-    def _random_state() -> object:
-        module = sys.modules.get("random")
-        try:
-            return module.getstate() if module is not None else None
-        except Exception:  # a test replaced random.getstate: nothing to mirror
-            return None
+    def _raw_environ() -> dict[Any, Any] | None:
+        raw = getattr(os.environ, "_data", None)
+        return dict(raw) if isinstance(raw, dict) else None
+
+    def _env(self) -> dict[str, Any] | None:
+        raw = getattr(os.environ, "_data", None)
+        cached_raw, cached = self._env_state
+        if isinstance(raw, dict) and raw == cached_raw:
+            return cached
+        env = dict(os.environ)
+        found = None
+        if env != self.environ:
+            changed = {k: v for k, v in env.items() if self.environ.get(k) != v}
+            removed = sorted(k for k in self.environ if k not in env)
+            if sum(len(k) + len(v) for k, v in changed.items()) <= MAX_ENV:
+                found = {"set": changed, "unset": removed}
+        self._env_state = (dict(raw) if isinstance(raw, dict) else None, found)
+        return found
 
     def current(self) -> dict[str, Any]:
         """The state to mirror now: ``patch`` (dotted name → replacement), ``argv``, ``env``,
-        ``random`` (the generator's state), each only when it differs from the start."""
+        ``random`` (the generator's state once seeded), ``levels`` (loggers), each only when it
+        differs from the start."""
         patched: dict[str, Any] = {}
-        for dotted, original in self.originals.items():
-            module_name, _, name = dotted.partition(".")
-            module = sys.modules.get(module_name)
-            value = getattr(module, name, _MISSING) if module is not None else _MISSING
+        for dotted, module, name, original in self._watched:
+            value = getattr(module, name, _MISSING)
             if value is not original and value is not _MISSING:
                 patched[dotted] = value
         state: dict[str, Any] = {"patch": patched}
         argv = sys.argv
         if isinstance(argv, list) and argv != self.argv and all(isinstance(a, str) for a in argv):
             state["argv"] = list(argv)
-        env = dict(os.environ)
-        if env != self.environ:
-            changed = {k: v for k, v in env.items() if self.environ.get(k) != v}
-            removed = sorted(k for k in self.environ if k not in env)
-            if sum(len(k) + len(v) for k, v in changed.items()) <= MAX_ENV:
-                state["env"] = {"set": changed, "unset": removed}
-        random_state = self._random_state()
-        if random_state is not None and random_state != self.random_state:
-            state["random"] = random_state
+        env = self._env()
+        if env is not None:
+            state["env"] = env
+        if self._random_dirty:
+            self._random_dirty = False
+            try:
+                self._random_state = sys.modules["random"].getstate()
+            except Exception:  # a test replaced random.getstate: nothing to mirror
+                self._random_state = None
+        if self._random_state is not None:
+            state["random"] = self._random_state
         levels = {n: v for n, v in _levels().items() if self.levels.get(n, 0) != v}
         if levels:
             state["levels"] = levels
@@ -122,8 +156,9 @@ class Tracker:
         if reset:
             delta["reset"] = reset
         for key in ("argv", "env", "random", "levels"):
-            if state.get(key) != self._sent.get(key):
-                delta[key] = state.get(key)
+            now, sent = state.get(key), self._sent.get(key)
+            if now is not sent and now != sent:
+                delta[key] = now
         self._sent = state
         return delta or None
 
