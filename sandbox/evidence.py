@@ -93,6 +93,20 @@ class Trace:
     probes: list[dict[str, str]] = field(default_factory=list)
 
 
+def match_traces(results: list[tuple[str, str]], traces: list[tuple[TestKey, Trace | None]]
+                 ) -> list[tuple[TestKey | None, Trace | None]]:
+    """Pair graded results ((kind, name) in grading order) with traced runs of the same kind and
+    name, each traced run used once (names may repeat across test files); (None, None) for a
+    result no traced run explains (gradescope, static rules, a collection error)."""
+    pending = list(traces)
+    paired: list[tuple[TestKey | None, Trace | None]] = []
+    for kind, name in results:
+        match = next((i for i, (k, _) in enumerate(pending) if k.kind == kind and k.name == name),
+                     None)
+        paired.append(pending.pop(match) if match is not None else (None, None))
+    return paired
+
+
 def _write(folder: Path, files: dict[str, bytes]) -> Path:
     for name, content in files.items():
         target = folder / name
@@ -199,4 +213,4 @@ def rerun(backend: Backend, package: AssignmentPackage, variants: list[dict[str,
     return results
 
 
-__all__ = ["TestKey", "Trace", "collect_traces", "rerun"]
+__all__ = ["TestKey", "Trace", "collect_traces", "match_traces", "rerun"]

@@ -35,7 +35,7 @@ from grader.feedback.sbfl import is_structural, ochiai, ranked
 from grader.feedback.validation import Budget, Checked, SandboxValidator
 from grader.feedback.verdict import FeedbackVerdict, GroundingTest, decide
 from grader.feedback.voting import parse_samples
-from sandbox.evidence import TestKey, Trace, collect_traces
+from sandbox.evidence import TestKey, Trace, collect_traces, match_traces
 from sandbox.outcome import TestOutcome
 from sandbox.package import AssignmentPackage
 from sandbox.types import Backend
@@ -112,12 +112,9 @@ def build_evidence(
     results: list[tuple[str, str, bool, bool, str]],  # (kind, name, passed, visible, output)
     traces: list[tuple[TestKey, Trace | None]],
 ) -> list[TestEvidence]:
-    pending = list(traces)
+    paired = match_traces([(kind, name) for kind, name, *_ in results], traces)
     evidence = []
-    for kind, name, passed, visible, output in results:
-        match = next((i for i, (k, _) in enumerate(pending) if k.kind == kind and k.name == name),
-                     None)
-        key, trace = pending.pop(match) if match is not None else (None, None)
+    for (kind, name, passed, visible, output), (key, trace) in zip(results, paired, strict=True):
         spec = package.tests[key.spec] if key is not None and key.kind == "io" else None
         evidence.append(TestEvidence(
             name=name, passed=passed, visible=visible,

@@ -23,7 +23,7 @@ from grader.feedback.validation import VALIDATED, Budget
 from grader.grading.models import TestResult
 from grader.grading.services import sandbox_backend
 from grader.submissions.models import Submission
-from sandbox.evidence import TestKey, Trace, collect_traces
+from sandbox.evidence import TestKey, Trace, collect_traces, match_traces
 from sandbox.package import AssignmentPackage, load_package
 
 logger = logging.getLogger(__name__)
@@ -101,14 +101,13 @@ def feedback_collect_traces(*, submission: Submission) -> int:
     package = load_package(Path(submission.assignment.package_path))
     files = {f.name: bytes(f.content) for f in submission.files.all()}
     traces = collect_traces(sandbox_backend(), package, files)
-    pending = list(traces)
+    results = list(submission.results.all())
     stored = 0
-    for result in submission.results.all():
-        match = next((i for i, (k, _) in enumerate(pending)
-                      if k.kind == result.kind and k.name == result.name), None)
-        if match is None:
+    for result, (key, trace) in zip(
+        results, match_traces([(r.kind, r.name) for r in results], traces), strict=True
+    ):
+        if key is None:
             continue
-        key, trace = pending.pop(match)
         data = {"spec": key.spec, "lines": sorted(trace.covered) if trace else None}
         TestResult.objects.filter(id=result.id).update(trace=data)
         stored += 1
