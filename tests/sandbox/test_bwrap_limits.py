@@ -40,16 +40,26 @@ def needs_cgroups(backend: BubblewrapBackend) -> None:
 
 
 def _run_and_inspect(backend: BubblewrapBackend, spec: RunSpec) -> dict[str, str]:
-    """Read the limits of the run's groups while it runs (the program sleeps a while)."""
+    """Read the limits of the run's groups while it runs (the program sleeps a while).
+
+    The backend makes a group, writes its limits, and only then puts the run in it; a group is
+    read once it holds a process, so a read never lands between the mkdir and the writes.
+    """
     assert backend.cgroups is not None
     seen: dict[str, str] = {}
     before = set(backend.cgroups.groups())
     thread = threading.Thread(target=backend.run, args=(spec,))
     thread.start()
     deadline = time.monotonic() + 20
-    while not seen and time.monotonic() < deadline:
+    wanted = {"memory.limit_in_bytes", "pids.max"}
+    while not wanted <= seen.keys() and time.monotonic() < deadline:
         for group in set(backend.cgroups.groups()) - before:
             if f"-{os.getpid()}-" not in group.name:
+                continue
+            try:
+                if not (group / "cgroup.procs").read_text().strip():
+                    continue  # not joined yet: its limits may still be the defaults
+            except OSError:
                 continue
             for name in ("memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "pids.max"):
                 try:
