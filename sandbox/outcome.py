@@ -25,6 +25,9 @@ class TestOutcome:
     # Set when this test gave no result for the student because the teacher's package or our
     # harness failed (the verdict is then SANDBOX_ERROR): see ``ungradable``.
     fault: Fault | None = None
+    # The package marks it ``sanity = true``: its result is shown to the student at once, whatever
+    # the assignment's release policy (the student learns the submission runs at all).
+    sanity: bool = False
 
     __test__ = False
 

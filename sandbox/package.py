@@ -42,10 +42,11 @@ LIMIT_BOUNDS: dict[str, tuple[float, float]] = {
     "tmp_size_mb": (1, 1024),
 }
 TOP_LEVEL_KEYS = {"title", "language", "submission", "description", "limits", "tests"}
-PYTEST_KEYS = {"type", "file", "points", "visibility", "name"}
-IO_KEYS = {"type", "name", "stdin", "expected_stdout", "points", "visibility", "args"}
+PYTEST_KEYS = {"type", "file", "points", "visibility", "name", "sanity"}
+IO_KEYS = {"type", "name", "stdin", "expected_stdout", "points", "visibility", "args", "sanity"}
 GRADESCOPE_KEYS = {"type", "name", "autograder", "points", "visibility", "setup"}
-STATIC_KEYS = {"type", "name", "rule", "points", "visibility", "message"}  # + the rule's own
+# + the rule's own keys
+STATIC_KEYS = {"type", "name", "rule", "points", "visibility", "message", "sanity"}
 
 
 class PackageError(ValueError):
@@ -66,6 +67,9 @@ class TestSpec:
     run_setup: bool = True  # gradescope: run setup.sh before run_autograder
     scale_to: float | None = None  # gradescope: points set in the toml, else the results' own
     static: StaticRule | None = None  # static: the rule and its parameters
+    # ``sanity = true``: a sanity check, shown to the student at once and in full whatever its
+    # visibility and the assignment's release policy (grader.courses.release).
+    sanity: bool = False
 
     __test__ = False  # not a pytest class, whatever its name says
 
@@ -152,6 +156,14 @@ def _points_and_visibility(raw: dict[str, Any], where: str) -> tuple[float, str]
     return points, visibility
 
 
+def _sanity(raw: dict[str, Any], where: str) -> bool:
+    """``sanity = true``: a sanity check, shown to the student at once and in full (name,
+    result, points, output) whatever its visibility and the assignment's release policy."""
+    sanity = raw.get("sanity", False)
+    _expect(isinstance(sanity, bool), f"{where}.sanity must be true or false")
+    return bool(sanity)
+
+
 def _known_keys(raw: dict[str, Any], where: str, allowed: set[str]) -> None:
     unknown = set(raw) - allowed
     _expect(not unknown, f"{where} has unknown keys {sorted(unknown)}; known: {sorted(allowed)}")
@@ -167,7 +179,10 @@ def _parse_pytest(raw: dict[str, Any], index: int, root: Path, language: str) ->
     rel = _safe_relative(file, f"{where}.file")
     _expect(rel.parts[0] == "tests", f"{where}.file must be under tests/, got {file!r}")
     _expect((root / rel).is_file(), f"{where}.file: {file} does not exist in the package")
-    return TestSpec("pytest", str(raw.get("name", rel.stem)), points, visibility, file=str(rel))
+    return TestSpec(
+        "pytest", str(raw.get("name", rel.stem)), points, visibility, file=str(rel),
+        sanity=_sanity(raw, where),
+    )
 
 
 def _parse_io(raw: dict[str, Any], index: int, root: Path, language: str) -> TestSpec:
@@ -188,7 +203,8 @@ def _parse_io(raw: dict[str, Any], index: int, root: Path, language: str) -> Tes
         f"{where}.args must be a list of strings",
     )
     return TestSpec(
-        "io", name, points, visibility, stdin=stdin, expected_stdout=expected, args=tuple(args)
+        "io", name, points, visibility, stdin=stdin, expected_stdout=expected, args=tuple(args),
+        sanity=_sanity(raw, where),
     )
 
 
@@ -209,7 +225,10 @@ def _parse_static(raw: dict[str, Any], index: int, root: Path, language: str) ->
     _expect(
         isinstance(name, str) and name.strip() != "", f"{where}.name must be a non-empty string"
     )
-    return TestSpec("static", name.strip(), points, visibility, static=rule)
+    return TestSpec(
+        "static", name.strip(), points, visibility, static=rule,
+        sanity=_sanity(raw, where),
+    )
 
 
 def _parse_test(raw: Any, index: int, root: Path, language: str) -> TestSpec:
