@@ -20,10 +20,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sandbox import fstree
-from sandbox.gradescope import run_gradescope
+from sandbox.gradescope import default_metadata, merge_metadata, run_gradescope, write_files
 from sandbox.harness import run_pytest_file
 from sandbox.iotest import check_output
-from sandbox.languages import get_language
+from sandbox.languages import BuildResult, get_language
 from sandbox.outcome import TestOutcome, Ungradable, trim, ungradable
 from sandbox.package import AssignmentPackage, TestSpec
 from sandbox.static_checks import check_source
@@ -120,6 +120,7 @@ class _Context:
     backend: Backend
     built: Path
     root: Path
+    metadata: dict[str, Any] | None = None  # the web app's facts for submission_metadata.json
 
 
 def _run_io(ctx: _Context, test: TestSpec) -> list[TestOutcome]:
@@ -165,13 +166,19 @@ def _run_gradescope(ctx: _Context, test: TestSpec) -> list[TestOutcome]:
     return run_gradescope(
         ctx.backend,
         autograder_dir=ctx.package.root / test.autograder,
-        submission_dir=ctx.built,
+        # The files as uploaded, not the build's: the autograder compiles them itself.
+        submission_dir=write_files(ctx.files, Path(tempfile.mkdtemp(dir=ctx.root)) / "files"),
         limits=ctx.package.limits,
         parent=ctx.root,
         name=test.name,
         visibility=test.visibility,
         points=test.scale_to,
         run_setup=test.run_setup,
+        metadata=merge_metadata(
+            default_metadata(title=ctx.package.title,
+                             total_points=sum(t.points for t in ctx.package.tests)),
+            ctx.metadata,
+        ),
     )
 
 
@@ -220,10 +227,19 @@ RUNNERS: dict[str, Callable[[_Context, TestSpec], list[TestOutcome]]] = {
     "gradescope": _run_gradescope,
     "static": _run_static,
 }
+# Test types that take the student's files as uploaded and build them themselves: when every
+# test of a package is one, our build step does not run (on Gradescope a syntax or compile
+# error is the autograder's to grade), and they never see its output files.
+OWN_BUILD = frozenset({"gradescope"})
 
 
-def grade(package: AssignmentPackage, files: dict[str, bytes], backend: Backend) -> GradeReport:
-    """Build ``files`` (normalized by ``sandbox.intake``) and run every test of ``package``."""
+def grade(package: AssignmentPackage, files: dict[str, bytes], backend: Backend, *,
+          metadata: dict[str, Any] | None = None) -> GradeReport:
+    """Build ``files`` (normalized by ``sandbox.intake``) and run every test of ``package``.
+
+    ``metadata`` (optional): what the web app knows about the submission, for Gradescope
+    autograders' ``submission_metadata.json`` (``sandbox.gradescope.default_metadata``'s keys).
+    """
     started = time.monotonic()
     language = get_language(package.language)
     with fstree.temporary_folder("grade-") as root:
@@ -233,7 +249,11 @@ def grade(package: AssignmentPackage, files: dict[str, bytes], backend: Backend)
             target = built / name
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(content)
-        build = language.build(backend, built, package.submission, package.limits)
+        build = (
+            language.build(backend, built, package.submission, package.limits)
+            if any(t.type not in OWN_BUILD for t in package.tests)
+            else BuildResult(ok=True, output="")
+        )
         if not build.ok:
             message = trim(build.output or "the program did not compile")
             tests = [
@@ -250,7 +270,7 @@ def grade(package: AssignmentPackage, files: dict[str, bytes], backend: Backend)
                 compile_output=message,
                 execution_seconds=time.monotonic() - started,
             )
-        context = _Context(package, files, backend, built, root)
+        context = _Context(package, files, backend, built, root, metadata)
         outcomes = [found for test in package.tests for found in RUNNERS[test.type](context, test)]
         return GradeReport(
             score=sum(o.score for o in outcomes),

@@ -418,12 +418,16 @@ class BubblewrapBackend:
         if space is not None:  # /work, /tmp, /dev/shm and rw binds: folders of the scratch tmpfs
             binds.append((str(space.binds["/work"]), "/work", True))
             binds += [(str(space.binds[d]), d, True) for d in ("/tmp", "/dev/shm")]  # noqa: S108
-            binds += [(src, _dest(dst), False) for src, dst in spec.ro_binds.items()]
-            binds += [(str(space.binds[dst]), _dest(dst), True) for dst in spec.rw_binds.values()]
+            binds += _outer_first(
+                [(src, _dest(dst), False) for src, dst in spec.ro_binds.items()]
+                + [(str(space.binds[dst]), _dest(dst), True) for dst in spec.rw_binds.values()]
+            )
         else:
             binds.append((str(workdir), "/work", True))
-            binds += [(src, _dest(dst), False) for src, dst in spec.ro_binds.items()]
-            binds += [(src, _dest(dst), True) for src, dst in spec.rw_binds.items()]
+            binds += _outer_first(
+                [(src, _dest(dst), False) for src, dst in spec.ro_binds.items()]
+                + [(src, _dest(dst), True) for src, dst in spec.rw_binds.items()]
+            )
             for dst in ("/tmp", "/dev/shm"):  # noqa: S108 - inside the sandbox
                 argv += ["--perms", "1777", "--size", str(limits.tmp_size_mb << 20), "--tmpfs", dst]
         for n, (src, dst, rw) in enumerate(binds):
@@ -573,6 +577,12 @@ def _dest(path: str) -> str:
     if not norm.startswith("/") or norm in ("/", "/work") or ".." in Path(norm).parts:
         raise SandboxError(f"bad sandbox path {path!r} for a bind")
     return norm
+
+
+def _outer_first(binds: list[tuple[str, str, bool]]) -> list[tuple[str, str, bool]]:
+    """Binds in mount order: a folder before what is bound inside it (a read-only bind inside a
+    writable one, e.g. a cached prefix in /autograder), else the later mount would hide it."""
+    return sorted(binds, key=lambda bind: len(Path(bind[1]).parts))
 
 
 def _rlimits(limits: Limits, jvm: bool) -> list[tuple[int, tuple[int, int]]]:

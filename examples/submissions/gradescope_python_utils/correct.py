@@ -1,0 +1,20 @@
+def add(a, b):
+    return a + b
+
+
+def subtract(a, b):
+    return a - b
+
+
+def multiply(a, b):
+    return a * b
+
+
+def divide(a, b):
+    return a / b
+
+
+def evaluate(expression):
+    left, operator, right = expression.split()
+    operations = {"+": add, "-": subtract, "*": multiply, "/": divide}
+    return operations[operator](float(left), float(right))
