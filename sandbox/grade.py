@@ -15,7 +15,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -63,6 +63,7 @@ class GradeReport:
                     "max_score": round(t.max_score, 4),
                     "status": "passed" if t.passed else "failed",
                     "visibility": t.visibility,
+                    "sanity": t.sanity,
                     "output": t.output,
                     "verdict": str(t.verdict),
                 }
@@ -258,7 +259,8 @@ def grade(package: AssignmentPackage, files: dict[str, bytes], backend: Backend,
             message = trim(build.output or "the program did not compile")
             tests = [
                 TestOutcome(
-                    t.name, 0.0, t.points, Verdict.COMPILE_ERROR, t.visibility, message, kind=t.type
+                    t.name, 0.0, t.points, Verdict.COMPILE_ERROR, t.visibility, message,
+                    kind=t.type, sanity=t.sanity,
                 )
                 for t in package.tests
             ]
@@ -271,7 +273,12 @@ def grade(package: AssignmentPackage, files: dict[str, bytes], backend: Backend,
                 execution_seconds=time.monotonic() - started,
             )
         context = _Context(package, files, backend, built, root, metadata)
-        outcomes = [found for test in package.tests for found in RUNNERS[test.type](context, test)]
+        # A test's sanity flag is the spec's, set here once rather than in every runner.
+        outcomes = [
+            replace(found, sanity=test.sanity) if test.sanity else found
+            for test in package.tests
+            for found in RUNNERS[test.type](context, test)
+        ]
         return GradeReport(
             score=sum(o.score for o in outcomes),
             max_score=sum(o.max_score for o in outcomes),
