@@ -355,6 +355,7 @@ AXES_VERBOSE = False  # no banner from every manage.py command; lockouts are sti
 # and committed: feedback requests, outbound webhooks, metrics. A failing hook is logged and
 # never undoes the grade.
 GRADED_HOOKS: list[str] = [
+    "grader.lms.release.release_on_graded",  # graded after its release: nothing to release later
     "grader.lms.services.submission_graded_notify",  # outbound LMS webhook
     "grader.feedback.services.feedback_request_on_graded",  # LLM feedback on failures
     "grader.lms.lti.services.lti_submission_graded",  # LTI AGS score passback

@@ -17,11 +17,40 @@ class AssignmentSettingsForm(forms.ModelForm):
             "max_attempts",
             "cooldown_minutes",
             "is_published",
+            "release_policy",
         ]
         widgets = {
             "due_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
         }
-        labels = {"due_at": "Due date", "is_published": "Published (students can see it)"}
+        labels = {
+            "due_at": "Due date",
+            "is_published": "Published (students can see it)",
+            "release_policy": "Release hidden results and explanations",
+        }
+        help_texts = {
+            "release_policy": "What waits: hidden tests' points, the total score and "
+            "explanations. Visible tests and sanity checks are shown at once. After the due "
+            "date uses each student's own, extensions included. Who approves an explanation is "
+            "the Feedback setting below; this decides when an approved one is shown.",
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Optional in a POST (scripts, older forms): left out, the current policy stays.
+        self.fields["release_policy"].required = False
+
+    def clean(self) -> dict[str, Any]:
+        data: dict[str, Any] = super().clean() or {}
+        if not data.get("release_policy"):
+            data["release_policy"] = (
+                self.instance.release_policy or Assignment.ReleasePolicy.IMMEDIATE
+            )
+        if (
+            data.get("release_policy") == Assignment.ReleasePolicy.AFTER_DUE
+            and not data.get("due_at")
+        ):
+            self.add_error("release_policy", "Releasing after the due date needs a due date.")
+        return data
 
     def clean_late_penalty_percent(self) -> int:
         value: int = self.cleaned_data["late_penalty_percent"]

@@ -53,6 +53,14 @@ class Assignment(models.Model):
         UNGRADABLE = "ungradable", "Could not be graded"
         ERROR = "error", "The check itself failed"
 
+    class ReleasePolicy(models.TextChoices):
+        """When a student sees the scores of hidden tests, the total, and explanations
+        (grader.courses.release). Visible tests and sanity checks are always shown at once."""
+
+        IMMEDIATE = "immediate", "Immediately"
+        AFTER_DUE = "after_due", "After the due date (each student's own, extensions included)"
+        AFTER_REVIEW = "after_review", "When a teacher releases them"
+
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="assignments")
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
@@ -71,6 +79,14 @@ class Assignment(models.Model):
         default=0, help_text="Minutes a student waits between two attempts"
     )
     is_published = models.BooleanField(default=True, help_text="Students see only published ones")
+    release_policy = models.CharField(
+        max_length=16, choices=ReleasePolicy.choices, default=ReleasePolicy.IMMEDIATE,
+        help_text="When students see hidden tests' points, the total score and explanations. "
+        "Visible tests and sanity checks are shown at once.",
+    )
+    # Set by a teacher's "Release results now" (grader.lms.release.results_release): from then
+    # on every student sees everything, whatever the policy.
+    results_released_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     # Staff only: sandbox.reference.ReferenceCheck.as_json() plus "package_sha256" (the package
     # version it checked), or {"error": ...} when the check itself failed.

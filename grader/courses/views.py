@@ -14,6 +14,7 @@ from grader.courses.forms import (
     PackageReplaceForm,
 )
 from grader.courses.models import Assignment, Course, Enrollment
+from grader.courses.release import release_state
 from grader.courses.selectors import course_role, enrollment_list_for_user, visible_assignments
 from grader.courses.services import (
     assignment_create_from_upload,
@@ -23,6 +24,7 @@ from grader.courses.services import (
 )
 from grader.feedback.forms import FeedbackSettingsForm
 from grader.feedback.models import AssignmentFeedbackConfig
+from grader.lms.release import results_release_pending
 from grader.submissions.forms import UploadForm
 from grader.submissions.selectors import (
     attempts_used,
@@ -112,6 +114,9 @@ def assignment_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "due": due,
             "has_extension": due != assignment.due_at,
             "past_due": due is not None and timezone.now() > due,
+            # What the release policy withholds from this user's own submissions (staff
+            # submitting to try the assignment see theirs like a student would).
+            "release": release_state(assignment=assignment, student=request.user),
             "cooldown_seconds": int(wait.total_seconds()) + 1 if wait else 0,
         },
         status=400 if form.errors else 200,
@@ -208,6 +213,9 @@ def assignment_edit(request: HttpRequest, pk: int) -> HttpResponse:
         form = AssignmentSettingsForm(request.POST, instance=assignment)
         if form.is_valid():
             form.save()
+            if {"release_policy", "due_at"} & set(form.changed_data):
+                # What the new settings release now reaches the LMS at once, not at the sweep.
+                results_release_pending(assignment=assignment)
             messages.success(request, "Settings saved.")
             return redirect("assignment_edit", pk=assignment.pk)
     errors = form.errors or extension_form.errors or feedback_form.errors or package_form.errors

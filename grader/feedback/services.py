@@ -34,8 +34,12 @@ def feedback_released_on_commit(submission_ids: list[int]) -> None:
     ``feedback.released`` webhook to its course's LMS. A failure to queue it is logged: the
     release itself has already happened."""
     from grader.feedback_loop.services import feedback_release_record
+    from grader.lms.release import released_for_student
     from grader.lms.services import feedback_released_notify  # lms reads feedback models
 
+    # An explanation the assignment's release policy still withholds reaches its student, and
+    # the LMS, at the release instead (grader.lms.release).
+    submission_ids = released_for_student(submission_ids)
     # When the student could first read it: the dashboard's next-attempt outcome counts only
     # attempts made after it. In the releasing transaction, like the release itself.
     feedback_release_record(submission_ids=submission_ids)

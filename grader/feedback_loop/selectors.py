@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
 
 from grader.courses.models import Course
+from grader.courses.release import release_state
 from grader.feedback.models import AssignmentFeedbackConfig, Feedback
 from grader.feedback_loop.models import Flag, RegradeRequest, RequestMessage, SavedComment
 from grader.grading.models import TestResult
@@ -199,8 +200,13 @@ def comment_suggestions(
 def status_panel(*, submission: Submission, staff: bool) -> dict[str, Any]:
     """For the polled status partial: the feedback's place in its queue and the flags."""
     graded = submission.status == Submission.Status.GRADED
+    # Feedback is written only for failures: while the release policy withholds hidden results,
+    # a student must not learn from the feedback queue that a hidden test failed.
+    withheld = not staff and release_state(
+        assignment=submission.assignment, student=submission.student
+    ).withheld
     return {
-        "feedback_wait": feedback_wait(submission=submission) if graded else None,
+        "feedback_wait": feedback_wait(submission=submission) if graded and not withheld else None,
         "flags": flags_for_submission(submission=submission),
         "flag_kinds": Flag.Kind.choices,
     }

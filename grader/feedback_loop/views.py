@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from grader.courses.models import Course
 from grader.courses.selectors import is_course_staff
 from grader.feedback.models import Feedback
+from grader.feedback.selectors import feedback_for_student
 from grader.feedback_loop import services
 from grader.feedback_loop.models import Flag, RegradeRequest, SavedComment
 from grader.feedback_loop.selectors import (
@@ -48,9 +49,10 @@ def _staff_course(request: HttpRequest, pk: int) -> Course:
 @require_POST
 def flag_create(request: HttpRequest, pk: int) -> HttpResponse:
     submission = _own_submission(request, pk)
-    feedback = get_object_or_404(
-        Feedback, submission=submission, status__in=Feedback.VISIBLE_TO_STUDENT
-    )
+    # Only an explanation the student can read (released, and past the release policy).
+    feedback = feedback_for_student(submission)
+    if feedback is None:
+        raise Http404
     try:
         services.flag_create(feedback=feedback, student=request.user,
                              kind=request.POST.get("kind", ""),

@@ -33,6 +33,8 @@ class TestResult(models.Model):
     visibility = models.CharField(max_length=16, choices=Visibility.choices)
     output = models.TextField(blank=True)
     wall_seconds = models.FloatField(default=0)
+    # ``sanity = true`` in the package: shown to the student at once, whatever the release policy.
+    sanity = models.BooleanField(default=False)
     # Feedback evidence, collected by the grading worker in the sandbox for failing submissions
     # (a traced second run; never part of the score): {"spec": index into the package's tests,
     # "lines": [executed lines of the submission file]}. Staff-only, never shown to students.

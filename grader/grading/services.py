@@ -90,6 +90,7 @@ def submission_store_report(
             max_score=t.max_score,
             verdict=str(t.verdict),
             visibility=t.visibility,
+            sanity=t.sanity,
             output=storable_text(t.output),  # Postgres refuses NUL: a student's print is not infra
             wall_seconds=t.wall_seconds,
         )

@@ -68,6 +68,9 @@ class WebhookDelivery(models.Model):
         PENDING = "pending", "Pending"
         DELIVERED = "delivered", "Delivered"
         DEAD = "dead", "Dead (gave up)"
+        # A grade event never sent because a newer grade of the same student and assignment
+        # was queued meanwhile: an older grade must not arrive last (grader.lms.services).
+        SUPERSEDED = "superseded", "Not sent (a newer grade replaced it)"
 
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="+")
     submission = models.ForeignKey(
@@ -87,7 +90,10 @@ class WebhookDelivery(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["course", "created_at"])]
+        indexes = [
+            models.Index(fields=["course", "created_at"]),
+            models.Index(fields=["status", "next_attempt_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.event} ({self.status})"
@@ -109,3 +115,20 @@ class WebhookAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.number}: {self.status_code or self.error[:40]}"
+
+
+class ResultsRelease(models.Model):
+    """The release of a submission's withheld results reached the LMS paths (full score to
+    LTI, ``results.released`` and ``feedback.released`` webhooks), or was not needed because
+    the submission was graded after its release. One per submission: the periodic sweep
+    (grader.lms.release) does each release once."""
+
+    submission = models.OneToOneField(
+        Submission, on_delete=models.CASCADE, related_name="results_release"
+    )
+    released_at = models.DateTimeField(default=timezone.now)
+    # False: graded when its results were already released, nothing was withheld.
+    was_withheld = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return f"results of submission {self.submission_id} released {self.released_at:%Y-%m-%d}"

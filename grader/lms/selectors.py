@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, field
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from grader.courses.models import Assignment, Enrollment
+from grader.courses.release import release_state
 from grader.grading.selectors import results_for_viewer
+from grader.lms.lti.models import LtiGradeTarget, LtiScorePost
 from grader.lms.models import ApiToken, WebhookDelivery
 from grader.submissions.models import Submission
 
@@ -73,6 +77,7 @@ def submission_results_payload(*, submission: Submission, staff: bool) -> dict[s
             "status": "passed" if r.passed else "failed",
             "verdict": r.verdict,
             "visibility": r.visibility,
+            "sanity": r.sanity,
             "output": r.output,
         }
         for r in view.shown
@@ -85,8 +90,9 @@ def submission_results_payload(*, submission: Submission, staff: bool) -> dict[s
         "student": {"username": submission.student.username, "email": submission.student.email},
         "attempt": submission.attempt,
         "status": submission.status,
-        "score": submission.score if graded else None,
-        "max_score": submission.max_score if graded else None,
+        # None while the release policy withholds it (see "release"), as for the student.
+        "score": view.score,
+        "max_score": view.max_score,
         "gradable": submission.gradable,
         "execution_time": submission.execution_seconds,
         "output": submission.compile_output if graded and not submission.gradable else "",
@@ -96,6 +102,12 @@ def submission_results_payload(*, submission: Submission, staff: bool) -> dict[s
             "score": view.hidden_score,
             "max_score": view.hidden_max,
         },
+        # Whether the student's release policy still withholds the hidden points, the total and
+        # the explanation, and until when (for staff too: the student's state).
+        "release": (
+            view.release
+            or release_state(assignment=submission.assignment, student=submission.student)
+        ).as_json(),
         "created_at": submission.created_at.isoformat(),
         "finished_at": submission.finished_at.isoformat() if submission.finished_at else None,
     }
@@ -106,3 +118,85 @@ def submission_results_payload(*, submission: Submission, staff: bool) -> dict[s
 
 def webhook_delivery_list_for_course(*, course_id: int) -> QuerySet[WebhookDelivery]:
     return WebhookDelivery.objects.filter(course_id=course_id).prefetch_related("log")
+
+
+@dataclass
+class TargetRow:
+    """One LTI grade target (a student's line item on one platform) and its passback log."""
+
+    target: LtiGradeTarget
+    last: LtiScorePost | None  # the newest post, whatever its state
+    last_sent: LtiScorePost | None  # the newest the LMS accepted
+    tries: int  # posts made for this target
+
+
+@dataclass
+class StudentDeliveries:
+    student: Any
+    latest: Submission | None  # the latest graded submission: the grade the LMS should show
+    targets: list[TargetRow] = field(default_factory=list)
+    webhook: WebhookDelivery | None = None  # the newest grade event
+    webhook_delivered: WebhookDelivery | None = None  # the newest the receiver accepted
+
+    @property
+    def webhook_status_code(self) -> int | None:
+        attempts = list(self.webhook.log.all()) if self.webhook else []
+        return attempts[-1].status_code if attempts else None
+
+
+def deliveries_per_student(*, assignment: Assignment) -> list[StudentDeliveries]:
+    """For the delivery view: per student of the course, what the LMS was sent for this
+    assignment by LTI and by webhook, and what it answered. A fixed number of queries."""
+    from grader.lms.services import GRADE_EVENTS
+
+    students = list(
+        get_user_model().objects.filter(
+            enrollments__course=assignment.course_id, enrollments__role=Enrollment.Role.STUDENT
+        ).order_by("username")
+    )
+    latest: dict[int, Submission] = {}
+    for s in Submission.objects.filter(
+        assignment=assignment, status=Submission.Status.GRADED
+    ).order_by("attempt"):
+        latest[s.student_id] = s
+    targets = LtiGradeTarget.objects.filter(assignment=assignment).select_related(
+        "lti_user__platform"
+    )
+    posts: dict[int, list[LtiScorePost]] = {}
+    for post in LtiScorePost.objects.filter(target__assignment=assignment).select_related(
+        "submission"
+    ).order_by("-id"):
+        posts.setdefault(post.target_id, []).append(post)
+    by_student: dict[int, list[TargetRow]] = {}
+    for target in targets:
+        mine = posts.get(target.pk, [])
+        sent = next((p for p in mine if p.status == LtiScorePost.Status.SENT), None)
+        by_student.setdefault(target.lti_user.user_id, []).append(
+            TargetRow(target, mine[0] if mine else None, sent, len(mine))
+        )
+    hooks: dict[int, list[WebhookDelivery]] = {}
+    for delivery in (
+        WebhookDelivery.objects.filter(
+            submission__assignment=assignment, event__in=GRADE_EVENTS
+        )
+        .select_related("submission")
+        .prefetch_related("log")
+        .order_by("-id")
+    ):
+        assert delivery.submission is not None
+        hooks.setdefault(delivery.submission.student_id, []).append(delivery)
+    rows = []
+    for student in students:
+        mine_hooks = hooks.get(student.pk, [])
+        rows.append(
+            StudentDeliveries(
+                student=student,
+                latest=latest.get(student.pk),
+                targets=by_student.get(student.pk, []),
+                webhook=mine_hooks[0] if mine_hooks else None,
+                webhook_delivered=next(
+                    (d for d in mine_hooks if d.status == WebhookDelivery.Status.DELIVERED), None
+                ),
+            )
+        )
+    return rows

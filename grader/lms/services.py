@@ -14,9 +14,11 @@ from typing import Any
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from grader.courses.models import Assignment, Course
+from grader.courses.release import release_state
 from grader.feedback.models import Feedback
 from grader.lib.outbound import PostResult, post
 from grader.lms.models import (
@@ -33,7 +35,11 @@ from grader.submissions.services import submission_create
 
 logger = logging.getLogger(__name__)
 GRADED_EVENT = "submission.graded"
+RESULTS_RELEASED_EVENT = "results.released"  # the withheld score, at its release
 FEEDBACK_RELEASED_EVENT = "feedback.released"
+# Events that carry a grade: for one student and assignment only the newest is sent, and an
+# unchanged grade is not sent again.
+GRADE_EVENTS = (GRADED_EVENT, RESULTS_RELEASED_EVENT)
 
 
 def api_token_create(*, user: Any, name: str = "") -> str:
@@ -135,6 +141,19 @@ def submission_graded_notify(submission_id: int) -> None:
     _notify(submission=submission, event=GRADED_EVENT, extra={})
 
 
+def results_released_notify(submission_id: int) -> WebhookDelivery | None:
+    """At the release of withheld results (grader.lms.release): queue a ``results.released``
+    POST with the results as the student now sees them, score included."""
+    submission = (
+        Submission.objects.select_related("assignment__course", "student")
+        .filter(pk=submission_id, status=Submission.Status.GRADED)
+        .first()
+    )
+    if submission is None:
+        return None
+    return _notify(submission=submission, event=RESULTS_RELEASED_EVENT, extra={})
+
+
 def feedback_released_notify(submission_id: int) -> None:
     """After a release commits: queue a signed ``feedback.released`` POST with the student's
     results (as for ``submission.graded``) and the released feedback.
@@ -149,6 +168,10 @@ def feedback_released_notify(submission_id: int) -> None:
     )
     if feedback is None:
         return
+    if release_state(
+        assignment=feedback.submission.assignment, student=feedback.submission.student
+    ).withheld:
+        return  # sent at the release instead (grader.lms.release)
     extra = {
         "feedback": {
             "status": feedback.status,
@@ -164,20 +187,42 @@ def feedback_released_notify(submission_id: int) -> None:
     _notify(submission=feedback.submission, event=FEEDBACK_RELEASED_EVENT, extra=extra)
 
 
-def _notify(*, submission: Submission, event: str, extra: dict[str, Any]) -> None:
+def _grade_of(payload: dict[str, Any]) -> Any:
+    """The part of a payload that is the grade: a regrade that changes none of it is not sent
+    again (timings and the finish time are not part of a grade)."""
+    results = dict(payload.get("results") or {})
+    for key in ("execution_time", "finished_at"):
+        results.pop(key, None)
+    return results
+
+
+def _notify(
+    *, submission: Submission, event: str, extra: dict[str, Any]
+) -> WebhookDelivery | None:
     """One delivery of ``event`` to the course's callback URL, if the course has one: the
-    student-visible results plus ``extra``, through the one delivery path (sign, log, retry)."""
+    student-visible results plus ``extra``, through the one delivery path (sign, log, retry).
+    A grade event whose grade equals the last one queued for the submission is not sent."""
     integration = CourseIntegration.objects.filter(
         course=submission.assignment.course_id, enabled=True
     ).first()
     if integration is None or not integration.callback_url:
-        return
+        return None
     payload = {
         "event": event,
         "results": submission_results_payload(submission=submission, staff=False),
         **extra,
     }
-    webhook_delivery_create(
+    if event in GRADE_EVENTS:
+        last = (
+            WebhookDelivery.objects.filter(submission=submission, event__in=GRADE_EVENTS)
+            .exclude(status__in=[WebhookDelivery.Status.DEAD, WebhookDelivery.Status.SUPERSEDED])
+            .order_by("-id")
+            .first()
+        )
+        if last is not None and _grade_of(last.payload) == _grade_of(payload):
+            logger.info("webhook: submission %s's grade is unchanged, not sent", submission.pk)
+            return None
+    return webhook_delivery_create(
         course=submission.assignment.course,
         submission=submission,
         event=event,
@@ -253,7 +298,42 @@ def webhook_delivery_attempt(*, delivery_id: int) -> float | None:
     dead, or another worker claimed this attempt). The claim is a conditional UPDATE on the
     attempt counter, so a duplicated broker message never POSTs the same attempt twice.
     """
-    delivery = WebhookDelivery.objects.select_related("course__integration").get(pk=delivery_id)
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.select_related(
+            "course__integration", "submission"
+        ).get(pk=delivery_id)
+        if delivery.event in GRADE_EVENTS and delivery.submission is not None:
+            # Grade events of one student and assignment are tried one at a time (the lock on
+            # their rows is held through the POST) and only the newest is sent, so an older
+            # grade whose retry comes last never reaches the LMS after a newer one.
+            group = WebhookDelivery.objects.filter(
+                event__in=GRADE_EVENTS,
+                submission__student_id=delivery.submission.student_id,
+                submission__assignment_id=delivery.submission.assignment_id,
+            )
+            list(group.select_for_update(of=("self",)).values_list("id"))
+            delivery.refresh_from_db(fields=["status", "attempts"])
+            if delivery.status == WebhookDelivery.Status.PENDING and _newer_grade(delivery, group):
+                _finish(delivery_id, WebhookDelivery.Status.SUPERSEDED)
+                return None
+        return _attempt(delivery)
+
+
+def _newer_grade(delivery: WebhookDelivery, group: Any) -> bool:
+    assert delivery.submission is not None
+    attempt = delivery.submission.attempt
+    return bool(
+        group.exclude(pk=delivery.pk)
+        .filter(
+            Q(submission__attempt__gt=attempt)
+            | Q(submission__attempt=attempt, pk__gt=delivery.pk)
+        )
+        .exists()
+    )
+
+
+def _attempt(delivery: WebhookDelivery) -> float | None:
+    delivery_id = delivery.pk
     if delivery.status != WebhookDelivery.Status.PENDING:
         return None
     number = delivery.attempts + 1
@@ -308,3 +388,32 @@ def _finish(delivery_id: int, status: str) -> None:
     WebhookDelivery.objects.filter(pk=delivery_id).update(
         status=status, finished_at=timezone.now(), next_attempt_at=None
     )
+
+
+def webhook_deliveries_sweep(*, now: Any = None, limit: int = 1000) -> list[int]:
+    """Re-send the task of every pending delivery whose next try is overdue by more than
+    SWEEPER_QUEUED_AFTER s: its message was lost (broker restarted, countdown dropped). Safe
+    with live workers: the attempt counter claims each try."""
+    from grader.lms.tasks import deliver_webhook_task
+
+    now = now or timezone.now()
+    overdue = now - timedelta(seconds=settings.SWEEPER_QUEUED_AFTER)
+    stale = WebhookDelivery.objects.filter(
+        status=WebhookDelivery.Status.PENDING, next_attempt_at__lt=overdue
+    ).values_list("id", "next_attempt_at")[:limit]
+    resent = [
+        delivery_id
+        for delivery_id, next_at in stale
+        if WebhookDelivery.objects.filter(
+            pk=delivery_id, status=WebhookDelivery.Status.PENDING, next_attempt_at=next_at
+        ).update(next_attempt_at=now)
+    ]
+
+    def send() -> None:
+        for delivery_id in resent:
+            deliver_webhook_task.delay(delivery_id)
+
+    transaction.on_commit(send)
+    if resent:
+        logger.warning("sweeper: re-sent %d webhook deliveries", len(resent))
+    return resent

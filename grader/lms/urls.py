@@ -19,6 +19,13 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="lms_delivery_list",
     ),
     path(
+        "lms/assignments/<int:pk>/deliveries/",
+        views.assignment_deliveries,
+        name="lms_assignment_deliveries",
+    ),
+    path("lms/lti-targets/<int:pk>/resend/", views.lti_target_resend, name="lti_target_resend"),
+    path("assignments/<int:pk>/release/", views.assignment_release, name="assignment_release"),
+    path(
         "lms/deliveries/<int:pk>/redeliver/",
         views.delivery_redeliver,
         name="lms_delivery_redeliver",

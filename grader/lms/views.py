@@ -19,14 +19,19 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from grader.courses.models import Course, Enrollment
-from grader.courses.selectors import is_course_staff
+from grader.courses.models import Assignment, Course, Enrollment
+from grader.courses.selectors import course_role, is_course_staff
+from grader.lms.lti.models import LtiGradeTarget
+from grader.lms.lti.services import lti_score_resend
 from grader.lms.models import CourseIntegration, WebhookDelivery
-from grader.lms.selectors import webhook_delivery_list_for_course
+from grader.lms.release import results_release_assignment
+from grader.lms.selectors import deliveries_per_student, webhook_delivery_list_for_course
 from grader.lms.services import IdempotencyConflict, inbound_submission_receive, webhook_redeliver
 from grader.lms.signing import HEADER, SignatureError, verify
 from grader.submissions.selectors import attempts_used
@@ -220,4 +225,66 @@ def delivery_redeliver(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     new = webhook_redeliver(delivery=delivery)
     messages.success(request, f"Delivery #{delivery.pk} queued again as #{new.pk}.")
-    return redirect("lms_delivery_list", course_code=delivery.course.code)
+    return _back(request) or redirect("lms_delivery_list", course_code=delivery.course.code)
+
+
+def _back(request: HttpRequest) -> HttpResponse | None:
+    """Back to the page the button was on (the per-student view), if it is one of ours."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return None
+
+
+def _staff_assignment(request: HttpRequest, pk: int) -> Assignment:
+    assignment = get_object_or_404(Assignment.objects.select_related("course"), pk=pk)
+    if not is_course_staff(user=request.user, course=assignment.course):
+        raise Http404
+    return assignment
+
+
+@login_required
+def assignment_deliveries(request: HttpRequest, pk: int) -> HttpResponse:
+    """Per student: the score the LMS was last sent by LTI and by webhook, what it answered,
+    the tries and the next one, and a resend."""
+    assignment = _staff_assignment(request, pk)
+    return render(
+        request,
+        "lms/assignment_deliveries.html",
+        {"assignment": assignment, "rows": deliveries_per_student(assignment=assignment)},
+    )
+
+
+@login_required
+@require_POST
+def lti_target_resend(request: HttpRequest, pk: int) -> HttpResponse:
+    """Post the student's current score to this line item again, changed or not."""
+    target = get_object_or_404(
+        LtiGradeTarget.objects.select_related("assignment__course", "lti_user"), pk=pk
+    )
+    if not is_course_staff(user=request.user, course=target.assignment.course):
+        raise Http404
+    posts = lti_score_resend(target=target)
+    if posts:
+        messages.success(request, f"Score queued for the LMS again (post #{posts[0].pk}).")
+    else:
+        messages.error(request, "Nothing to send: the student has no graded submission.")
+    return redirect("lms_assignment_deliveries", pk=target.assignment_id)
+
+
+@login_required
+@require_POST
+def assignment_release(request: HttpRequest, pk: int) -> HttpResponse:
+    """A teacher releases the withheld results of every student now."""
+    assignment = _staff_assignment(request, pk)
+    if course_role(user=request.user, course=assignment.course) != Enrollment.Role.TEACHER:
+        raise Http404
+    released = results_release_assignment(assignment=assignment)
+    messages.success(
+        request,
+        f"Results released: every student sees them now; {len(released)} graded "
+        f"submission{pluralize(len(released))} sent to the LMS.",
+    )
+    return redirect("assignment_submissions", pk=assignment.pk)

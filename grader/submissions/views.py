@@ -10,6 +10,7 @@ from django.template.defaultfilters import pluralize
 from django.views.decorators.http import require_POST
 
 from grader.courses.models import Assignment, Enrollment
+from grader.courses.release import release_state
 from grader.courses.selectors import course_role, is_course_staff
 from grader.feedback.selectors import feedback_for_staff, feedback_for_student
 from grader.feedback_loop.outcomes import feedback_outcomes
@@ -37,10 +38,16 @@ def _visible_submission(request: HttpRequest, pk: int) -> tuple[Submission, bool
 
 
 def _status_context(submission: Submission, staff: bool) -> dict[str, object]:
+    results = results_for_viewer(submission=submission, staff=staff)
     return {
         "submission": submission,
         "staff": staff,
-        "results": results_for_viewer(submission=submission, staff=staff),
+        "results": results,
+        # What the release policy still withholds from the student, and until when (staff see
+        # the student's state as a note; the student's own is ``results.release``).
+        "student_release": release_state(
+            assignment=submission.assignment, student=submission.student
+        ) if staff else results.release,
         "queue_position": queue_position(submission=submission),
         # Students see feedback only once released; staff see its state and a review link.
         "feedback": feedback_for_student(submission) if submission.is_final else None,
@@ -98,6 +105,9 @@ def assignment_submissions(request: HttpRequest, pk: int) -> HttpResponse:
         "all_submissions": submission_list_for_teacher(assignment=assignment)[:200],
         "not_graded": submission_list_not_graded(assignment=assignment)[:200],
         "outcomes": feedback_outcomes(assignment=assignment),
+        "release_extensions": assignment.extensions.count(),
+        "is_teacher": course_role(user=request.user, course=assignment.course)
+        == Enrollment.Role.TEACHER,
     }
     return render(request, "submissions/assignment_submissions.html", context)
 

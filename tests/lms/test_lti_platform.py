@@ -46,6 +46,15 @@ class Platform:
     requests: list[dict[str, Any]] = field(default_factory=list)
     fail_scores: int = 0  # answer this many score posts with 503 first
     members: list[dict[str, Any]] = field(default_factory=list)
+    # The line item container (AGS): line 7 is the launch's own; the tool may add more.
+    lineitems: list[dict[str, Any]] = field(default_factory=list)
+    # Per (line item URL, user): the score the gradebook shows, kept as AGS says a platform
+    # must: an update whose timestamp is older than the one on record is ignored.
+    gradebook: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+
+    def scores(self) -> list[dict[str, Any]]:
+        """The score bodies the tool posted, in the order they arrived."""
+        return [r["json"] for r in self.requests if r["path"].endswith("/scores") and "json" in r]
 
     def jwks(self) -> dict[str, Any]:
         jwk = json.loads(RSAAlgorithm.to_jwk(self.key.public_key()))
@@ -112,6 +121,9 @@ def _handler(platform: Platform) -> type[BaseHTTPRequestHandler]:
             platform.requests.append({"method": "GET", "path": self.path})
             if self.path == "/jwks":
                 self._send(200, platform.jwks())
+            elif self.path == "/lineitems" and self._authorized():
+                container = "application/vnd.ims.lis.v2.lineitemcontainer+json"
+                self._send(200, platform.lineitems, container)
             elif self.path.startswith("/memberships") and self._authorized():
                 self._send(
                     200,
@@ -154,14 +166,29 @@ def _handler(platform: Platform) -> type[BaseHTTPRequestHandler]:
                         "scope": form.get("scope", ""),
                     },
                 )
-            elif self.path == "/lineitems/7/lineitem/scores":
+            elif self.path == "/lineitems" and self._authorized():
+                number = 100 + len(platform.lineitems)
+                item = {**json.loads(raw), "id": f"{platform.base_url}/lineitems/{number}/lineitem"}
+                platform.lineitems.append(item)
+                self._send(201, item, "application/vnd.ims.lis.v2.lineitem+json")
+            elif self.path.startswith("/lineitems/") and self.path.endswith("/lineitem/scores"):
+                lineitem = platform.base_url + self.path.removesuffix("/scores")
+                known = lineitem.endswith("/7/lineitem") or any(
+                    i["id"] == lineitem for i in platform.lineitems
+                )
                 if not self._authorized():
                     self._send(401, {"error": "no token"})
+                elif not known:
+                    self._send(404, {"error": "no such line item"})
                 elif platform.fail_scores > 0:
                     platform.fail_scores -= 1
                     self._send(503, {"error": "try later"})
                 else:
-                    record["json"] = json.loads(raw)
+                    body = record["json"] = json.loads(raw)
+                    key = (lineitem, body["userId"])
+                    on_record = platform.gradebook.get(key)
+                    if on_record is None or on_record["timestamp"] <= body["timestamp"]:
+                        platform.gradebook[key] = body
                     self._send(200, {})
             else:
                 self._send(404, {"error": "not found"})

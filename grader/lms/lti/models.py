@@ -139,19 +139,58 @@ class LtiScorePost(models.Model):
         PENDING = "pending", "Pending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed (gave up)"
+        # Never sent: a newer grade for the same target was queued meanwhile, and an older grade
+        # must not arrive last (grader.lms.lti.services.lti_score_post_attempt).
+        SUPERSEDED = "superseded", "Not sent (a newer grade replaced it)"
+
+    FULLY_GRADED = "FullyGraded"
+    PENDING_RELEASE = "Pending"  # AGS gradingProgress: submitted, the score comes later
 
     submission = models.ForeignKey(Submission, on_delete=models.CASCADE, related_name="+")
     target = models.ForeignKey(LtiGradeTarget, on_delete=models.CASCADE, related_name="posts")
-    score_given = models.FloatField()
+    # None while the release policy withholds the score: the LMS is told only that the work is
+    # submitted and its grading pending; the full score is posted at release.
+    score_given = models.FloatField(null=True, blank=True)
     score_maximum = models.FloatField()
+    grading_progress = models.CharField(max_length=16, default=FULLY_GRADED)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    status_code = models.PositiveIntegerField(null=True, blank=True)  # the LMS's last answer
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    resend = models.BooleanField(default=False)  # a teacher's resend: sent even if unchanged
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.score_given}/{self.score_maximum} ({self.status})"
+
+    @property
+    def value(self) -> tuple[float | None, float, str]:
+        """What the LMS is told: only a change of this is sent again."""
+        return (self.score_given, self.score_maximum, self.grading_progress)
+
+
+class LtiLineItem(models.Model):
+    """A line item this tool created (or found) in a platform's line item container for one
+    assignment, keyed by the resource id the tool gives it: looked up before anything is
+    created, under this row's lock, so two students' first scores never create two."""
+
+    lineitems_url = models.URLField(max_length=500)
+    resource_id = models.CharField(max_length=255)
+    lineitem_url = models.URLField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lineitems_url", "resource_id"], name="one_lti_lineitem_per_resource"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resource_id} → {self.lineitem_url or '(not found yet)'}"

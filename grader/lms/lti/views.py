@@ -33,6 +33,7 @@ from grader.lms.lti.services import (
     lti_launch_process,
     lti_roster_sync,
     platform_for_launch,
+    resource_id_for,
 )
 
 logger = logging.getLogger(__name__)
@@ -113,7 +114,9 @@ def lti_deep_link_respond(request: HttpRequest) -> HttpResponse:
         .set_custom_params({CUSTOM_ASSIGNMENT: str(assignment.pk)})
         .set_lineitem(
             LineItem()
-            .set_tag(f"grader-assignment-{assignment.pk}")
+            # The resource id is what passback looks a line item up by (lti_lineitem_url).
+            .set_tag(resource_id_for(assignment.pk))
+            .set_resource_id(resource_id_for(assignment.pk))
             .set_label(assignment.title)
             .set_score_maximum(LINEITEM_SCORE_MAXIMUM)
         )
