@@ -12,8 +12,9 @@ For each grading one host folder holds Gradescope's layout: ``source/`` (a copy 
 student's files exactly as uploaded: our own build step neither runs for nor adds files to
 this test type), ``results/`` (created empty), ``run_autograder`` (copied from ``source/``) and
 ``submission_metadata.json`` (Gradescope's shape: what the grader knows, null for the rest). The
-folder is the run's workdir, so it appears at ``/work`` *and*, through a second bind of the same
-folder, at ``/autograder``; the setup's other top-level entries (``.local`` from ``pip3
+folder is bound writable at ``/autograder`` (on bubblewrap as root it is copied onto the run's
+capped scratch tmpfs like any writable bind; the run's ``/work`` is an empty folder of its own),
+opened to the sandbox's uid; the setup's other top-level entries (``.local`` from ``pip3
 install``, a venv...) are bound read-only inside it. The cwd is ``/autograder``, as Gradescope
 documents; the network is off.
 
@@ -57,7 +58,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sandbox import fstree
-from sandbox.gradescope_setup import SetupFailed, prepare, run_env
+from sandbox.gradescope_setup import SetupFailed, open_to_sandbox, prepare, run_env
 from sandbox.outcome import OUTPUT_SHOWN, TestOutcome, output_tail, trim
 from sandbox.types import Backend, Fault, Limits, RunResult, RunSpec, Verdict
 
@@ -174,7 +175,12 @@ def run_gradescope(
             return failure(f"The autograder could not be set up: {exc}")
         source = built.tree / "source"
         ro_binds = {str(built.tree / entry): f"{MOUNT}/{entry}" for entry in built.prefix}
-    work = Path(tempfile.mkdtemp(dir=parent, prefix="gradescope-"))
+    # Gradescope's tree is bound at /autograder only; /work is an empty folder of its own (a
+    # backend that copies /work back after the run must not overwrite what the run wrote).
+    folder = Path(tempfile.mkdtemp(dir=parent, prefix="gradescope-"))
+    work, empty = folder / "autograder", folder / "work"
+    empty.mkdir()
+    work.mkdir()
     fstree.copy_tree(source, work / "source")
     fstree.copy_tree(submission_dir, work / "submission")
     (work / "results").mkdir()
@@ -184,13 +190,14 @@ def run_gradescope(
         return failure("The autograder folder has no run_autograder file.")
     shutil.copyfile(script, work / "run_autograder")
     (work / "run_autograder").chmod(0o755)
+    open_to_sandbox(work)
     with script.open("rb") as fh:
         direct = fh.read(2) == b"#!"
     program = f"{MOUNT}/run_autograder"
     run = backend.run(
         RunSpec(
             argv=[program] if direct else ["bash", program],
-            workdir=work,
+            workdir=empty,
             limits=limits.with_(network=False),  # student code never gets the network
             env=run_env(),
             cwd=MOUNT,

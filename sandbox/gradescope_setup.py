@@ -232,10 +232,11 @@ def _build(backend: Backend, autograder_dir: Path, entry: Path) -> Prepared:
     for stale in entry.parent.glob(f".build-{entry.name}-*"):  # a crashed build's leftovers
         fstree.discard(stale)
     building = entry.parent / f".build-{entry.name}-{secrets.token_hex(4)}"
-    building.mkdir(mode=0o755)
+    building.mkdir(mode=0o700)  # the tree inside is open to the sandbox uid while it builds
     try:
-        tree, shims = building / "tree", building / "shims"
+        tree, shims, empty = building / "tree", building / "shims", building / "work"
         tree.mkdir(mode=0o755)
+        empty.mkdir(mode=0o755)
         fstree.copy_tree(autograder_dir, tree / "source")
         for name in ("submission", "results"):
             (tree / name).mkdir()
@@ -250,8 +251,9 @@ def _build(backend: Backend, autograder_dir: Path, entry: Path) -> Prepared:
         binds = {str(shims): SHIM_MOUNT}
         binds.update({src: dst for src, dst in SYSTEM_BINDS.get(backend.name, {}).items()
                       if os.path.exists(src)})
+        open_to_sandbox(tree)
         run = backend.run(RunSpec(
-            argv=["bash", f"{MOUNT}/source/setup.sh"], workdir=tree, limits=SETUP_LIMITS,
+            argv=["bash", f"{MOUNT}/source/setup.sh"], workdir=empty, limits=SETUP_LIMITS,
             env=_build_env(), cwd=f"{MOUNT}/source", rw_binds={str(tree): MOUNT},
             ro_binds=binds,
         ))  # fmt: skip
@@ -269,7 +271,9 @@ def _build(backend: Backend, autograder_dir: Path, entry: Path) -> Prepared:
                                                  output_tail(log, LOG_SHOWN))
             fstree.remove_tree(tree)
         fstree.remove_tree(shims)
+        fstree.remove_tree(empty)
         (building / "setup.json").write_text(json.dumps(record))
+        os.chmod(building, 0o755)  # noqa: S103 - world-readable on purpose, writable by root only
         if entry.exists():  # an old failure being retried
             fstree.remove_tree(entry)
         os.rename(building, entry)
@@ -305,6 +309,18 @@ def _publishable(tree: Path) -> list[str]:
     return names
 
 
+def open_to_sandbox(folder: Path) -> None:
+    """Make ``folder`` writable by whichever uid the sandbox runs as (Docker's runs are uid
+    65534 in a bind of this host folder; bubblewrap's copy it and need nothing). Only for
+    folders inside a 0700 parent of ours: no other host user can reach them."""
+    os.chmod(folder, 0o777)  # noqa: S103 - see the docstring
+    for entry in fstree.walk(folder):
+        if entry.kind in ("dir", "file"):
+            mode = stat.S_IMODE(entry.info.st_mode) & 0o777
+            wanted = 0o777 if entry.kind == "dir" else mode | 0o666 | (0o111 if mode & 0o100 else 0)
+            os.chmod(entry.name, wanted, dir_fd=entry.dir_fd)  # not a link (lstat)
+
+
 def _make_read_only(tree: Path) -> None:
     """Readable by every sandbox uid, writable by none of them (the tree is bound read-only
     anyway; this keeps a Docker or non-root run from changing the shared copy)."""
@@ -318,4 +334,7 @@ def _make_read_only(tree: Path) -> None:
             os.chmod(entry.name, wanted, dir_fd=entry.dir_fd)  # not a link (lstat)
 
 
-__all__ = ["Prepared", "SetupFailed", "autograder_key", "cache_root", "prepare", "run_env"]
+__all__ = [
+    "Prepared", "SetupFailed", "autograder_key", "cache_root", "open_to_sandbox", "prepare",
+    "run_env",
+]

@@ -157,3 +157,24 @@ def test_bash_autograder_output_and_visible_stdout_reach_the_student(backend):
     assert stdout.visibility == "visible" and "6 points" in stdout.output
     assert "Expected:" in tests["fizzbuzz.py 15"].output
     assert tests["fizzbuzz.py 15"].verdict == Verdict.FAILED
+
+
+# -- the Docker backend ------------------------------------------------------------------------
+
+
+@pytest.mark.sandbox
+@pytest.mark.docker
+@pytest.mark.parametrize(
+    ("example", "submission", "filename", "score", "total"),
+    [
+        (BASH, "wrong_order.py", "fizzbuzz.py", 6, 8),
+        (C_DIFF, "int_overflow.c", "fib.c", 4, 6),
+        ("gradescope_echo", "correct.py", "solution.py", 3, 3),
+    ],
+)
+def test_the_same_autograders_grade_the_same_on_docker(
+    docker_backend, example, submission, filename, score, total
+):
+    report = graded(docker_backend, example, submission, filename)
+    assert report.ungradable is None, report.ungradable
+    assert (report.score, report.max_score) == (score, total)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
-# Gradescope's C setup: the compiler is already on the sandbox system, so this is a no-op here.
+# The compiler this autograder needs. On the grader it is already on the sandbox system, so
+# apt-get only checks that it is there.
 apt-get update
-apt-get install -y build-essential
+apt-get install -y gcc
