@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from grader.courses.models import Assignment
+from grader.grading.gradescope_metadata import gradescope_metadata
 from grader.grading.models import TestResult
 from grader.lib.text import storable_text
 from grader.submissions.models import Submission
@@ -147,10 +148,11 @@ def submission_grade(*, submission_id: int) -> Submission | None:
     if claimed_at is None:
         logger.info("submission %s already claimed; nothing to do", submission_id)
         return None
-    submission = Submission.objects.select_related("assignment").get(id=submission_id)
+    submission = Submission.objects.select_related("assignment", "student").get(id=submission_id)
     package = load_package(Path(submission.assignment.package_path))
     files = {f.name: bytes(f.content) for f in submission.files.all()}
-    report = grade(package, files, sandbox_backend())
+    report = grade(package, files, sandbox_backend(),
+                   metadata=gradescope_metadata(submission=submission))
     if not submission_store_report(submission=submission, report=report, claimed_at=claimed_at):
         logger.warning("submission %s: claim lost while grading; results dropped", submission_id)
         return None
