@@ -47,8 +47,11 @@ class LtiScorePostAdmin(admin.ModelAdmin):
         "submission",
         "score_given",
         "score_maximum",
+        "grading_progress",
         "status",
+        "status_code",
         "attempts",
+        "next_attempt_at",
         "created_at",
         "sent_at",
     )

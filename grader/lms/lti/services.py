@@ -247,7 +247,9 @@ def lti_score_value(submission: Submission) -> tuple[float | None, float, str]:
     return float(submission.score or 0), maximum, LtiScorePost.FULLY_GRADED
 
 
-def lti_submission_graded(submission_id: int, *, resend: bool = False) -> list[LtiScorePost]:
+def lti_submission_graded(
+    submission_id: int, *, resend: bool = False, target_id: int | None = None
+) -> list[LtiScorePost]:
     """GRADED_HOOKS entry (and the release's): queue a score post for each LTI grade target of
     the submission's student and assignment, if this is their latest graded submission and the
     value changed since the last post (``resend``: a teacher's, sent even if unchanged)."""
@@ -262,6 +264,8 @@ def lti_submission_graded(submission_id: int, *, resend: bool = False) -> list[L
     targets = LtiGradeTarget.objects.filter(
         lti_user__user_id=submission.student_id, assignment_id=submission.assignment_id
     )
+    if target_id is not None:
+        targets = targets.filter(pk=target_id)
     from grader.lms.lti.tasks import post_score_task  # tasks import this module
 
     created = []
@@ -306,9 +310,7 @@ def lti_score_resend(*, target: LtiGradeTarget) -> list[LtiScorePost]:
     )
     if latest is None:
         return []
-    return [
-        p for p in lti_submission_graded(latest.pk, resend=True) if p.target_id == target.pk
-    ]
+    return lti_submission_graded(latest.pk, resend=True, target_id=target.pk)
 
 
 def ags_service(target: LtiGradeTarget) -> AssignmentsGradesService:
