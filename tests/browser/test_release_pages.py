@@ -6,7 +6,7 @@ against a local webhook receiver and the simulated LTI platform.
 
 Graded submissions are stored as the workers would store them (the grading path has its own
 browser test in test_pages.py). Screenshots land in $SCREENSHOT_DIR (default var/screenshots),
-numbered 51-56.
+numbered 51-57.
 """
 
 from __future__ import annotations
@@ -93,6 +93,16 @@ def test_release_after_the_due_date_with_an_extension(
     teacher.goto(f"{base}/submissions/{alices.pk}/")
     assert "their extension" in teacher.inner_text("#student-release")
     assert teacher.inner_text("#score") == "1 / 4"
+
+    # The teacher may end the wait for everyone from the dashboard.
+    teacher.goto(f"{base}/assignments/{assignment.pk}/submissions/")
+    assert "1 student with an extension" in teacher.inner_text("#release")
+    teacher.locator("#release").screenshot(path=str(_shots() / "57-teacher-release-card.png"))
+    teacher.click("#release-form button")
+    teacher.wait_for_selector("text=Results released")
+    assert "Released to every student" in teacher.inner_text("#release")
+    alice.goto(f"{base}/submissions/{alices.pk}/")
+    assert alice.inner_text("#score") == "1 / 4"
 
 
 def test_a_resend_from_the_delivery_view(
