@@ -21,6 +21,7 @@ import secrets
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from sandbox.harness import Evidence, run_pytest_file, run_pytest_plan
 from sandbox.harness.runner import _read_evidence
 from sandbox.iotest import check_output
 from sandbox.package import AssignmentPackage, TestSpec
-from sandbox.types import Backend, RunSpec, Verdict
+from sandbox.types import Backend, Limits, RunSpec, Verdict
 
 TRACER = r"""
 import json, os, reprlib, runpy, signal, sys
@@ -163,24 +164,28 @@ def collect_traces(backend: Backend, package: AssignmentPackage, files: dict[str
 
 
 def _io_passes(backend: Backend, package: AssignmentPackage, spec: TestSpec,
-               workdir: Path) -> bool:
+               workdir: Path, limits: Limits) -> bool:
     from sandbox.languages import get_language
 
-    argv = [*get_language(package.language).run_argv(package.submission, package.limits),
-            *spec.args]
-    run = backend.run(RunSpec(argv=argv, workdir=workdir, limits=package.limits,
+    argv = [*get_language(package.language).run_argv(package.submission, limits), *spec.args]
+    run = backend.run(RunSpec(argv=argv, workdir=workdir, limits=limits,
                               stdin=spec.stdin.encode()))
     return run.verdict == Verdict.PASSED and check_output(run.stdout, spec.expected_stdout)[0]
 
 
 def rerun(backend: Backend, package: AssignmentPackage, variants: list[dict[str, bytes]],
-          tests: list[TestKey], *, deadline: float | None = None) -> list[dict[TestKey, bool]]:
+          tests: list[TestKey], *, deadline: float | None = None,
+          limits: Limits | None = None, parallel: int = 1) -> list[dict[TestKey, bool]]:
     """Whether each test passes for each variant (Python submissions: no build step).
 
-    I/O tests run one sandbox run each; pytest tests of every variant share one trusted run per
-    test file. Past ``deadline`` (``time.monotonic()``), the remaining I/O runs are skipped and
-    their tests left out of the variant's dict (unknown, not failed).
+    I/O tests run one sandbox run each (``parallel`` at a time); pytest tests of every variant
+    share one trusted run per test file. ``limits`` (default: the package's) bound every student
+    run: feedback screens candidates under tighter ones, so that a candidate that still loops
+    costs a second, not the package's whole wall clock. Past ``deadline``
+    (``time.monotonic()``), the remaining I/O runs are skipped and their tests left out of the
+    variant's dict (unknown, not failed).
     """
+    limits = limits or package.limits
     results: list[dict[TestKey, bool]] = [{} for _ in variants]
     if not variants or not tests:
         return results
@@ -195,21 +200,31 @@ def rerun(backend: Backend, package: AssignmentPackage, variants: list[dict[str,
             plan = [(f"{spec.file}::{k.name}", d) for d in dirs for k in keys]
             cases = run_pytest_plan(backend, package_tests_dir=package.tests_dir,
                                     test_file=spec.file, plan=plan,
-                                    module_name=package.module_name, limits=package.limits)
+                                    module_name=package.module_name, limits=limits)
             if len(cases) != len(plan):  # a collection error: nothing known
                 continue
             for n, case in enumerate(cases):
                 results[n // len(keys)][keys[n % len(keys)]] = case.verdict == Verdict.PASSED
-        for i, workdir in enumerate(dirs):
-            for key in tests:
-                if key.kind != "io":
-                    continue
-                if deadline is not None and time.monotonic() > deadline:
-                    break
-                run_dir = Path(tempfile.mkdtemp(dir=root, prefix="run-"))
-                fstree.copy_tree(workdir, run_dir)
-                results[i][key] = _io_passes(backend, package, package.tests[key.spec], run_dir)
+        io_runs = [(i, key) for i in range(len(dirs)) for key in tests if key.kind == "io"]
+
+        def one(item: tuple[int, TestKey]) -> tuple[int, TestKey, bool | None]:
+            i, key = item
+            if deadline is not None and time.monotonic() > deadline:
+                return i, key, None
+            run_dir = Path(tempfile.mkdtemp(dir=root, prefix="run-"))
+            try:
+                fstree.copy_tree(dirs[i], run_dir)
+                return i, key, _io_passes(backend, package, package.tests[key.spec], run_dir,
+                                          limits)
+            finally:
                 fstree.discard(run_dir)
+
+        if io_runs:
+            with ThreadPoolExecutor(max_workers=max(1, parallel),
+                                    thread_name_prefix="rerun") as pool:
+                for i, key, passed in pool.map(one, io_runs):
+                    if passed is not None:
+                        results[i][key] = passed
     return results
 
 

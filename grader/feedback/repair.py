@@ -21,6 +21,8 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from grader.feedback.statements import expression_rewrites, structural_candidates
+
 COMPARISONS = ("<", "<=", ">", ">=", "==", "!=")
 ARITHMETIC = ("+", "-", "*", "/", "//", "%")
 AUGMENTED = ("+=", "-=", "*=", "/=", "//=", "%=")
@@ -39,7 +41,10 @@ CATEGORY_OF = {
     "boundary": "off_by_one", "plus_minus_one": "off_by_one", "comparison": "wrong_condition",
     "boolean": "wrong_condition", "arithmetic": "wrong_operator", "swap": "wrong_operator",
     "variable": "other", "name_pair": "other", "indent": "other", "delete": "other",
-    "model": "other",
+    "model": "other", "guard": "missing_case", "base_case": "missing_case",
+    "loop_update": "infinite_loop", "mutable_default": "other", "negate": "wrong_condition",
+    "predicate": "wrong_condition", "return_value": "wrong_return", "init": "missing_case",
+    "subscript": "other",
 }
 
 
@@ -171,6 +176,7 @@ def _mutants(code: str, line: int) -> Iterator[tuple[str, str]]:
                            if tokens.index(tok) + 1 < len(tokens) else b, ""), "boolean"
     yield from _membership_mutants(text, tokens)
     yield from _statement_mutants(code, text, line)
+    yield from expression_rewrites(code, line)
     yield from _expression_mutants(code, text, line)
     yield from _bound_mutants(text, tokens)
     yield from _swap_mutants(text, tokens)
@@ -454,6 +460,20 @@ def _variable_mutants(code: str, text: str, tokens: list[tokenize.TokenInfo],
             yield _replace(text, tok.start[1], tok.end[1], other), "variable"
 
 
+def _take(repairs: Iterator[Repair], code: str, seen: set[str], most: int) -> list[Repair]:
+    """Up to ``most`` of ``repairs`` whose patched program compiles and is new."""
+    taken: list[Repair] = []
+    for repair in repairs:
+        if len(taken) >= most:
+            break
+        patched = repair.apply(code)
+        if patched in seen or not _parses(patched):
+            continue
+        seen.add(patched)
+        taken.append(repair)
+    return taken
+
+
 def search_candidates(code: str, lines: list[int], *, limit: int = 150, per_line: int = 30,
                       round_size: int = 10) -> list[Repair]:
     """Distinct candidate repairs for ``lines`` (most suspicious first), at most ``per_line``
@@ -465,18 +485,16 @@ def search_candidates(code: str, lines: list[int], *, limit: int = 150, per_line
     for line in lines:
         if not 1 <= line <= len(source_lines):
             continue
-        mine: list[Repair] = []
         one_line = (Repair(line, new_text, operator, CATEGORY_OF.get(operator, "other"))
                     for new_text, operator in _mutants(code, line))
-        for repair in itertools.chain(one_line, _block_mutants(code, line)):
-            if len(mine) >= per_line:
-                break
-            patched = repair.apply(code)
-            if patched in seen or not _parses(patched):
-                continue
-            seen.add(patched)
-            mine.append(repair)
-        per.append(mine)
+        # The few block edits first: a per-line cap must never cut a missing statement.
+        per.append(_take(itertools.chain(_block_mutants(code, line), one_line), code, seen,
+                         per_line))
+        if len(per) == 1:  # whole statements for the functions and loops around the top lines
+            top = [ln for ln in lines if 1 <= ln <= len(source_lines)][:3]
+            structural = (Repair(ln, text, op, CATEGORY_OF.get(op, "other"), end=end)
+                          for ln, end, text, op in structural_candidates(code, top))
+            per.append(_take(structural, code, seen, per_line))
     found: list[Repair] = []
     for start in range(0, per_line, round_size):
         for mine in per:

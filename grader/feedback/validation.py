@@ -26,6 +26,10 @@ VALIDATED, PARTIAL, REJECTED = "validated", "partial", "rejected"
 MAX_PARTIAL = 5  # partial fixes confirmed against the passing tests when no fix is complete
 MAX_CONFIRM = 12  # survivors of the screening that are checked further
 SCREEN_CHUNK = 15  # candidates screened per sandbox batch; the time budget is checked between
+# Screening runs get at most these (a survivor is then confirmed under the package's own limits
+# on every other test; a fix that needs more than a second on one test is rare in intro work).
+SCREEN_CPU_SECONDS = 1.0
+SCREEN_WALL_SECONDS = 2.0
 
 
 @dataclass
@@ -61,6 +65,7 @@ class SandboxValidator:
     failing: list[TestKey]
     passing: list[TestKey]
     budget: Budget = field(default_factory=Budget)
+    parallel: int = 2  # I/O test runs at a time
     runs: int = 0  # student runs spent
     cut: int = 0  # candidates the budget left unchecked
 
@@ -68,11 +73,15 @@ class SandboxValidator:
         code = self.files[self.package.submission].decode("utf-8", errors="replace")
         return [{**self.files, self.package.submission: r.apply(code).encode()} for r in repairs]
 
-    def _rerun(self, repairs: list[Repair], tests: list[TestKey],
-               deadline: float | None) -> list[dict[TestKey, bool]]:
+    def _rerun(self, repairs: list[Repair], tests: list[TestKey], deadline: float | None, *,
+               screening: bool = False) -> list[dict[TestKey, bool]]:
         self.runs += len(repairs) * len(tests)
+        limits = self.package.limits
+        if screening:  # a candidate that still loops costs a second, not the whole wall clock
+            limits = limits.with_(cpu_seconds=min(limits.cpu_seconds, SCREEN_CPU_SECONDS),
+                                  wall_seconds=min(limits.wall_seconds, SCREEN_WALL_SECONDS))
         return rerun(self.backend, self.package, self._variants(repairs), tests,
-                     deadline=deadline)
+                     deadline=deadline, limits=limits, parallel=self.parallel)
 
     def check(self, repairs: list[Repair]) -> list[Checked]:
         """Check ``repairs`` (most promising first). The time budget bounds *screening*: once it
@@ -93,7 +102,8 @@ class SandboxValidator:
                 if start and time.monotonic() > deadline:
                     break
                 chunk = todo[start: start + SCREEN_CHUNK]
-                results = self._rerun([c.repair for c in chunk], [screen], None)
+                results = self._rerun([c.repair for c in chunk], [screen], None,
+                                      screening=True)
                 survivors += [c for c, r in zip(chunk, results, strict=True) if r.get(screen)]
                 screened += len(chunk)
             screened_with = screen

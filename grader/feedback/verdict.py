@@ -4,11 +4,13 @@ Django-free, plain data only.
 Theory of operation: the voters are the K model samples plus every search repair that the
 sandbox validated (fully or partly). A voter backs its line with a validated repair, a partial
 one, or only its word (a model sample whose repair failed or that gave none). Votes group by
-line, so repairs on the same line count together; the line with the most validated voters wins,
-then the most partial ones, then the most unchecked model votes, then the fault-localization
-rank. The confidence is validated k/K: voters with a (fully or partly) validated repair on the
-winning line over all voters. A result without any validated voter is *unverified*: it may be
-shown to the teacher, it is never released automatically.
+line, so repairs on the same line count together. A line with a validated voter wins; among
+several, the one whose value the others read (a value is wrong where it is made), then the one
+with the smallest validated repair, then the one with the most validated voters; then come the
+most partial voters, the most unchecked model votes and the fault-localization rank. The
+confidence is validated k/K: voters with a (fully or partly) validated repair on the winning
+line over all voters. A result without any validated voter is *unverified*: it may be shown to
+the teacher, it is never released automatically.
 
 The explanation is grounded in ONE failing test that the winning repair turns green (a visible
 one when there is one) and in what the program holds when it reaches the line. Hidden tests give
@@ -49,6 +51,18 @@ OPERATOR_STEP = {  # where the checked repair says more than the category does
     "should change as the program runs, and check that it really does.",
     "move": "A statement in this part of the program runs in the wrong place: check where it "
     "runs, and how many times.",
+    "guard": "The function does not handle an input with nothing in it: think about what it "
+    "should give back before it does anything else.",
+    "base_case": "The recursion stops at the wrong point, or gives back the wrong value when it "
+    "stops: work out by hand the smallest input the task allows.",
+    "loop_update": "Something the loop's condition depends on never changes inside the loop, so "
+    "the loop does not move on the way it should.",
+    "mutable_default": "A default value that can be changed is made once, when the function is "
+    "defined, and shared by every call: a second call sees what the first one left.",
+    "init": "The value this line starts with is not a safe starting point for every input: try "
+    "the failing input and look at the first comparison.",
+    "normalize": "This line treats text differently depending on how it is written (upper or "
+    "lower case, spaces): the task treats those the same.",
 }
 CATEGORY_HINT = {
     "wrong_operator": "Which operation does the task describe for these two values?",
@@ -208,6 +222,41 @@ def template_steps(line: int, code: str, category: str, test: GroundingTest | No
     return steps
 
 
+def _written(code: str, repair: Repair) -> int:
+    """How many lines ``repair`` writes that the submission does not already have there."""
+    before = Counter(ln.strip() for ln in code.splitlines()[repair.line - 1: repair.last])
+    written = 0
+    for ln in repair.text.splitlines():
+        if before[ln.strip()] > 0:
+            before[ln.strip()] -= 1
+        else:
+            written += 1
+    return written
+
+
+def _feeds(code: str, lines: set[int]) -> dict[int, int]:
+    """For each of ``lines``: how many of the others read a name it assigns. When one fix makes
+    a value right where it is made and another compensates where it is used (``right =
+    len(xs)`` and ``xs[right - 1]`` both pass), the place the value is made is the bug."""
+    if len(lines) < 2:
+        return {}
+    import ast
+
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return {}
+    stores: dict[int, set[str]] = {}
+    loads: dict[int, set[str]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.lineno in lines:
+            into = stores if isinstance(node.ctx, ast.Store) else loads
+            into.setdefault(node.lineno, set()).add(node.id)
+    return {ln: sum(1 for other in lines if other != ln
+                    and stores.get(ln, set()) & loads.get(other, set()))
+            for ln in lines}
+
+
 def decide(
     *,
     code: str,
@@ -242,10 +291,20 @@ def decide(
     for v in voters:
         by_line.setdefault(v.line, []).append(v)
 
-    def rank(item: tuple[int, list[_Voter]]) -> tuple[int, int, int, float, int]:
+    validated_lines = {ln for ln, vs in by_line.items() if any(v.level == 2 for v in vs)}
+    feeds = _feeds(code, validated_lines)
+
+    def size(vs: list[_Voter]) -> int:
+        """Lines the smallest validated repair of this line writes (a one-line fix beats a
+        two-line rewrite that does the same)."""
+        sizes = [_written(code, v.checked.repair) for v in vs if v.level == 2 and v.checked]
+        return min(sizes) if sizes else 0
+
+    def rank(item: tuple[int, list[_Voter]]) -> tuple[bool, int, int, int, int, int, float, int]:
         ln, vs = item
-        return (sum(v.level == 2 for v in vs), sum(v.level == 1 for v in vs),
-                sum(v.level == 0 for v in vs), suspiciousness.get(ln, 0.0), -ln)
+        return (ln in validated_lines, feeds.get(ln, 0), -size(vs), sum(v.level == 2 for v in vs),
+                sum(v.level == 1 for v in vs), sum(v.level == 0 for v in vs),
+                suspiciousness.get(ln, 0.0), -ln)
 
     line, members = max(by_line.items(), key=rank)
     backed = [v for v in members if v.level > 0]
