@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import array
 import io
+import logging
 import os
 import selectors
 import shutil
@@ -59,6 +60,7 @@ from sandbox import fstree
 from sandbox.types import RunResult, RunSpec, SandboxError
 from sandbox.verdicts import classify
 
+log = logging.getLogger(__name__)
 IMAGE = os.environ.get("SANDBOX_DOCKER_IMAGE", "grader-sandbox:latest")
 POOL_SIZE = int(os.environ.get("SANDBOX_DOCKER_POOL", "2"))  # warm containers per limits set
 MAX_POOL_KEYS = 6  # distinct limit sets kept warm (run, build, JVM run ... of recent packages)
@@ -68,6 +70,10 @@ OWNER = f"{socket.gethostname()}:{os.getpid()}"
 LABEL = "grader.sandbox.owner"
 TRANSFER_CAP = 256 * 1024 * 1024  # bytes of /work we accept back from a run
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+class _NotStaged(SandboxError):
+    """The exec ended before staging said a word: the program never started."""
 
 
 @dataclass(frozen=True)
@@ -147,8 +153,17 @@ class DockerBackend:
         key = _key(spec)
         binds = bool(spec.ro_binds or spec.rw_binds)
         warm = None if binds else self._take(key)
-        if warm is None:
-            warm = self._start(key, spec)
+        if warm is not None:
+            try:
+                return self._run_in(warm, spec, workdir)
+            except _NotStaged:
+                # A warm container that died while it waited (the engine under load) takes the
+                # exec with it before anything ran: the program never started, so running it
+                # once in a fresh container is safe and is not a second attempt of the program.
+                log.warning("a warm sandbox container did not stage the run; retrying fresh")
+        return self._run_in(self._start(key, spec), spec, workdir)
+
+    def _run_in(self, warm: _Warm, spec: RunSpec, workdir: Path) -> RunResult:
         try:
             # Paths a bind covers inside /work are the bind's, as under bubblewrap.
             covered = [
@@ -352,6 +367,8 @@ class DockerBackend:
             # The marker comes before the program runs, so only a staging failure lacks it.
             if killed:
                 raise SandboxError("the sandbox container did not start the program in time")
+            if not err:  # not even tar's complaint: the exec never ran the staging script
+                raise _NotStaged("the sandbox container ended before the run was staged")
             raise SandboxError(f"staging the workdir failed: {err[-500:]!r}")
         err = err[len(_STAGED) :]
         wall = time.monotonic() - started
@@ -425,8 +442,8 @@ class DockerBackend:
                 workdir=cwd,
             )["Id"]
             sock = api.exec_start(exec_id, socket=True)
-        except DockerException as exc:
-            raise SandboxError(f"docker exec failed: {exc}") from exc
+        except DockerException as exc:  # nothing ran: e.g. the container is not running
+            raise _NotStaged(f"docker exec failed: {exc}") from exc
         raw: socket.socket = getattr(sock, "_sock", sock)
         ended = "error"
         out, err = bytearray(), bytearray()
