@@ -51,6 +51,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import secrets
 import stat
@@ -63,6 +64,8 @@ from typing import Any
 from sandbox import fstree
 from sandbox.outcome import output_tail
 from sandbox.types import Backend, Limits, RunSpec
+
+log = logging.getLogger(__name__)
 
 MOUNT = "/autograder"
 FORMAT = "1"  # bump when the layout of a build or the environment of its runs changes
@@ -211,6 +214,8 @@ def _cached(entry: Path) -> Prepared | None:
     except (OSError, ValueError):
         return None
     if record.get("ok"):
+        if not (entry / "tree").is_dir():
+            return None  # removed by hand: build again
         return Prepared(entry / "tree", tuple(record["prefix"]), False, record["seconds"])
     if time.time() - float(record.get("at", 0)) < FAILURE_RETRY_S:
         raise SetupFailed(record.get("message", "setup.sh failed"))
@@ -257,18 +262,18 @@ def _build(backend: Backend, autograder_dir: Path, entry: Path) -> Prepared:
             env=_build_env(), cwd=f"{MOUNT}/source", rw_binds={str(tree): MOUNT},
             ro_binds=binds,
         ))  # fmt: skip
-        log = (run.stdout + (b"\n" if run.stdout and run.stderr else b"") + run.stderr)
-        (building / "setup.log").write_bytes(log)
+        said = run.stdout + (b"\n" if run.stdout and run.stderr else b"") + run.stderr
+        (building / "setup.log").write_bytes(said)
         record: dict[str, Any] = {
             "ok": run.ok, "at": time.time(), "seconds": run.wall_seconds,
-            "verdict": str(run.verdict), "log_tail": output_tail(log, LOG_SHOWN),
+            "verdict": str(run.verdict), "log_tail": output_tail(said, LOG_SHOWN),
         }  # fmt: skip
         if run.ok:
             record["prefix"] = _publishable(tree)
             _make_read_only(tree)
         else:
             record["message"] = _failure_message(run.message or str(run.verdict),
-                                                 output_tail(log, LOG_SHOWN))
+                                                 output_tail(said, LOG_SHOWN))
             fstree.remove_tree(tree)
         fstree.remove_tree(shims)
         fstree.remove_tree(empty)
@@ -280,6 +285,8 @@ def _build(backend: Backend, autograder_dir: Path, entry: Path) -> Prepared:
     except BaseException:
         fstree.discard(building)
         raise
+    log.info("setup.sh of %s: %s in %.1f s (%s)", autograder_dir, "built" if record["ok"]
+             else "failed", record["seconds"], entry.name[:12])
     if not record["ok"]:
         raise SetupFailed(record["message"])
     return Prepared(entry / "tree", tuple(record["prefix"]), True, record["seconds"])

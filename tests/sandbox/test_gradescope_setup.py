@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox import gradescope_setup
+from sandbox import fstree, gradescope_setup
 from sandbox.grade import grade
 from sandbox.gradescope_setup import SetupFailed, prepare
 from sandbox.package import load_package
@@ -57,6 +57,17 @@ def test_a_changed_autograder_is_built_again(backend, tmp_path, data_dir):
     first = output(grade(package, CORRECT, backend))
     (package.root / "ag" / "helper.txt").write_text("new file\n")
     assert output(grade(package, CORRECT, backend)) != first
+
+
+@pytest.mark.sandbox
+def test_a_build_whose_tree_was_deleted_is_built_again(backend, tmp_path, data_dir):
+    setup = "head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \\n' > /autograder/source/build-id\n"
+    package = package_with(tmp_path, setup=setup, cmd="cat /autograder/source/build-id")
+    first = output(grade(package, CORRECT, backend))
+    (entry,) = [p for p in data_dir.iterdir() if p.is_dir()]
+    fstree.remove_tree(entry / "tree")  # an administrator reclaiming space
+    again = output(grade(package, CORRECT, backend))
+    assert len(again) == 16 and again != first
 
 
 @pytest.mark.sandbox
