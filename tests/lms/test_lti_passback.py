@@ -5,7 +5,7 @@ looked up by resource id before one is created; the sweep re-sends a lost post."
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
@@ -57,6 +57,8 @@ def test_a_withheld_score_is_posted_as_pending_and_the_full_score_at_release(
     pending = _book(lti)
     assert "scoreGiven" not in pending and pending["gradingProgress"] == "Pending"
     assert pending["activityProgress"] == "Submitted" and pending["scoreMaximum"] == 4
+    due = Assignment.objects.get(pk=a.pk).due_at.astimezone(UTC)
+    assert pending["comment"].endswith(f"released after the due date, {due:%Y-%m-%d %H:%M} UTC.")
 
     Assignment.objects.filter(pk=a.pk).update(due_at=timezone.now() - timedelta(minutes=1))
     assert results_release_sweep() == [submission.pk]

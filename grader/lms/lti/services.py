@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 from functools import partial
 from typing import Any
 
@@ -386,7 +386,8 @@ def lti_score_post_attempt(*, post_id: int) -> float | None:
         LtiGradeTarget.objects.select_for_update().filter(pk=target_id).first()
         post = (
             LtiScorePost.objects.select_related(
-                "target__lti_user__platform", "target__assignment", "submission"
+                "target__lti_user__platform", "target__assignment", "submission__assignment",
+                "submission__student",
             )
             .filter(pk=post_id, status=LtiScorePost.Status.PENDING)
             .first()
@@ -414,6 +415,8 @@ def _post_score(post: LtiScorePost) -> float | None:
     )
     if post.score_given is not None:
         grade.set_score_given(post.score_given)
+    else:
+        grade.set_comment(_pending_comment(post.submission))
     post.attempts += 1
     fields = ["attempts", "last_error", "status", "status_code", "next_attempt_at", "sent_at"]
     try:
@@ -461,6 +464,20 @@ def _post_score(post: LtiScorePost) -> float | None:
         post.target.lti_user.sub,
     )
     return None
+
+
+def _pending_comment(submission: Submission) -> str:
+    """What the LMS shows the student beside a withheld grade: what waits, and until when."""
+    from grader.courses.release import release_state
+
+    state = release_state(assignment=submission.assignment, student=submission.student)
+    if state.until is not None:
+        when = f"after the due date, {state.until.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    elif state.waits_for_teacher:
+        when = "when your teacher releases it"
+    else:
+        when = "after the due date"
+    return f"Submitted and graded; the score (hidden tests included) is released {when}."
 
 
 def _status_code(answer: Any) -> int | None:
