@@ -224,3 +224,39 @@ def test_an_unchanged_grade_sends_no_second_webhook(world: Any, hooked: CourseIn
     type(submission).objects.filter(pk=submission.pk).update(score=2)
     submission_graded_notify(submission.pk)
     assert WebhookDelivery.objects.filter(submission=submission).count() == 2
+
+
+def test_a_reports_sanity_flag_is_stored_with_the_result(world: Any):
+    from grader.grading.services import submission_store_report
+    from grader.submissions.services import submission_create
+    from sandbox.grade import GradeReport
+    from sandbox.outcome import TestOutcome
+    from sandbox.types import Verdict
+
+    submission = submission_create(assignment=world.assignment, student=world.bob,
+                                   uploads=[("solution.py", b"def add(a, b): return a + b\n")])
+    report = GradeReport(score=1, max_score=3, tests=[
+        TestOutcome("runs at all", 1, 1, Verdict.PASSED, "hidden", "", sanity=True),
+        TestOutcome("big numbers", 0, 2, Verdict.FAILED, "hidden", "SECRET"),
+    ])
+    assert submission_store_report(submission=submission, report=report)
+    assert dict(submission.results.values_list("name", "sanity")) == {
+        "runs at all": True, "big numbers": False
+    }
+
+
+def test_switching_to_immediate_releases_towards_the_lms_at_once(
+    world: Any, after_due: Assignment, hooked: CourseIntegration
+):
+    submission = graded(world, world.bob)
+    teacher = Client()
+    teacher.force_login(world.teacher)
+    answer = teacher.post(f"/assignments/{after_due.pk}/edit/", {
+        "action": "settings", "due_at": timezone.localtime(after_due.due_at).strftime(
+            "%Y-%m-%dT%H:%M"), "late_penalty_percent": 0, "max_attempts": 3,
+        "cooldown_minutes": 0, "is_published": "on", "release_policy": "immediate",
+    })
+    assert answer.status_code == 302
+    assert ResultsRelease.objects.filter(submission=submission, was_withheld=True).exists()
+    released = WebhookDelivery.objects.get(submission=submission, event="results.released")
+    assert released.payload["results"]["score"] == 1
