@@ -68,3 +68,9 @@ def test_the_autograder_is_told_who_submitted_their_deadline_and_earlier_scores(
     assert first["previous"] == [] and first_score == 0
     assert second["previous"] == [0.0] and second_score == 1
     assert second["id"] != first["id"]
+
+
+def test_setup_builds_are_kept_in_the_data_folder_of_the_settings(settings):
+    from sandbox.gradescope_setup import cache_root
+
+    assert cache_root() == Path(settings.DATA_DIR) / "gradescope-setup"
