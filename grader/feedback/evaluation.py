@@ -16,8 +16,9 @@ variant; the repair checks run again in every run. Four methods name a line:
 Top-1 is the share of (variant, run) pairs whose line is one of the variant's bug lines;
 coverage is the share with a checked (validated or partial) explanation, precision the share of
 those that name a bug line; run-to-run agreement is the share of variants whose line is the same,
-and not None, in every run; the leak rate is the share of final explanations that spell out a
-checked repair or the reference solution's line.
+and not None, in every run (``same_outcome`` also counts "no line" given in every run); the
+leak rate is the share of final explanations that spell out a checked repair or the reference
+solution's line.
 """
 
 from __future__ import annotations
@@ -228,6 +229,13 @@ class MethodScore:
                 for runs in self.predictions]
         return sum(same) / len(same) if same else 0.0
 
+    def same_outcome(self) -> float:
+        """Share of variants whose every run gives the same line and verification, "no line,
+        unverified" included: how stable the answer is, apart from whether there is one."""
+        same = [all((r.line, r.verification) == (runs[0].line, runs[0].verification)
+                    for r in runs) for runs in self.predictions]
+        return sum(same) / len(same) if same else 0.0
+
 
 LABELS = {
     "sbfl": "fault localization alone (SBFL top line)",
@@ -262,6 +270,7 @@ class Evaluation:
                 "coverage": round(s.coverage(self.cases), 4) if checked else None,
                 "precision": round(precision, 4) if precision is not None else None,
                 "run_agreement": round(s.agreement(), 4),
+                "same_outcome": round(s.same_outcome(), 4),
                 "leak_rate": round(s.leak_rate(), 4) if m != "sbfl" else None,
                 "seconds_per_submission": round(s.seconds(), 2) if m != "sbfl" else None,
             })

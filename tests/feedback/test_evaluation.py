@@ -207,3 +207,17 @@ def test_a_checked_minority_beats_an_unchecked_model_majority(tmp_path: Path) ->
     assert rows["vote"]["precision"] == 1.0 and rows["vote"]["leak_rate"] == 0.0
     assert rows["search"]["top1_line"] == 1.0
     assert result.tokens_per_second == pytest.approx(6.0)
+
+
+def test_run_to_run_counts_only_named_lines_and_same_outcome_counts_steady_unverified_ones():
+    from grader.feedback.evaluation import MethodScore, Prediction
+
+    score = MethodScore("search")
+    score.predictions = [
+        [Prediction(3, verification="validated"), Prediction(3, verification="validated")],
+        [Prediction(None), Prediction(None)],  # steady: no line either time
+        [Prediction(4, verification="validated"), Prediction(5, verification="validated")],
+        [Prediction(2, verification="validated"), Prediction(2, verification="partial")],
+    ]
+    assert score.agreement() == 0.5  # lines 3/3 and 2/2 agree; none/none names no line
+    assert score.same_outcome() == 0.5  # 3/3 validated twice, and none twice

@@ -135,8 +135,8 @@ class Command(BaseCommand):
                 f"engine {result.engine}"
             )
         )
-        for column in ("method", "top-1", "coverage", "precision", "run-to-run", "leaks",
-                       "s/submission"):
+        for column in ("method", "top-1", "coverage", "precision", "run-to-run",
+                       "same outcome", "leaks", "s/submission"):
             table.add_column(column)
 
         def num(value: float | None) -> str:
@@ -149,6 +149,7 @@ class Command(BaseCommand):
                 _pct(row["coverage"]),
                 _pct(row["precision"]),
                 _pct(row["run_agreement"]),
+                _pct(row["same_outcome"]),
                 _pct(row["leak_rate"]),
                 num(row["seconds_per_submission"]),
             )
