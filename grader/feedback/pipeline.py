@@ -32,6 +32,7 @@ from grader.feedback.engines import Engine, Sampling
 from grader.feedback.prompt import SYSTEM_PROMPT, TestEvidence, build_prompt
 from grader.feedback.repair import Repair, model_repair, search_candidates
 from grader.feedback.sbfl import is_structural, ochiai, ranked
+from grader.feedback.statements import with_control_parents
 from grader.feedback.validation import Budget, Checked, SandboxValidator
 from grader.feedback.verdict import FeedbackVerdict, GroundingTest, decide
 from grader.feedback.voting import parse_samples
@@ -166,7 +167,14 @@ def _search_lines(job: FeedbackJob, suspicious: list[tuple[int, float]]) -> list
     lines = [ln for ln, _ in suspicious]
     if not lines:  # no coverage (not Python, or traces lost): every statement, top to bottom
         lines = [i + 1 for i, text in enumerate(job.code.splitlines()) if not is_structural(text)]
-    return lines[:SEARCH_LINES]
+    return with_control_parents(job.code, lines[:SEARCH_LINES])[:SEARCH_LINES + 2]
+
+
+def _looping(evidence: list[TestEvidence]) -> bool:
+    """A failing test lost its trace while others kept theirs: its run was killed before it
+    could write one (a loop that does not end, most often)."""
+    return any(t.covered is not None for t in evidence) and any(
+        not t.passed and t.covered is None and t.kind in ("io", "pytest") for t in evidence)
 
 
 def explain_batch(
@@ -208,7 +216,8 @@ def explain_batch(
             room = max(0, budget - len(candidates))
             seen = {(r.line, r.text) for r in candidates}
             candidates += [r for r in search_candidates(job.code, _search_lines(job, suspicious),
-                                                        limit=room + len(seen))
+                                                        limit=room + len(seen),
+                                                        looping=_looping(job.evidence))
                            if (r.line, r.text) not in seen][:room]
         checks: list[Checked] = job.validator.check(candidates) if job.validator else []
         by_repair = {c.repair: c for c in checks}

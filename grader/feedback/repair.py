@@ -474,11 +474,16 @@ def _take(repairs: Iterator[Repair], code: str, seen: set[str], most: int) -> li
     return taken
 
 
+LOOP_OPERATORS = ("loop_update", "indent", "move", "insert")
+
+
 def search_candidates(code: str, lines: list[int], *, limit: int = 150, per_line: int = 30,
-                      round_size: int = 10) -> list[Repair]:
+                      round_size: int = 10, looping: bool = False) -> list[Repair]:
     """Distinct candidate repairs for ``lines`` (most suspicious first), at most ``per_line``
     each and ``limit`` in all, taken in rounds of ``round_size`` per line so that a long first
-    line does not starve the others. Each one compiles and differs from the submission."""
+    line does not starve the others. Each one compiles and differs from the submission.
+    ``looping`` (a failing test was killed, e.g. for its time) puts the edits that change what
+    a loop does each pass first: every wrong candidate then costs a whole time limit."""
     source_lines = code.splitlines()
     seen = {code}
     per: list[list[Repair]] = []
@@ -499,6 +504,9 @@ def search_candidates(code: str, lines: list[int], *, limit: int = 150, per_line
     for start in range(0, per_line, round_size):
         for mine in per:
             found += mine[start: start + round_size]
+    if looping:
+        found = ([r for r in found if r.operator in LOOP_OPERATORS]
+                 + [r for r in found if r.operator not in LOOP_OPERATORS])
     return found[:limit]
 
 

@@ -362,3 +362,28 @@ def expression_rewrites(code: str, line: int) -> Iterator[tuple[str, str]]:
                 new = swap(node, f"{node.id}.{method}()")
                 if new:
                     yield new, "normalize"
+
+
+def with_control_parents(code: str, lines: list[int]) -> list[int]:
+    """``lines`` with, after each, the ``if``/``while``/``for`` header that decides whether it
+    runs (when not listed yet): a branch that runs when it should not is wrong at its condition,
+    which every test runs and fault localization therefore ranks low."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return lines
+    parent: dict[int, int] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If | ast.While | ast.For):
+            for child in [*node.body, *node.orelse]:
+                for inner in ast.walk(child):
+                    ln = getattr(inner, "lineno", None)
+                    if ln is not None and (ln not in parent or parent[ln] < node.lineno):
+                        parent[ln] = node.lineno  # the innermost header wins
+    out: list[int] = []
+    for ln in lines:
+        for candidate in (ln, parent.get(ln)):
+            if candidate is not None and candidate not in out:
+                out.append(candidate)
+    return out
+

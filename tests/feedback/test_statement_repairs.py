@@ -129,3 +129,26 @@ def test_between_two_validated_lines_the_smaller_repair_wins():
     v = decide(code=code, samples=[], model_checks={}, search_checks=[two_lines, one_line],
                suspiciousness={2: 1.0, 3: 0.5}, tests=FAILING)
     assert v.line == 3
+
+
+def test_the_condition_that_decides_a_suspicious_branch_is_searched_right_after_it():
+    from grader.feedback.statements import with_control_parents
+
+    code = ("total = 0\ncount = 0\nfor x in [1]:\n    total += x\n    count += 1\n"
+            "if total == 0:\n    print('none')\nelse:\n    print(total / count)\n")
+    assert with_control_parents(code, [7, 4, 1]) == [7, 6, 4, 3, 1]
+    assert with_control_parents(code, [9]) == [9, 6]  # an else branch: its if decides it
+
+
+def test_a_killed_failing_test_puts_the_loop_edits_first():
+    code = ("def index_of_max(xs):\n    best = 0\n    i = 1\n    while i < len(xs):\n"
+            "        if xs[i] > xs[best]:\n            best = i\n            i += 1\n"
+            "    return best\n")
+    plain = search_candidates(code, [5, 7], limit=400, per_line=400)
+    looping = search_candidates(code, [5, 7], limit=400, per_line=400, looping=True)
+    assert sorted(map(repr, plain)) == sorted(map(repr, looping))  # the same, reordered
+    dedent = next(i for i, r in enumerate(looping) if r.operator == "indent" and r.line == 7
+                  and r.text == "        i += 1")
+    assert all(r.operator in ("loop_update", "indent", "move", "insert")
+               for r in looping[:dedent])
+    assert dedent < next(i for i, r in enumerate(plain) if r.text == "        i += 1")
