@@ -159,6 +159,19 @@ MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 2_000_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_UPLOAD_BYTES
 PACKAGE_MAX_UPLOAD_BYTES = env_int("PACKAGE_MAX_UPLOAD_BYTES", 20_000_000)
+# Fairness, per student (staff are never limited; 0 turns a limit off). Uploads over the limits
+# are refused with a message saying when to come back, and nothing is stored:
+# - STUDENT_UPLOAD_LIMIT uploads in any STUDENT_UPLOAD_WINDOW_MINUTES, all assignments together;
+# - FAILED_BUILD_LIMIT uploads that did not compile in FAILED_BUILD_WINDOW_MINUTES, per
+#   assignment (a failed build uses no attempt: without this it is a free CPU burner).
+# GRADING_MAX_RUNNING_PER_STUDENT: at most this many of one student's submissions are graded at
+# once; the others stay QUEUED, their message dropped, and are sent again as the student's
+# gradings finish (grading.services), so ten uploads of one student never hold up another's one.
+STUDENT_UPLOAD_LIMIT = env_int("STUDENT_UPLOAD_LIMIT", 30, minimum=0)
+STUDENT_UPLOAD_WINDOW_MINUTES = env_int("STUDENT_UPLOAD_WINDOW_MINUTES", 10)
+FAILED_BUILD_LIMIT = env_int("FAILED_BUILD_LIMIT", 5, minimum=0)
+FAILED_BUILD_WINDOW_MINUTES = env_int("FAILED_BUILD_WINDOW_MINUTES", 30)
+GRADING_MAX_RUNNING_PER_STUDENT = env_int("GRADING_MAX_RUNNING_PER_STUDENT", 1, minimum=0)
 
 # --- sandbox -------------------------------------------------------------------------------
 SANDBOX_BACKEND = os.environ.get("SANDBOX_BACKEND", "bubblewrap")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
@@ -40,12 +41,65 @@ def sandbox_backend() -> Backend:
 
 def submission_claim(*, submission_id: int) -> datetime | None:
     """Move QUEUED → RUNNING atomically. Returns the claim's start time, which doubles as the
-    claim token, or None when another worker (or an earlier try) has the row."""
+    claim token, or None when another worker (or an earlier try) has the row, or when its
+    student already has GRADING_MAX_RUNNING_PER_STUDENT submissions RUNNING: then the row stays
+    QUEUED (deferred) and ``submission_wake_deferred`` sends it again once one of them ends."""
     started_at = timezone.now()
-    claimed = Submission.objects.filter(id=submission_id, status=Submission.Status.QUEUED).update(
-        status=Submission.Status.RUNNING, started_at=started_at
-    )
+    rows = Submission.objects.filter(id=submission_id, status=Submission.Status.QUEUED)
+    limit = settings.GRADING_MAX_RUNNING_PER_STUDENT
+    if not limit:
+        claimed = rows.update(status=Submission.Status.RUNNING, started_at=started_at)
+        return started_at if claimed == 1 else None
+    student_id = rows.values_list("student_id", flat=True).first()
+    if student_id is None:
+        return None
+    with transaction.atomic():
+        # One claim per student at a time: under Postgres' READ COMMITTED two workers taking
+        # two of her rows would each count the other's as not yet running. Locking her user
+        # row serialises them (SQLite's IMMEDIATE transactions already do).
+        list(get_user_model().objects.select_for_update().filter(id=student_id).values("id"))
+        running = Submission.objects.filter(
+            student_id=student_id, status=Submission.Status.RUNNING
+        ).count()
+        if running >= limit:
+            logger.info(
+                "submission %s deferred: its student has %d grading(s) running",
+                submission_id,
+                running,
+            )
+            return None
+        claimed = rows.update(status=Submission.Status.RUNNING, started_at=started_at)
     return started_at if claimed == 1 else None
+
+
+def submission_wake_deferred(*, submission_id: int) -> list[int]:
+    """Once ``submission_id`` has finished, send the oldest QUEUED submissions of its student
+    that now fit under GRADING_MAX_RUNNING_PER_STUDENT (each to its own queue, at the back:
+    other students' messages queued meanwhile go first). A row that still has a message gets
+    a second one, which its idempotent claim makes harmless; one whose wake-up is lost is
+    re-sent by the sweeper after SWEEPER_QUEUED_AFTER. Returns the ids sent."""
+    limit = settings.GRADING_MAX_RUNNING_PER_STUDENT
+    if not limit:
+        return []
+    finished = Submission.objects.filter(
+        id=submission_id, status__in=Submission.FINAL_STATUSES
+    ).values_list("student_id", flat=True).first()
+    if finished is None:
+        return []
+    mine = Submission.objects.filter(student_id=finished)
+    free = limit - mine.filter(status=Submission.Status.RUNNING).count()
+    if free <= 0:
+        return []
+    waiting = list(
+        mine.filter(status=Submission.Status.QUEUED)
+        .order_by("created_at", "id")
+        .values_list("id", "queue")[:free]
+    )
+    from grader.grading.tasks import enqueue_grading
+
+    for waiting_id, queue in waiting:
+        enqueue_grading(waiting_id, queue=queue)
+    return [waiting_id for waiting_id, _ in waiting]
 
 
 @transaction.atomic

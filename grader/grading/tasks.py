@@ -2,8 +2,9 @@
 
 One task, two queues: uploads go to ``grading`` (interactive), regrades and imports to ``batch``
 (``enqueue_grading(id, queue="batch")``), so a regrade of a whole course never delays a
-student's upload. Time limits come from settings (GRADING_TIME_LIMIT; they nest inside the
-broker's visibility timeout).
+student's upload. A student's submissions beyond GRADING_MAX_RUNNING_PER_STUDENT are deferred
+at the claim and sent again as hers finish (``submission_wake_deferred``). Time limits come
+from settings (GRADING_TIME_LIMIT; they nest inside the broker's visibility timeout).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from grader.grading.services import (
     submission_grade,
     submission_mark_failed,
     submission_requeue,
+    submission_wake_deferred,
 )
 from sandbox.types import SandboxError
 
@@ -50,6 +52,18 @@ def enqueue_grading(submission_id: int, *, queue: str = "grading") -> bool:
     bind=True, name="grading.grade_submission", acks_late=True, max_retries=MAX_INFRA_RETRIES
 )
 def grade_submission_task(self: Any, submission_id: int) -> None:
+    try:
+        _grade(self, submission_id)
+    finally:
+        # The student's next deferred submission (GRADING_MAX_RUNNING_PER_STUDENT) may start
+        # now; this only sends messages, and the sweeper covers it if the database is down.
+        try:
+            submission_wake_deferred(submission_id=submission_id)
+        except (OperationalError, InterfaceError):
+            logger.warning("could not wake the deferred submissions after %s", submission_id)
+
+
+def _grade(self: Any, submission_id: int) -> None:
     try:
         submission_grade(submission_id=submission_id)
     except SoftTimeLimitExceeded:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -40,6 +41,49 @@ def cooldown_left(*, assignment: Assignment, student: Any) -> timedelta | None:
         return None
     left = last + timedelta(minutes=assignment.cooldown_minutes) - timezone.now()
     return left if left.total_seconds() > 0 else None
+
+
+def _window_wait(created: list[datetime], *, limit: int, minutes: int) -> timedelta | None:
+    """With ``created`` newest first: time until fewer than ``limit`` of them are inside the
+    last ``minutes``, or None when that is already so (``limit`` 0: no limit)."""
+    if not limit or len(created) < limit:
+        return None
+    left = created[limit - 1] + timedelta(minutes=minutes) - timezone.now()
+    return left if left.total_seconds() > 0 else None
+
+
+def failed_builds_wait(*, assignment: Assignment, student: Any) -> timedelta | None:
+    """Time until ``student`` may upload to ``assignment`` again after FAILED_BUILD_LIMIT
+    uploads that did not compile within FAILED_BUILD_WINDOW_MINUTES, or None. A failed build
+    uses no attempt, so without this a student could keep the build step busy forever."""
+    minutes = settings.FAILED_BUILD_WINDOW_MINUTES
+    created = list(
+        Submission.objects.filter(
+            assignment=assignment,
+            student=student,
+            gradable=False,
+            created_at__gt=timezone.now() - timedelta(minutes=minutes),
+        )
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)[: max(settings.FAILED_BUILD_LIMIT, 1)]
+    )
+    return _window_wait(created, limit=settings.FAILED_BUILD_LIMIT, minutes=minutes)
+
+
+def upload_limit_wait(*, student: Any) -> timedelta | None:
+    """Time until ``student`` may upload again after STUDENT_UPLOAD_LIMIT uploads (all
+    assignments together) within STUDENT_UPLOAD_WINDOW_MINUTES, or None. Submissions that
+    could not be graded do not count (as for the cooldown: not the student's doing)."""
+    minutes = settings.STUDENT_UPLOAD_WINDOW_MINUTES
+    created = list(
+        Submission.objects.filter(
+            student=student, created_at__gt=timezone.now() - timedelta(minutes=minutes)
+        )
+        .exclude(status__in=Submission.NOT_GRADED_STATUSES)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)[: max(settings.STUDENT_UPLOAD_LIMIT, 1)]
+    )
+    return _window_wait(created, limit=settings.STUDENT_UPLOAD_LIMIT, minutes=minutes)
 
 
 def is_late(submission: Submission, due: datetime | None) -> bool:

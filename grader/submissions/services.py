@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
@@ -13,9 +16,16 @@ from django.utils import timezone
 from grader.courses.models import Assignment, Enrollment
 from grader.courses.selectors import course_role
 from grader.submissions.models import Submission, SubmissionFile
-from grader.submissions.selectors import attempts_used, cooldown_left
+from grader.submissions.selectors import (
+    attempts_used,
+    cooldown_left,
+    failed_builds_wait,
+    upload_limit_wait,
+)
 from sandbox.intake import IntakeError, normalize_submission
 from sandbox.package import LANGUAGE_EXTENSIONS
+
+logger = logging.getLogger(__name__)
 
 
 def _enqueue(submission_id: int) -> None:
@@ -54,6 +64,8 @@ def submission_create(
         )
     except IntakeError as exc:
         raise ValidationError(str(exc)) from exc
+    if role == Enrollment.Role.STUDENT:  # staff trying their own assignment are never limited
+        _check_rate_limits(assignment, student, sorted(normalized.files))
     if assignment.max_attempts is not None:
         used = attempts_used(assignment=assignment, student=student)
         if used >= assignment.max_attempts:
@@ -66,6 +78,34 @@ def submission_create(
         except IntegrityError:
             continue
     raise ValidationError("Another upload is in progress; please try again.")
+
+
+def _wait_text(wait: timedelta) -> str:
+    minutes, seconds = divmod(int(wait.total_seconds()) + 1, 60)
+    return f"{minutes} min {seconds:02d} s"
+
+
+def _check_rate_limits(assignment: Assignment, student: Any, names: list[str]) -> None:
+    """Refuse the upload (nothing stored, a message saying when to come back) past the
+    site-wide limits of grader.settings (STUDENT_UPLOAD_*, FAILED_BUILD_*)."""
+    refused = f"Your upload ({', '.join(names)}) was not stored: "
+    wait = upload_limit_wait(student=student)
+    if wait:
+        logger.info("upload of %s by %s refused: upload limit", names, student.pk)
+        raise ValidationError(
+            refused + f"you have uploaded {settings.STUDENT_UPLOAD_LIMIT} times in the last "
+            f"{settings.STUDENT_UPLOAD_WINDOW_MINUTES} minutes. You can upload again in "
+            f"{_wait_text(wait)}."
+        )
+    wait = failed_builds_wait(assignment=assignment, student=student)
+    if wait:
+        logger.info("upload of %s by %s refused: failed builds", names, student.pk)
+        raise ValidationError(
+            refused + f"{settings.FAILED_BUILD_LIMIT} of your uploads for this assignment "
+            f"did not compile in the last {settings.FAILED_BUILD_WINDOW_MINUTES} minutes. You "
+            f"can upload again in {_wait_text(wait)}; meanwhile, fix the errors the compiler "
+            "showed on those submissions."
+        )
 
 
 @transaction.atomic
