@@ -10,8 +10,10 @@ dumps. Those are the container-level limits; containers are pooled per distinct 
 
 ``run()`` takes a warm container, streams the workdir into ``/work`` with ``tar`` (an exec), execs
 the program under ``prlimit`` (CPU seconds, file size, open files: the per-run rlimits) with the
-spec's stdin, reads the multiplexed stdout/stderr with caps and the wall clock, then streams
-``/work`` back (so a build's output reaches the next run) and throws the container away. A
+spec's stdin, reads the multiplexed stdout/stderr with caps and the wall clock, then measures
+``/work``, ``/tmp`` and ``/dev/shm`` again (one left full is OUTPUT_LIMIT, even for a program
+that ignored ENOSPC and exited 0) and streams ``/work`` back (so a build's output reaches the
+next run), in one exec, and throws the container away. A
 container is never reused: nothing a run leaves behind (processes, files, /dev/shm segments)
 can reach another run. The pool is refilled by a background thread.
 
@@ -57,7 +59,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sandbox import fstree
-from sandbox.types import RunResult, RunSpec, SandboxError
+from sandbox.types import RunResult, RunSpec, SandboxError, Verdict
 from sandbox.verdicts import classify
 
 log = logging.getLogger(__name__)
@@ -172,9 +174,10 @@ class DockerBackend:
                 if PurePosixPath(dst).is_relative_to("/work")
             ]
             result = self._exec_run(warm.id, spec, _tar_of(workdir, covered))
-            if not spec.discard_workdir and warm.id not in self._killed:
+            if warm.id not in self._killed:
                 # A run we killed took its container with it; its /work does not matter.
-                self._get_work(warm.id, workdir)
+                if self._finish(warm.id, workdir, copy_back=not spec.discard_workdir):
+                    result = _disk_exceeded(result, spec)
             return result
         finally:
             self._killed.discard(warm.id)
@@ -321,13 +324,27 @@ class DockerBackend:
 
     # -- transfer -----------------------------------------------------------------------------
 
-    def _get_work(self, container_id: str, workdir: Path) -> None:
+    def _finish(self, container_id: str, workdir: Path, *, copy_back: bool) -> bool:
+        """After the program ended: measure ``/work``, ``/tmp`` and ``/dev/shm`` once more and,
+        with ``copy_back``, stream ``/work`` back into ``workdir`` (one exec for both). Returns
+        whether a run left one of them full (no free block or inode): the kernel refused its
+        writes past the cap, and a program that ignored ENOSPC and exited 0 is caught here, as
+        the bubblewrap backend's measure at exit does. The figures come from this exec's own
+        stderr, which nothing of the run can write to."""
         code, data, err, _ = self._exec(
-            container_id, ["tar", "-c", "-C", "/work", "."], stdin=b"", timeout=60, cap=TRANSFER_CAP
+            container_id,
+            ["sh", "-c", _FINISH_SCRIPT, "finish", "keep" if copy_back else "drop"],
+            stdin=b"",
+            timeout=60,
+            cap=TRANSFER_CAP,
         )
-        if code != 0:
-            return  # the run left /work unreadable (its own doing): keep the host copy as is
-        _untar_into(data, workdir)
+        figures = err.split()
+        full = len(figures) == 6 and all(f.isdigit() for f in figures)
+        if not full:
+            log.warning("could not measure a run's scratch space at exit: %r", err[-300:])
+        if copy_back and code == 0:  # else the run left /work unreadable: keep the host copy
+            _untar_into(data, workdir)
+        return full and any(int(f) == 0 for f in figures)
 
     # -- exec ---------------------------------------------------------------------------------
 
@@ -474,6 +491,22 @@ class DockerBackend:
                 return info.get("ExitCode"), bytes(out), bytes(err), ""
             time.sleep(0.01)
         return info.get("ExitCode"), bytes(out), bytes(err), ""
+
+
+# Free blocks and inodes of the run's three tmpfs (stderr), then /work as a tar (stdout).
+_FINISH_SCRIPT = (
+    'stat -f -c "%f %d" /work /tmp /dev/shm >&2; [ "$1" = keep ] || exit 0; '
+    "exec tar -c -C /work ."
+)
+
+
+def _disk_exceeded(result: RunResult, spec: RunSpec) -> RunResult:
+    """The verdict of a run that filled its space, whatever it did next (as bubblewrap's)."""
+    if result.verdict == Verdict.OUTPUT_LIMIT:
+        return result
+    verdict, message = classify(spec.limits, "disk", False, result.exit_code, result.signal,
+                                result.cpu_seconds, result.max_rss_kb, result.stderr)
+    return replace(result, verdict=verdict, message=message)
 
 
 _STAGED = b"\x00grader-staged\n"
