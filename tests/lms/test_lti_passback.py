@@ -82,6 +82,16 @@ def test_only_changed_grades_are_sent(lti: Any) -> None:  # noqa: F811
     assert [s["scoreGiven"] for s in lti.platform.scores()] == [1, 3]
 
 
+def test_a_score_posts_message_delivered_twice_posts_once(lti: Any) -> None:  # noqa: F811
+    """Issue 12: the LTI retry had no claim, so two deliveries of one message posted twice."""
+    student = _student(lti)
+    lti_submission_graded(graded(lti.world, student).pk)
+    (post,) = LtiScorePost.objects.all()
+    assert lti_score_post_attempt(post_id=post.pk) is None  # sent
+    assert lti_score_post_attempt(post_id=post.pk) is None  # the duplicate finds it sent
+    assert len(lti.platform.scores()) == 1
+
+
 def test_an_older_attempt_graded_last_posts_nothing(lti: Any) -> None:  # noqa: F811
     student = _student(lti)
     first = graded(lti.world, student)
