@@ -21,13 +21,21 @@ code ever sees the tests or decides a result:
 * The **trusted** sandbox runs pytest on the teacher's test file (``agent/trusted.py``), with
   the tests read-only at ``/work/tests``. ``import solution`` there gives a proxy module
   (``agent/redirect.py``): attribute reads, calls, iteration and operators become requests to...
-* ...the **student** sandbox (``agent/student.py``), a fresh one per test, which imports the
+* ...a **student** process (``agent/student.py``), a fresh one per test, which imports the
   real module when the test imports it and executes requests. It sees the submission (a fresh
   copy at ``/work``) and, read-only at ``/work/tests``, the helper files of tests/ (everything
   except test modules, ``conftest.py`` and a file named like the student module), so
-  ``from graph import Node`` works on both sides.
-* The two talk over a socketpair made here; its student end is passed to the student run with
-  ``RunSpec.pass_fds``, its trusted end to the trusted process over the ``ctl`` socket (SCM_RIGHTS).
+  ``from graph import Node`` works on both sides. Student processes come from one student
+  sandbox per test file and submission folder: a fork server (``agent/forkserver.py``,
+  driven by ``students.py``) that forks each test's process from an interpreter that has
+  loaded only the agent, under that test's own limits, after killing every process of the
+  previous test and restoring ``/work``, ``/tmp`` and ``/dev/shm``: nothing carries over from
+  one test to the next. The server runs next to student code, so nothing it says is trusted:
+  its reports only say how a lost test failed, and a seccomp filter keeps student processes
+  from stopping or signalling it.
+* The two talk over a socketpair made here per test; its student end is passed to the fork
+  server (SCM_RIGHTS over the server's own socket, itself passed with ``RunSpec.pass_fds``), its
+  trusted end to the trusted process over the ``ctl`` socket (SCM_RIGHTS).
   Messages are length-prefixed strict JSON, at most 8 MB (``agent/wire.py``). Values travel as
   object graphs with reference ids, so cycles and shared references survive (``agent/codec.py``),
   and they are rebuilt only as plain values, instances of the tests/ helper classes (by
@@ -57,10 +65,17 @@ Per-test isolation. Tests are first listed by a trusted run with no student proc
 package contents and reused for later submissions). A second trusted run is a
 zygote: it imports pytest once, then per test asks for a student process (``start``), forks a
 child that runs pytest on that one node id, and kills the child if it outlives the test's wall
-time. Each test gets ``limits`` for its own student process, so one that hangs, crashes or
-exhausts memory fails alone, with the verdict the backend gave that student run; the others
-still score. If the trusted process itself dies, the test it was running gets a verdict from
-that run's result and the remaining tests continue in a new trusted run.
+time. Each test gets ``limits`` for its own student process (CPU and address space set in
+the forked child, the wall clock kept by the trusted side and, as a backstop, the fork server),
+so one that hangs, crashes or exhausts memory fails alone, with the verdict of how its process
+ended (the fork server's report, or the backend's verdict on the student sandbox when the whole
+sandbox ended); the others still score. A fork server that dies or stops answering is replaced
+by a new one for the remaining tests. If the trusted process itself dies, the test it was
+running gets a verdict from that run's result and the remaining tests continue in a new
+trusted run. Both zygotes fork from prepared state: the trusted one has pytest imported, its
+``Config`` with every default plugin built (``trusted._prepare_config``) and its heap frozen
+for the garbage collector; what a test costs is one pytest session in a forked child and one
+forked student process (``bench/harness.py`` prints the figures against plain pytest).
 
 What teacher tests can and cannot do
 ------------------------------------
@@ -141,6 +156,7 @@ from sandbox.harness.agent.wire import (
     ProtocolError,
 )
 from sandbox.harness.results import CaseResult, case_from_report, case_when_trusted_died
+from sandbox.harness.students import StudentServer, boot_argv, done
 from sandbox.types import Backend, Fault, Limits, RunResult, RunSpec, Verdict
 
 AGENT_DIR = Path(__file__).resolve().with_name("agent")
@@ -201,10 +217,15 @@ def run_pytest_plan(backend: Backend, *, package_tests_dir: Path, test_file: str
         return []
     first = Path(submission_dir) if submission_dir is not None else plan[0][1]  # type: ignore[index]
     with fstree.temporary_folder("harness-") as tmp, \
-            ThreadPoolExecutor(max_workers=2, thread_name_prefix="harness") as pool:
+            ThreadPoolExecutor(max_workers=3, thread_name_prefix="harness") as pool:
+        # The trusted run, the student sandbox, and room for the next student sandbox should
+        # one be given up while its run still goes on (it ends at its own wall clock).
         layout = _Layout.create(Path(tmp), Path(package_tests_dir), first, module_name)
         job = _Job(backend, layout, test_file, module_name, limits, pool, evidence)
-        return job.run(plan)
+        try:
+            return job.run(plan)
+        finally:
+            job.close()
 
 
 @dataclass(frozen=True)
@@ -220,12 +241,23 @@ MAX_EVIDENCE_BYTES = 256 * 1024
 
 
 def _read_evidence(path: Path, max_line: int) -> tuple[frozenset[int], list[dict[str, str]]] | None:
-    """What a traced student process wrote: untrusted, so capped and checked field by field."""
+    """The evidence file a traced program wrote at ``path`` (io tests: ``sandbox.evidence``)."""
     try:
         if not path.is_file() or path.is_symlink() or path.stat().st_size > MAX_EVIDENCE_BYTES:
             return None
-        data = json.loads(path.read_text(encoding="utf-8"))
+        return _parse_evidence(path.read_text(encoding="utf-8"), max_line)
     except (OSError, ValueError):
+        return None
+
+
+def _parse_evidence(text: str, max_line: int
+                    ) -> tuple[frozenset[int], list[dict[str, str]]] | None:
+    """What a traced student process wrote: untrusted, so capped and checked field by field."""
+    if len(text) > MAX_EVIDENCE_BYTES:
+        return None
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
         return None
     if not isinstance(data, dict) or not isinstance(data.get("lines"), list):
         return None
@@ -275,14 +307,18 @@ class _Layout:
         return cls(root, tests, helpers, trusted_work, submission,
                    HelperRegistry.names_for(rel_paths), _fingerprint(tests))
 
-    def student_workdir(self, index: int, source: Path | None = None) -> Path:
-        """A fresh copy of the submission: nothing a test's student process writes leaks on."""
+    def student_workdir(self, index: int, source: Path) -> tuple[Path, Path]:
+        """An empty ``/work`` for a student sandbox and a copy of the submission it restores
+        ``/work`` from before each test (read-only there): nothing a test's process writes
+        leaks on."""
         work = self.root / f"student-{index}"
+        (work / "tests").mkdir(parents=True)  # where the helpers are mounted
+        pristine = self.root / f"submission-{index}"
         # Any shape the submission (or a build in the sandbox) left: links stay links, FIFOs
         # and sockets are left out, depth costs no recursion.
-        fstree.copy_tree(source or self.submission, work, ignore=_IGNORED)
-        (work / "tests").mkdir(exist_ok=True)
-        return work
+        fstree.copy_tree(source, pristine, ignore=_IGNORED)
+        _make_readable(pristine)
+        return work, pristine
 
 
 def _fingerprint(folder: Path) -> str:
@@ -314,6 +350,14 @@ def _make_world_readable(folder: Path) -> None:
         if path.is_symlink():
             continue
         path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def _make_readable(folder: Path) -> None:
+    """The sandbox's uid reads (and enters) every file and folder; modes are kept otherwise."""
+    for path in [folder, *folder.rglob("*")]:
+        if not path.is_symlink():
+            mode = path.stat().st_mode
+            path.chmod(mode | (0o555 if path.is_dir() else 0o444))
 
 
 class _TrustedRun:
@@ -370,6 +414,7 @@ class _Job:
         self.students = 0
         self.evidence = evidence
         self.sources: list[Path] = []  # submission folder per plan index
+        self.server: StudentServer | None = None
         self.traces: dict[int, tuple[frozenset[int], list[dict[str, str]]]] = {}
 
     def _config(self, mode: str, **extra: object) -> dict[str, Any]:
@@ -455,13 +500,12 @@ class _Job:
     def _execute(self, todo: list[tuple[int, str]], results: dict[int, CaseResult]) -> None:
         """Run ``todo`` (plan index, node id) in one trusted run, in order."""
         wall = self.limits.wall_seconds
-        per_test = 2 * wall + START_SLACK + 5  # waiting out a lingering student, then the test
-        limits = _trusted_limits(self.limits, wall=per_test * len(todo) + 30)
+        limits = _trusted_limits(self.limits, wall=_per_test(wall) * len(todo) + 30)
         nodeids = [n for _, n in todo]
         config = self._config("run", nodeids=nodeids, wall_seconds=wall)
         run = _TrustedRun(self, config, limits)
-        current: tuple[int, Future[RunResult]] | None = None
-        previous: Future[RunResult] | None = None
+        self._server_for([slot for slot, _ in todo])  # boots while the trusted side imports
+        current: tuple[int, StudentServer | Future[RunResult]] | None = None
         failure = ""
         index = 0
         try:
@@ -470,13 +514,13 @@ class _Job:
                 if op == "start" and current is None and index < len(todo) and (
                     message.get("index") == index and message.get("nodeid") == nodeids[index]
                 ):
-                    if previous is not None:
-                        previous.result()  # one student process at a time
-                    current = (todo[index][0], self._start_student(run, todo[index][0]))
+                    slots = [slot for slot, _ in todo[index:]]
+                    current = (slots[0], self._start_student(run, slots))
                 elif op == "result" and current is not None and message.get("index") == index:
                     slot, student = current
-                    results[slot] = case_from_report(nodeids[index], message, student, wall)
-                    previous, current = student, None
+                    current = None
+                    results[slot] = case_from_report(nodeids[index], message,
+                                                     self._end_student(slot, student), wall)
                     index += 1
                 else:
                     text = message.get("output")
@@ -487,36 +531,54 @@ class _Job:
             if current is not None:
                 slot, student = current
                 results[slot] = case_when_trusted_died(nodeids[index], outcome, failure)
-                student.result()
-            if previous is not None:
-                previous.result()
+                self._end_student(slot, student)
 
-    def _start_student(self, run: _TrustedRun, slot: int) -> Future[RunResult]:
+    def _server_for(self, slots: list[int]) -> StudentServer:
+        """The fork server for the submission of ``slots[0]``: the running one when it serves
+        that folder and still works, else a new one (sized for the following tests of the same
+        folder)."""
+        source = self.sources[slots[0]]
+        server = self.server
+        if server is not None and server.source_dir == source and not server.broken:
+            return server
+        if server is not None:
+            server.close()
         self.students += 1
-        workdir = self.layout.student_workdir(self.students, self.sources[slot])
-        trusted_end, student_end = socket.socketpair()
-        config: dict[str, Any] = {"fd": student_end.fileno(), "module": self.module_name,
-                                  "helpers": self.layout.helper_modules,
-                                  "path": ["/work", TESTS_MOUNT]}
-        trace: Path | None = None
+        work, pristine = self.layout.student_workdir(self.students, source)
+        count = next((i for i, s in enumerate(slots) if self.sources[s] != source), len(slots))
+        server = StudentServer(
+            self.backend, self.pool, argv=boot_argv(BOOT), workdir=work, pristine=pristine,
+            ro_binds={str(self.layout.helpers): TESTS_MOUNT, str(AGENT_DIR): AGENT_MOUNT},
+            limits=self.limits, tests=count, per_test=_per_test(self.limits.wall_seconds),
+            config={"module": self.module_name, "helpers": self.layout.helper_modules,
+                    "path": ["/work", TESTS_MOUNT]},
+            source_dir=source,
+        )
+        self.server = server
+        return server
+
+    def _start_student(self, run: _TrustedRun, slots: list[int]
+                       ) -> StudentServer | Future[RunResult]:
+        """A fresh student process for the test of plan index ``slots[0]``, its socket and the
+        student's source handed to the trusted side. The server that forked it, or (when no
+        server would start) the finished run that tells how it ended."""
+        server = self._server_for(slots)
+        config: dict[str, Any] = {}
         if self.evidence is not None:
-            name = f".evidence-{secrets.token_hex(16)}.json"
-            trace = workdir / name
-            config["coverage"] = f"/work/{name}"
+            config["coverage"] = f"/work/.evidence-{secrets.token_hex(16)}.json"
             if self.evidence.probe_line:
                 config["probe"] = {"line": self.evidence.probe_line,
                                    "names": list(self.evidence.probe_names)}
-        spec = RunSpec(
-            # -S: no site (the student side needs only the standard library), 20 ms less per test
-            argv=[sys.executable, "-I", "-S", "-c", BOOT.format("student")],
-            workdir=workdir,
-            limits=self.limits,
-            stdin=json.dumps(config).encode(),
-            ro_binds={str(self.layout.helpers): TESTS_MOUNT, str(AGENT_DIR): AGENT_MOUNT},
-            pass_fds=(student_end.fileno(),),
-        )
-        source = _source_memfd(workdir / f"{self.module_name}.py")
-        future = self.pool.submit(self._student_run, spec, student_end, slot, trace)
+        student: StudentServer | Future[RunResult]
+        if server.ready(self.limits.wall_seconds + START_SLACK):
+            trusted_end = server.start_test(config)
+            student = server
+        else:  # the test's student process is lost from the start: the run says how
+            trusted_end, other = socket.socketpair()
+            other.close()
+            self.server = None
+            student = done(server.lost_at_start())
+        source = _source_memfd(server.source / f"{self.module_name}.py")
         try:
             run.send_fds(trusted_end.fileno(), source)
         except OSError:
@@ -524,24 +586,35 @@ class _Job:
         finally:
             trusted_end.close()
             os.close(source)
-        return future
+        return student
 
-    def _student_run(self, spec: RunSpec, sock: socket.socket, slot: int,
-                     trace: Path | None) -> RunResult:
-        try:
-            result = _run_then_close(self.backend, spec, sock)
-            if trace is not None:
-                module = spec.workdir / f"{self.module_name}.py"
-                try:
-                    max_line = len(module.read_bytes().splitlines()) or 1
-                except OSError:
-                    max_line = 1
-                found = _read_evidence(trace, max_line)
-                if found is not None:
-                    self.traces[slot] = found
-            return result
-        finally:
-            fstree.discard(spec.workdir)
+    def _end_student(self, slot: int, student: StudentServer | Future[RunResult]
+                     ) -> Future[RunResult]:
+        if not isinstance(student, StudentServer):
+            return student
+        result, evidence = student.end_test()
+        if evidence is not None:
+            try:
+                max_line = len((student.source / f"{self.module_name}.py").read_bytes()
+                               .splitlines()) or 1
+            except OSError:
+                max_line = 1
+            found = _parse_evidence(evidence, max_line)
+            if found is not None:
+                self.traces[slot] = found
+        if student.broken and self.server is student:
+            self.server = None
+            student.close()
+        return done(result)
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+
+
+def _per_test(wall: float) -> float:
+    return 2 * wall + START_SLACK + 5  # waiting out a lingering student, then the test
 
 
 def _source_memfd(path: Path) -> int:

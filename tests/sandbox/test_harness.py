@@ -1,6 +1,7 @@
 """The pytest harness on honest submissions: results, messages, semantics, limits.
 
-Every test here runs the real bubblewrap backend (two sandboxes per test case).
+Every test here runs the real bubblewrap backend (a trusted and a student sandbox per test
+file, a forked process of each per test case).
 """
 
 from __future__ import annotations

@@ -407,10 +407,20 @@ class _LineTracer:
 
 
 def main() -> None:
-    config: dict[str, Any] = json.loads(sys.stdin.buffer.read())
+    """One test's student process started on its own (the fork server, ``forkserver.py``,
+    runs ``serve`` in a freshly forked child instead)."""
+    prepare_interpreter()
+    serve(json.loads(sys.stdin.buffer.read()))
+
+
+def prepare_interpreter() -> None:
     if not hasattr(builtins, "exit"):  # python -S (faster start) leaves these to site
         for name in ("exit", "quit"):
             setattr(builtins, name, sys.exit)
+
+
+def serve(config: dict[str, Any]) -> None:
+    """Serve one test's requests on the socket ``config["fd"]``, then leave the process."""
     peer = Peer(socket.socket(fileno=config["fd"]))
     sys.path[:0] = config["path"]
     os.chdir("/work")
@@ -437,4 +447,4 @@ def main() -> None:
     os._exit(0)
 
 
-__all__ = ["Agent", "main"]
+__all__ = ["Agent", "main", "prepare_interpreter", "serve"]
