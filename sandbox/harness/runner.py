@@ -570,8 +570,19 @@ class _Job:
                 config["probe"] = {"line": self.evidence.probe_line,
                                    "names": list(self.evidence.probe_names)}
         student: StudentServer | Future[RunResult]
-        if server.ready(self.limits.wall_seconds + START_SLACK):
+        trusted_end: socket.socket | None = None
+        # A server that ended after its previous test was reported (its clean-up failed) is
+        # replaced once: this test is charged only for what its own process did.
+        for _ in range(2):
+            if not server.ready(self.limits.wall_seconds + START_SLACK):
+                break
             trusted_end = server.start_test(config)
+            if not server.broken:
+                break
+            trusted_end.close()
+            trusted_end = None
+            server = self._server_for(slots)
+        if trusted_end is not None:
             student = server
         else:  # the test's student process is lost from the start: the run says how
             trusted_end, other = socket.socketpair()

@@ -189,5 +189,26 @@ def test_a_test_that_kills_its_own_process_still_leaves_the_next_tests_their_res
     assert counting.students == 1
 
 
+def test_a_test_that_locks_its_folders_leaves_the_next_tests_a_fresh_world(backend, tmp_path):
+    source = ("import os\nGREETING = 'hello'\n"
+              "def add(a, b):\n"
+              "    if os.path.exists('/work/locked') or os.path.exists('/tmp/locked'):\n"
+              "        return 0\n"
+              "    for top in ('/work', '/tmp', '/dev/shm'):\n"
+              "        os.makedirs(top + '/locked/deeper')\n"
+              "        os.chmod(top + '/locked/deeper', 0)\n"
+              "        os.chmod(top + '/locked', 0)\n"
+              "        try:\n"
+              "            os.chmod(top, 0)\n"
+              "        except PermissionError:\n"
+              "            pass  # not the test's to lock\n"
+              "    return a + b\n"
+              "def divide(a, b):\n    return a / b\n")
+    counting = Counting(backend)
+    results = run_case(counting, "basic", submission(tmp_path, source=source), BASIC)
+    assert passed(results) == 6, [(r.name, r.verdict, r.output[:300]) for r in results]
+    assert counting.students == 1
+
+
 def _cases() -> Path:
     return Path(__file__).parent / "harness_cases"

@@ -35,6 +35,7 @@ the backend's filter.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
@@ -170,7 +171,16 @@ def _clear(folder: str, keep: str | None = None) -> None:
         os.rmdir(path)
 
 
+_MODES: dict[str, int] = {}  # of /work, /tmp and /dev/shm as the sandbox made them
+
+
 def _fresh_world() -> None:
+    if not _MODES:
+        _MODES.update({p: os.stat(p).st_mode & 0o7777 for p in (WORK, *SCRATCH)
+                       if os.path.isdir(p)})
+    for path, mode in _MODES.items():  # a test may have chmod-ed those its uid owns
+        with contextlib.suppress(PermissionError):
+            os.chmod(path, mode)
     _clear(WORK, keep=TESTS)
     for folder in SCRATCH:
         if os.path.isdir(folder):
