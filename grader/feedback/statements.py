@@ -364,14 +364,13 @@ def expression_rewrites(code: str, line: int) -> Iterator[tuple[str, str]]:
                     yield new, "normalize"
 
 
-def with_control_parents(code: str, lines: list[int]) -> list[int]:
-    """``lines`` with, after each, the ``if``/``while``/``for`` header that decides whether it
-    runs (when not listed yet): a branch that runs when it should not is wrong at its condition,
-    which every test runs and fault localization therefore ranks low."""
+def control_parents(code: str) -> dict[int, int]:
+    """Line → the line of the innermost ``if``/``while``/``for`` header that decides whether it
+    runs ({} when the code does not parse)."""
     try:
         tree = ast.parse(code)
     except (SyntaxError, ValueError):
-        return lines
+        return {}
     parent: dict[int, int] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.If | ast.While | ast.For):
@@ -380,6 +379,14 @@ def with_control_parents(code: str, lines: list[int]) -> list[int]:
                     ln = getattr(inner, "lineno", None)
                     if ln is not None and (ln not in parent or parent[ln] < node.lineno):
                         parent[ln] = node.lineno  # the innermost header wins
+    return parent
+
+
+def with_control_parents(code: str, lines: list[int]) -> list[int]:
+    """``lines`` with, after each, the ``if``/``while``/``for`` header that decides whether it
+    runs (when not listed yet): a branch that runs when it should not is wrong at its condition,
+    which every test runs and fault localization therefore ranks low."""
+    parent = control_parents(code)
     out: list[int] = []
     for ln in lines:
         for candidate in (ln, parent.get(ln)):

@@ -5,10 +5,11 @@ Theory of operation: the voters are the K model samples plus every search repair
 sandbox validated (fully or partly). A voter backs its line with a validated repair, a partial
 one, or only its word (a model sample whose repair failed or that gave none). Votes group by
 line, so repairs on the same line count together. A line with a validated voter wins; among
-several, the one whose value the others read (a value is wrong where it is made), then the one
-with the smallest validated repair, then the one with the most validated voters; then come the
-most partial voters, the most unchecked model votes and the fault-localization rank. The
-confidence is validated k/K: voters with a (fully or partly) validated repair on the winning
+several, the one whose value the others read (a value is wrong where it is made), then a branch
+over the condition that decides it (changing the condition only routes around the branch), then
+the one with the smallest validated repair, then the one with the most validated voters; then
+come the most partial voters, the most unchecked model votes and the fault-localization rank.
+The confidence is validated k/K: voters with a (fully or partly) validated repair on the winning
 line over all voters. A result without any validated voter is *unverified*: it may be shown to
 the teacher, it is never released automatically.
 
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from grader.feedback.repair import Repair, changed_fragment
+from grader.feedback.statements import control_parents
 from grader.feedback.validation import PARTIAL, VALIDATED, Checked
 from grader.feedback.voting import SampleVerdict, clean_text
 
@@ -293,6 +295,10 @@ def decide(
 
     validated_lines = {ln for ln, vs in by_line.items() if any(v.level == 2 for v in vs)}
     feeds = _feeds(code, validated_lines)
+    # A condition whose change only routes the tests around a branch that has a validated fix
+    # of its own loses to that branch: the branch's fix is the more specific one.
+    parents = control_parents(code) if len(validated_lines) > 1 else {}
+    routes_around = {parents[ln] for ln in validated_lines if parents.get(ln) in validated_lines}
 
     def size(vs: list[_Voter]) -> int:
         """Lines the smallest validated repair of this line writes (a one-line fix beats a
@@ -300,9 +306,11 @@ def decide(
         sizes = [_written(code, v.checked.repair) for v in vs if v.level == 2 and v.checked]
         return min(sizes) if sizes else 0
 
-    def rank(item: tuple[int, list[_Voter]]) -> tuple[bool, int, int, int, int, int, float, int]:
+    def rank(item: tuple[int, list[_Voter]]) -> tuple[bool, int, bool, int, int, int, int,
+                                                        float, int]:
         ln, vs = item
-        return (ln in validated_lines, feeds.get(ln, 0), -size(vs), sum(v.level == 2 for v in vs),
+        return (ln in validated_lines, feeds.get(ln, 0), ln not in routes_around, -size(vs),
+                sum(v.level == 2 for v in vs),
                 sum(v.level == 1 for v in vs), sum(v.level == 0 for v in vs),
                 suspiciousness.get(ln, 0.0), -ln)
 

@@ -152,3 +152,13 @@ def test_a_killed_failing_test_puts_the_loop_edits_first():
     assert all(r.operator in ("loop_update", "indent", "move", "insert")
                for r in looping[:dedent])
     assert dedent < next(i for i, r in enumerate(plain) if r.text == "        i += 1")
+
+
+def test_a_branch_with_a_validated_fix_beats_the_condition_that_only_routes_around_it():
+    code = "def add(a, b):\n    if a < 0:\n        return b - a\n    return a + b\n"
+    around = [validated(2, "    if a < -9:"), validated(2, "    if not (a < 0):"),
+              validated(2, "    if a == 0:")]
+    fix = validated(3, "        return b + a", "arithmetic")
+    v = decide(code=code, samples=[], model_checks={}, search_checks=[*around, fix],
+               suspiciousness={2: 1.0, 3: 1.0}, tests=FAILING)
+    assert v.line == 3  # three validated voters on the condition do not outvote the real fix
