@@ -574,13 +574,14 @@ class _Job:
         # A server that ended after its previous test was reported (its clean-up failed) is
         # replaced once: this test is charged only for what its own process did.
         for _ in range(2):
-            if not server.ready(self.limits.wall_seconds + START_SLACK):
-                break
-            trusted_end = server.start_test(config)
-            if not server.broken:
-                break
-            trusted_end.close()
-            trusted_end = None
+            if server.ready(self.limits.wall_seconds + START_SLACK):
+                trusted_end = server.start_test(config)
+                if not server.broken:
+                    break
+                trusted_end.close()
+                trusted_end = None
+            elif not server.served:
+                break  # it never started: the test's process is lost from the start
             server = self._server_for(slots)
         if trusted_end is not None:
             student = server

@@ -61,6 +61,7 @@ class StudentServer:
         self.ours, theirs = socket.socketpair()
         self.peer = Peer(self.ours, max_frame=CTL_FRAME)
         self.broken = False
+        self.served = False  # it was handed a test
         self._ready: bool | None = None
         stdin = {**config, "fd": theirs.fileno(),
                  "limits": {"cpu_seconds": limits.cpu_seconds, "memory_mb": limits.memory_mb,
@@ -80,6 +81,7 @@ class StudentServer:
 
     def start_test(self, config: dict[str, Any]) -> socket.socket:
         """Fork a process for the next test; returns the trusted side's end of its socket."""
+        self.served = True
         trusted_end, student_end = socket.socketpair()
         try:
             self._send({"op": "test", "config": config}, student_end.fileno())
@@ -92,6 +94,7 @@ class StudentServer:
         the evidence file it wrote when traced (untrusted: the caller checks it)."""
         self._send({"op": "end"})
         report = self._expect("exited", END_WAIT)
+        self._ready = None  # the next test waits for the server's clean-up ("ready")
         run = run_from_report(report, self.limits) if report is not None else None
         if run is not None and report is not None:
             return run, report["evidence"]

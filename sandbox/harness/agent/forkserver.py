@@ -150,25 +150,46 @@ def _install(program: bytes) -> None:
         raise OSError(ctypes.get_errno(), "seccomp filter not installed")
 
 
+_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+
+
 def _clear(folder: str, keep: str | None = None) -> None:
-    """Remove everything inside ``folder`` (not ``keep``), without following links, any
-    depth, whatever modes the test left (everything here is ours to chmod)."""
-    stack = [os.path.join(folder, n) for n in os.listdir(folder) if n != keep]
-    rmdirs: list[str] = []
-    while stack:
-        path = stack.pop()
-        try:
-            info = os.lstat(path)
-        except FileNotFoundError:
-            continue
-        if not (info.st_mode & 0o170000 == 0o040000):
-            os.unlink(path)
-            continue
-        os.chmod(path, 0o700)
-        rmdirs.append(path)
-        stack += [os.path.join(path, n) for n in os.listdir(path)]
-    for path in reversed(rmdirs):
-        os.rmdir(path)
+    """Remove everything inside ``folder`` (not ``keep``), without following links, whatever
+    modes the test left (everything here is ours to chmod), at any depth: one open folder at a
+    time, walked by name (no path grows with the depth, no recursion). Every process of the
+    test is gone, so nothing moves meanwhile."""
+    fd = os.open(folder, _DIR)
+    names: list[str] = []  # the folders we went down into, from ``folder``
+    try:
+        while True:
+            down = None
+            for name in os.listdir(fd):
+                if not names and name == keep:
+                    continue
+                info = os.stat(name, dir_fd=fd, follow_symlinks=False)
+                if info.st_mode & 0o170000 != 0o040000:
+                    os.unlink(name, dir_fd=fd)
+                    continue
+                os.chmod(name, 0o700, dir_fd=fd)  # a folder, not a link: nothing to follow
+                try:
+                    os.rmdir(name, dir_fd=fd)
+                except OSError:
+                    down = name
+                    break
+            if down is not None:
+                below = os.open(down, _DIR | os.O_NOFOLLOW, dir_fd=fd)
+                os.close(fd)
+                fd = below
+                names.append(down)
+                continue
+            if not names:
+                return
+            above = os.open("..", _DIR, dir_fd=fd)
+            os.close(fd)
+            fd = above
+            os.rmdir(names.pop(), dir_fd=fd)
+    finally:
+        os.close(fd)
 
 
 _MODES: dict[str, int] = {}  # of /work, /tmp and /dev/shm as the sandbox made them
@@ -340,6 +361,7 @@ def main() -> None:
             if not _run_test(ctl, request, fds, base, limits, program):
                 break
             _fresh_world()
+            ctl.send({"op": "ready"})  # the runner hands over the next test only now
     finally:
         _kill_all()
     os._exit(0)
