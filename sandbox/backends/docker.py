@@ -162,8 +162,9 @@ class DockerBackend:
                 return self._run_in(warm, spec, workdir)
             except _NotStaged:
                 # A warm container that died while it waited (the engine under load) takes the
-                # exec with it before anything ran: the program never started, so running it
-                # once in a fresh container is safe and is not a second attempt of the program.
+                # exec with it before anything ran, and one that did not stage in time was
+                # killed before the program started: running it once in a fresh container is
+                # safe and is not a second attempt of the program.
                 log.warning("a warm sandbox container did not stage the run; retrying fresh")
         return self._run_in(self._start(key, spec), spec, workdir)
 
@@ -404,8 +405,8 @@ class DockerBackend:
         )
         if not err.startswith(_STAGED):
             # The marker comes before the program runs, so only a staging failure lacks it.
-            if killed:
-                raise SandboxError("the sandbox container did not start the program in time")
+            if killed:  # killed with its container before the program could start
+                raise _NotStaged("the sandbox container did not start the program in time")
             if not err:  # not even tar's complaint: the exec never ran the staging script
                 raise _NotStaged("the sandbox container ended before the run was staged")
             raise SandboxError(f"staging the workdir failed: {err[-500:]!r}")
@@ -534,7 +535,8 @@ def _disk_exceeded(result: RunResult, spec: RunSpec) -> RunResult:
 
 _STAGED = b"\x00grader-staged\n"
 _EXIT_POLL_S = 0.1
-_STAGE_SECONDS = 5.0  # unpacking the workdir, on top of the program's wall limit
+_STAGE_SECONDS = 10.0  # unpacking the workdir, on top of the program's wall limit (a loaded
+# engine has taken more than 5 s to start an exec)
 _STAGE_SCRIPT = (
     'head -c "$1" | tar -x -m --no-same-owner -C /work -f - || exit 125; '
     "printf '\\000grader-staged\\n' >&2; shift; exec prlimit \"$@\""
