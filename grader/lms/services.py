@@ -21,6 +21,7 @@ from grader.courses.models import Assignment, Course
 from grader.courses.release import release_state
 from grader.feedback.models import Feedback
 from grader.lib.outbound import PostResult, post
+from grader.lib.outbox import resend_overdue
 from grader.lms.models import (
     ApiToken,
     CourseIntegration,
@@ -400,20 +401,6 @@ def webhook_deliveries_sweep(*, now: Any = None, limit: int = 1000) -> list[int]
     overdue = now - timedelta(seconds=settings.SWEEPER_QUEUED_AFTER)
     stale = WebhookDelivery.objects.filter(
         status=WebhookDelivery.Status.PENDING, next_attempt_at__lt=overdue
-    ).values_list("id", "next_attempt_at")[:limit]
-    resent = [
-        delivery_id
-        for delivery_id, next_at in stale
-        if WebhookDelivery.objects.filter(
-            pk=delivery_id, status=WebhookDelivery.Status.PENDING, next_attempt_at=next_at
-        ).update(next_attempt_at=now)
-    ]
-
-    def send() -> None:
-        for delivery_id in resent:
-            deliver_webhook_task.delay(delivery_id)
-
-    transaction.on_commit(send)
-    if resent:
-        logger.warning("sweeper: re-sent %d webhook deliveries", len(resent))
-    return resent
+    )
+    return resend_overdue(stale, pending=WebhookDelivery.Status.PENDING, now=now, limit=limit,
+                          send=deliver_webhook_task.delay, what="webhook deliveries")

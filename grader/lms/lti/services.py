@@ -31,6 +31,7 @@ from pylti1p3.service_connector import ServiceConnector
 
 from grader.courses.models import Assignment, Course, Enrollment
 from grader.courses.services import enrollment_set
+from grader.lib.outbox import resend_overdue
 from grader.lms.lti.models import (
     LtiContext,
     LtiGradeTarget,
@@ -496,23 +497,9 @@ def lti_score_posts_sweep(*, now: Any = None, limit: int = 1000) -> list[int]:
     overdue = now - timedelta(seconds=settings.SWEEPER_QUEUED_AFTER)
     stale = LtiScorePost.objects.filter(status=LtiScorePost.Status.PENDING).filter(
         Q(next_attempt_at__lt=overdue) | Q(next_attempt_at__isnull=True, created_at__lt=overdue)
-    ).values_list("id", "next_attempt_at")[:limit]
-    resent = [
-        post_id
-        for post_id, next_at in stale
-        if LtiScorePost.objects.filter(
-            pk=post_id, status=LtiScorePost.Status.PENDING, next_attempt_at=next_at
-        ).update(next_attempt_at=now)
-    ]
-
-    def send() -> None:
-        for post_id in resent:
-            post_score_task.delay(post_id)
-
-    transaction.on_commit(send)
-    if resent:
-        logger.warning("sweeper: re-sent %d lti score posts", len(resent))
-    return resent
+    )
+    return resend_overdue(stale, pending=LtiScorePost.Status.PENDING, now=now, limit=limit,
+                          send=post_score_task.delay, what="lti score posts")
 
 
 # --- NRPS roster ---------------------------------------------------------------------------
