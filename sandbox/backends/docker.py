@@ -393,16 +393,22 @@ class DockerBackend:
         ]
         before = _cgroup_counters(container_id)
         started = time.monotonic()
-        code, out, err, killed = self._exec(
-            container_id,
-            wrapped,
-            stdin=work_tar + spec.stdin,
-            timeout=_STAGE_SECONDS,
-            cap=limits.output_bytes + len(_STAGED),
-            env=_environment(spec),
-            cwd=spec.cwd,
-            then=(_STAGED, limits.wall_seconds),
-        )
+        try:
+            code, out, err, killed = self._exec(
+                container_id,
+                wrapped,
+                stdin=work_tar + spec.stdin,
+                timeout=_STAGE_SECONDS,
+                cap=limits.output_bytes + len(_STAGED),
+                env=_environment(spec),
+                cwd=spec.cwd,
+                then=(_STAGED, limits.wall_seconds),
+            )
+        except SandboxError as exc:
+            # The engine refused the exec (e.g. the container is not running): nothing ran.
+            # Only this exec's refusal may be retried; one after the program (copying /work
+            # back, measuring it) must not run the program again.
+            raise _NotStaged(str(exc)) from exc
         if not err.startswith(_STAGED):
             # The marker comes before the program runs, so only a staging failure lacks it.
             if killed:  # killed with its container before the program could start
@@ -483,7 +489,7 @@ class DockerBackend:
             )["Id"]
             sock = api.exec_start(exec_id, socket=True)
         except DockerException as exc:  # nothing ran: e.g. the container is not running
-            raise _NotStaged(f"docker exec failed: {exc}") from exc
+            raise SandboxError(f"docker exec failed: {exc}") from exc
         raw: socket.socket = getattr(sock, "_sock", sock)
         ended = "error"
         out, err = bytearray(), bytearray()
