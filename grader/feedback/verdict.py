@@ -23,6 +23,7 @@ student.
 
 from __future__ import annotations
 
+import ast
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -242,8 +243,6 @@ def _feeds(code: str, lines: set[int]) -> dict[int, int]:
     len(xs)`` and ``xs[right - 1]`` both pass), the place the value is made is the bug."""
     if len(lines) < 2:
         return {}
-    import ast
-
     try:
         tree = ast.parse(code)
     except (SyntaxError, ValueError):
