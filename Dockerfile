@@ -10,6 +10,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY grader grader
 COPY sandbox sandbox
+COPY feedback feedback
 # The Docker SDK for the workers' sandbox backend; no torch: the default feedback path needs no
 # model (the checked repair search), and GPU hosts serve the model with `vllm serve`.
 RUN pip install --no-cache-dir '.[docker]'

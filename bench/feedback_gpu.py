@@ -12,7 +12,7 @@ Speed is measured, as issue 4 asks, on VibeThinker-1.5B's architecture (a Qwen2 
 written by this script) with random weights (vLLM ``load_format="dummy"``, transformers
 ``from_config``) and fixed output lengths (vLLM ``ignore_eos``, transformers
 ``min_new_tokens``), so both engines generate exactly the same number of tokens. Prompts are the
-real corpus prompts (``grader.feedback.prompt.build_prompt`` over sandbox evidence, the same
+real corpus prompts (``feedback.prompt.build_prompt`` over sandbox evidence, the same
 code the product runs), tokenized with ``--tokenizer`` and fed as token ids. Prints tokens/s and
 failing submissions explained per minute for each engine, their ratio, and the time for
 ``--submissions`` (300) failing submissions x ``--samples`` (8) x ``--max-tokens`` (1,024).
@@ -75,8 +75,8 @@ class BenchUnavailable(RuntimeError):
 def corpus_prompts(*, limit: int = 0, backend_name: str = "bubblewrap") -> list[dict[str, Any]]:
     """The prompt the product would send for every corpus variant: graded in the sandbox,
     evidence and suspicious lines built by ``grader.feedback`` and ``build_prompt``."""
-    from grader.feedback.evaluation import load_manifest, prepare_case, spread
-    from grader.feedback.prompt import build_prompt
+    from feedback.evaluation import load_manifest, prepare_case, spread
+    from feedback.prompt import build_prompt
     from sandbox import get_backend
 
     backend = get_backend(backend_name)

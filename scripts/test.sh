@@ -29,7 +29,7 @@ if ! command -v chromium >/dev/null && { [ "${CI:-}" = "true" ] || [ "${WITH_BRO
 fi
 
 echo "== ruff"; ruff check .
-echo "== mypy"; mypy grader sandbox
+echo "== mypy"; mypy grader sandbox feedback
 echo "== pytest (Postgres + Redis)"
 DATABASE_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/grader} \
 REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/15} \

@@ -15,11 +15,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from grader.feedback.engines import Engine, EngineError, Sampling, get_engine
+from feedback.engines import Engine, EngineError, Sampling, get_engine
+from feedback.pipeline import build_evidence, explain_batch, sandbox_job
+from feedback.prompt import SYSTEM_PROMPT, TestEvidence
+from feedback.validation import VALIDATED, Budget
 from grader.feedback.models import AssignmentFeedbackConfig, Feedback
-from grader.feedback.pipeline import build_evidence, explain_batch, sandbox_job
-from grader.feedback.prompt import SYSTEM_PROMPT, TestEvidence
-from grader.feedback.validation import VALIDATED, Budget
 from grader.grading.models import TestResult
 from grader.grading.services import sandbox_backend
 from grader.submissions.models import Submission

@@ -7,7 +7,7 @@ from typing import Any
 
 from celery import shared_task
 
-from grader.feedback.engines import EngineError
+from feedback.engines import EngineError
 from grader.feedback.services import feedback_generate, feedback_mark_failed
 
 logger = logging.getLogger(__name__)

@@ -12,16 +12,16 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from grader.feedback.engines import GenerationStats, Sampling
-from grader.feedback.evaluation import (
+from feedback.engines import GenerationStats, Sampling
+from feedback.evaluation import (
     DEFAULT_MANIFEST,
     CorpusError,
     evaluate,
     load_manifest,
     spread,
 )
-from grader.feedback.validation import Budget
-from grader.feedback.voting import CATEGORIES
+from feedback.validation import Budget
+from feedback.voting import CATEGORIES
 from sandbox import get_backend
 from sandbox.grade import grade
 from sandbox.package import load_package
@@ -210,7 +210,7 @@ def test_a_checked_minority_beats_an_unchecked_model_majority(tmp_path: Path) ->
 
 
 def test_run_to_run_counts_only_named_lines_and_same_outcome_counts_steady_unverified_ones():
-    from grader.feedback.evaluation import MethodScore, Prediction
+    from feedback.evaluation import MethodScore, Prediction
 
     score = MethodScore("search")
     score.predictions = [

@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from grader.feedback.engines import EngineError, Sampling, get_engine
-from grader.feedback.prompt import TestEvidence, build_prompt, numbered_code
+from feedback.engines import EngineError, Sampling, get_engine
+from feedback.prompt import TestEvidence, build_prompt, numbered_code
 
 
 def test_prompt_has_numbered_code_evidence_and_ranked_lines_but_no_hidden_input():

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from grader.feedback.repair import Repair, changed_fragment, model_repair, search_candidates
-from grader.feedback.validation import PARTIAL, REJECTED, VALIDATED, Checked
-from grader.feedback.verdict import GroundingTest, decide, leak_guard, reproduces_repair
-from grader.feedback.voting import SampleVerdict
+from feedback.repair import Repair, changed_fragment, model_repair, search_candidates
+from feedback.validation import PARTIAL, REJECTED, VALIDATED, Checked
+from feedback.verdict import GroundingTest, decide, leak_guard, reproduces_repair
+from feedback.voting import SampleVerdict
 
 ADD = "def add(a, b):\n    if a < 0:\n        return b - a\n    return a + b\n"
 LOOP = ("def count_up(n):\n    out = []\n    for i in range(1, n):\n        out.append(i)\n"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.feedback.sbfl import is_structural, ochiai, ranked
+from feedback.sbfl import is_structural, ochiai, ranked
 from sandbox import get_backend
 from sandbox.evidence import collect_traces
 from sandbox.package import load_package

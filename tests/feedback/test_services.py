@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from grader.feedback.engines import GenerationStats, Sampling, get_engine
+from feedback.engines import GenerationStats, Sampling, get_engine
 from grader.feedback.models import AssignmentFeedbackConfig, Feedback
 from grader.feedback.selectors import feedback_for_student
 from grader.feedback.services import (

@@ -1,4 +1,4 @@
-"""Statement-level candidate repairs (``grader/feedback/statements.py``) on plain data, and the
+"""Statement-level candidate repairs (``feedback/statements.py``) on plain data, and the
 tie-breaks of the vote between several validated lines: no Django, no sandbox, no model.
 
 Each program below is written the way a beginner writes the bug; the test checks that the fix a
@@ -7,9 +7,9 @@ teacher would make is among the candidates, on the line a teacher would point at
 
 from __future__ import annotations
 
-from grader.feedback.repair import Repair, search_candidates
-from grader.feedback.validation import VALIDATED, Checked
-from grader.feedback.verdict import GroundingTest, decide
+from feedback.repair import Repair, search_candidates
+from feedback.validation import VALIDATED, Checked
+from feedback.verdict import GroundingTest, decide
 
 
 def candidates(code: str, lines: list[int]) -> list[Repair]:
@@ -132,7 +132,7 @@ def test_between_two_validated_lines_the_smaller_repair_wins():
 
 
 def test_the_condition_that_decides_a_suspicious_branch_is_searched_right_after_it():
-    from grader.feedback.statements import with_control_parents
+    from feedback.statements import with_control_parents
 
     code = ("total = 0\ncount = 0\nfor x in [1]:\n    total += x\n    count += 1\n"
             "if total == 0:\n    print('none')\nelse:\n    print(total / count)\n")

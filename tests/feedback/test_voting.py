@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from grader.feedback.sbfl import ochiai, ranked
-from grader.feedback.voting import clean_text, extract_json, parse_sample, vote
+from feedback.sbfl import ochiai, ranked
+from feedback.voting import clean_text, extract_json, parse_sample, vote
 
 CODE = "def add(a, b):\n    if a < 0:\n        return b - a\n    return a + b\n"
 

@@ -1,7 +1,7 @@
 """``manage.py evaluate_feedback``: top-1 line accuracy and run-to-run agreement on the corpus.
 
 Compares fault localization alone, one model sample and K voted samples (see
-``grader.feedback.evaluation``). ``--sbfl-only`` needs no model: fast and deterministic.
+``feedback.evaluation``). ``--sbfl-only`` needs no model: fast and deterministic.
 Exits 2 for a bad corpus or argument, 3 when the sandbox or the engine cannot run.
 """
 
@@ -25,8 +25,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from grader.feedback.engines import ENGINES, EngineError, Sampling, get_engine
-from grader.feedback.evaluation import (
+from feedback.engines import ENGINES, EngineError, Sampling, get_engine
+from feedback.evaluation import (
     DEFAULT_MANIFEST,
     CorpusError,
     Evaluation,
@@ -34,7 +34,7 @@ from grader.feedback.evaluation import (
     load_manifest,
     spread,
 )
-from grader.feedback.validation import Budget
+from feedback.validation import Budget
 from sandbox import SandboxError, get_backend
 
 

@@ -130,9 +130,9 @@ class Command(BaseCommand):
     ) -> dict[str, Any]:
         """Feedback never changes the score, and an engine failure never fails the grade.
         Candidate repairs are checked in ``backend``, as the feedback worker does."""
-        from grader.feedback.engines import EngineError, Sampling, get_engine
-        from grader.feedback.pipeline import evidence_from_outcomes, explain_batch, sandbox_job
-        from grader.feedback.validation import Budget
+        from feedback.engines import EngineError, Sampling, get_engine
+        from feedback.pipeline import evidence_from_outcomes, explain_batch, sandbox_job
+        from feedback.validation import Budget
         from sandbox.evidence import collect_traces
 
         if not report.gradable or report.ungradable or all(t.passed for t in report.tests):

@@ -11,8 +11,8 @@ import json
 import time
 from typing import Any
 
-from grader.feedback.engines import EngineError, GenerationStats, Sampling
-from grader.feedback.voting import CATEGORIES
+from feedback.engines import EngineError, GenerationStats, Sampling
+from feedback.voting import CATEGORIES
 
 VERDICT_SCHEMA: dict[str, Any] = {
     "type": "object",

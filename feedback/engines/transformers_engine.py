@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from grader.feedback.engines import EngineError, GenerationStats, Sampling
+from feedback.engines import EngineError, GenerationStats, Sampling
 
 
 class TransformersEngine:

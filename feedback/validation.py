@@ -17,7 +17,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from grader.feedback.repair import Repair
+from feedback.repair import Repair
 from sandbox.evidence import TestKey, rerun
 from sandbox.package import AssignmentPackage
 from sandbox.types import Backend

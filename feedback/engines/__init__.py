@@ -80,7 +80,7 @@ def get_engine(name: str, model: str = "", *, base_url: str = "", api_key: str =
                concurrency: int = 128) -> Engine:
     """Build engine ``name``; ``model`` is a path or id (empty: that engine's default)."""
     if name == "transformers":
-        from grader.feedback.engines.transformers_engine import TransformersEngine
+        from feedback.engines.transformers_engine import TransformersEngine
 
         path = model or str(smollm2_gguf_path())
         # One loaded model per process and path: loading costs ~20 s on two CPU cores.
@@ -88,12 +88,12 @@ def get_engine(name: str, model: str = "", *, base_url: str = "", api_key: str =
             _TRANSFORMERS_ENGINES[path] = TransformersEngine(path)
         return _TRANSFORMERS_ENGINES[path]
     if name == "openai":
-        from grader.feedback.engines.openai_engine import OpenAIEngine
+        from feedback.engines.openai_engine import OpenAIEngine
 
         return OpenAIEngine(model or VLLM_DEFAULT_MODEL, base_url=base_url, api_key=api_key,
                             concurrency=concurrency)
     if name == "vllm":
-        from grader.feedback.engines.vllm_engine import VLLMEngine
+        from feedback.engines.vllm_engine import VLLMEngine
 
         return VLLMEngine(model or VLLM_DEFAULT_MODEL)
     raise EngineError(f"unknown feedback engine {name!r}: expected one of {', '.join(ENGINES)}")

@@ -22,7 +22,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from grader.feedback.engines import EngineError, GenerationStats, Sampling
+from feedback.engines import EngineError, GenerationStats, Sampling
 
 
 class OpenAIEngine:

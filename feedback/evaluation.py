@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.feedback.engines import Engine, Sampling
-from grader.feedback.pipeline import (
+from feedback.engines import Engine, Sampling
+from feedback.pipeline import (
     Explanation,
     FeedbackJob,
     evidence_from_outcomes,
@@ -40,18 +40,18 @@ from grader.feedback.pipeline import (
     sandbox_job,
     suspicious_lines,
 )
-from grader.feedback.repair import Repair
-from grader.feedback.validation import PARTIAL, VALIDATED, Budget
-from grader.feedback.verdict import UNVERIFIED, reproduces_repair
-from grader.feedback.voting import CATEGORIES
-from grader.feedback.voting import vote as model_vote
+from feedback.repair import Repair
+from feedback.validation import PARTIAL, VALIDATED, Budget
+from feedback.verdict import UNVERIFIED, reproduces_repair
+from feedback.voting import CATEGORIES
+from feedback.voting import vote as model_vote
 from sandbox.evidence import collect_traces
 from sandbox.grade import grade
 from sandbox.package import load_package
 from sandbox.types import Backend
 
 DEFAULT_MANIFEST = (
-    Path(__file__).resolve().parents[2] / "examples" / "feedback_corpus" / "manifest.toml"
+    Path(__file__).resolve().parents[1] / "examples" / "feedback_corpus" / "manifest.toml"
 )
 METHODS = ("sbfl", "search", "model", "vote")
 CHECKED = (VALIDATED, PARTIAL)

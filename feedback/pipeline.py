@@ -28,14 +28,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from grader.feedback.engines import Engine, Sampling
-from grader.feedback.prompt import SYSTEM_PROMPT, TestEvidence, build_prompt
-from grader.feedback.repair import Repair, model_repair, search_candidates
-from grader.feedback.sbfl import is_structural, ochiai, ranked
-from grader.feedback.statements import with_control_parents
-from grader.feedback.validation import Budget, Checked, SandboxValidator
-from grader.feedback.verdict import FeedbackVerdict, GroundingTest, decide
-from grader.feedback.voting import parse_samples
+from feedback.engines import Engine, Sampling
+from feedback.prompt import SYSTEM_PROMPT, TestEvidence, build_prompt
+from feedback.repair import Repair, model_repair, search_candidates
+from feedback.sbfl import is_structural, ochiai, ranked
+from feedback.statements import with_control_parents
+from feedback.validation import Budget, Checked, SandboxValidator
+from feedback.verdict import FeedbackVerdict, GroundingTest, decide
+from feedback.voting import parse_samples
 from sandbox.evidence import TestKey, Trace, collect_traces, match_traces
 from sandbox.outcome import TestOutcome
 from sandbox.package import AssignmentPackage

@@ -30,10 +30,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from grader.feedback.repair import Repair, changed_fragment
-from grader.feedback.statements import control_parents
-from grader.feedback.validation import PARTIAL, VALIDATED, Checked
-from grader.feedback.voting import SampleVerdict, clean_text
+from feedback.repair import Repair, changed_fragment
+from feedback.statements import control_parents
+from feedback.validation import PARTIAL, VALIDATED, Checked
+from feedback.voting import SampleVerdict, clean_text
 
 UNVERIFIED = "unverified"
 LEVEL = {VALIDATED: 2, PARTIAL: 1}

@@ -21,7 +21,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from grader.feedback.statements import expression_rewrites, structural_candidates
+from feedback.statements import expression_rewrites, structural_candidates
 
 COMPARISONS = ("<", "<=", ">", ">=", "==", "!=")
 ARITHMETIC = ("+", "-", "*", "/", "//", "%")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from grader.feedback.voting import CATEGORIES
+from feedback.voting import CATEGORIES
 from sandbox.evidence import TestKey
 
 SYSTEM_PROMPT = (
