@@ -197,7 +197,7 @@ def explain_batch(
         prepared.append((job, suspicious, prompt))
     outputs: list[list[str]] = [[] for _ in jobs]
     if engine is not None and samples > 0 and jobs:
-        if engine.name == "transformers" and not sampling.prefix:
+        if engine.needs_answer_prefix and not sampling.prefix:
             sampling = replace(sampling, prefix=ANSWER_PREFIX)  # small CPU models need the nudge
         outputs = engine.generate([p for _, _, p in prepared], samples, sampling)
     explanations = []

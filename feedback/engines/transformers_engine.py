@@ -12,11 +12,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from feedback.engines import EngineError, GenerationStats, Sampling
+from feedback.engines import (
+    EngineError,
+    EngineOptions,
+    GenerationStats,
+    Sampling,
+    smollm2_gguf_path,
+)
 
 
 class TransformersEngine:
     name = "transformers"
+    needs_answer_prefix = True
 
     def __init__(self, model: str) -> None:
         self.model = model
@@ -99,3 +106,15 @@ class TransformersEngine:
             self.stats.samples += len(prompts) * n
             self.stats.seconds += time.monotonic() - started
             return results
+
+
+# One loaded model per process and path: loading costs ~20 s on two CPU cores.
+_LOADED: dict[str, TransformersEngine] = {}
+
+
+def build(model: str, options: EngineOptions) -> TransformersEngine:
+    """The registry's constructor: ``model`` is a GGUF file or model folder (empty: SmolLM2)."""
+    path = model or str(smollm2_gguf_path())
+    if path not in _LOADED:
+        _LOADED[path] = TransformersEngine(path)
+    return _LOADED[path]

@@ -11,7 +11,13 @@ import json
 import time
 from typing import Any
 
-from feedback.engines import EngineError, GenerationStats, Sampling
+from feedback.engines import (
+    VLLM_DEFAULT_MODEL,
+    EngineError,
+    EngineOptions,
+    GenerationStats,
+    Sampling,
+)
 from feedback.voting import CATEGORIES
 
 VERDICT_SCHEMA: dict[str, Any] = {
@@ -30,6 +36,7 @@ VERDICT_MAX_TOKENS = 384
 
 class VLLMEngine:
     name = "vllm"
+    needs_answer_prefix = False
 
     def __init__(self, model: str, **llm_kwargs: Any) -> None:
         self.model = model
@@ -94,3 +101,8 @@ class VLLMEngine:
         self.stats.samples += len(prompts) * n
         self.stats.seconds += time.monotonic() - started
         return [texts[i * n : (i + 1) * n] for i in range(len(prompts))]
+
+
+def build(model: str, options: EngineOptions) -> VLLMEngine:
+    """The registry's constructor (empty ``model``: VibeThinker)."""
+    return VLLMEngine(model or VLLM_DEFAULT_MODEL)

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from feedback.engines import Engine, EngineError, Sampling, get_engine
+from feedback.engines import REGISTRY, Engine, EngineError, Sampling, get_engine
 from feedback.pipeline import build_evidence, explain_batch, sandbox_job
 from feedback.prompt import SYSTEM_PROMPT, TestEvidence
 from feedback.validation import VALIDATED, Budget
@@ -62,7 +62,7 @@ def feedback_engine() -> Engine:
     (celery#1709), and a worker that holds the GPU cannot batch across workers. Feedback workers
     reach ``vllm serve`` over HTTP (the openai engine); ``vllm`` stays for the bench and
     ``evaluate_feedback``."""
-    if settings.FEEDBACK_ENGINE == "vllm":
+    if REGISTRY[settings.FEEDBACK_ENGINE].in_process_gpu:
         raise EngineError(
             "feedback workers do not load vLLM in-process: run `vllm serve` (docker compose "
             "--profile gpu) and set FEEDBACK_ENGINE=openai and FEEDBACK_OPENAI_BASE_URL"

@@ -171,6 +171,7 @@ class ScriptedEngine:
 
     name = "scripted"
     model = "scripted"
+    needs_answer_prefix = False
 
     def __init__(self, samples: list[tuple[int, str]]) -> None:
         self.samples = samples

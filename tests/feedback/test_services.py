@@ -32,6 +32,7 @@ class ScriptedEngine:
 
     name = "scripted"
     model = "scripted"
+    needs_answer_prefix = False
 
     def __init__(self, texts: list[str]) -> None:
         self.texts = texts
