@@ -8,6 +8,5 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("courses/<int:pk>/", views.course_detail, name="course_detail"),
     path("courses/<int:pk>/assignments/new/", views.assignment_new, name="assignment_new"),
-    path("assignments/<int:pk>/", views.assignment_detail, name="assignment_detail"),
     path("assignments/<int:pk>/edit/", views.assignment_edit, name="assignment_edit"),
 ]

@@ -5,7 +5,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 
 from grader.courses.forms import (
     AssignmentCreateForm,
@@ -14,7 +13,6 @@ from grader.courses.forms import (
     PackageReplaceForm,
 )
 from grader.courses.models import Assignment, Course, Enrollment
-from grader.courses.release import release_state
 from grader.courses.selectors import course_role, enrollment_list_for_user, visible_assignments
 from grader.courses.services import (
     assignment_create_from_upload,
@@ -25,14 +23,6 @@ from grader.courses.services import (
 from grader.feedback.forms import FeedbackSettingsForm
 from grader.feedback.models import AssignmentFeedbackConfig
 from grader.lms.release import results_release_pending
-from grader.submissions.forms import UploadForm
-from grader.submissions.selectors import (
-    attempts_used,
-    cooldown_left,
-    is_late,
-    submission_list_for_student,
-)
-from grader.submissions.services import submission_create
 from sandbox.package import PackageError
 
 
@@ -69,57 +59,6 @@ def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "is_teacher": role == Enrollment.Role.TEACHER,
             "has_lms_roster": course.lti_contexts.exclude(memberships_url="").exists(),
         },
-    )
-
-
-@login_required
-def assignment_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    assignment = get_object_or_404(Assignment.objects.select_related("course"), pk=pk)
-    role = _role_or_404(request, assignment.course)
-    if not assignment.is_published and role == Enrollment.Role.STUDENT:
-        raise Http404
-    form = UploadForm()
-    if request.method == "POST":
-        form = UploadForm(request.POST, request.FILES)
-        if form.is_valid():
-            try:
-                submission = submission_create(
-                    assignment=assignment, student=request.user, uploads=form.cleaned_data["upload"]
-                )
-            except ValidationError as exc:
-                form.add_error("upload", exc)
-            else:
-                for note in filter(None, submission.notes.splitlines()):
-                    messages.info(request, note)
-                return redirect("submission_detail", pk=submission.pk)
-    used = attempts_used(assignment=assignment, student=request.user)
-    left = None if assignment.max_attempts is None else max(assignment.max_attempts - used, 0)
-    due = assignment.due_for(request.user)
-    wait = cooldown_left(assignment=assignment, student=request.user)
-    submissions = [
-        (s, is_late(s, due))
-        for s in submission_list_for_student(assignment=assignment, student=request.user)
-    ]
-    return render(
-        request,
-        "courses/assignment_detail.html",
-        {
-            "assignment": assignment,
-            "role": role,
-            "is_staff": role != Enrollment.Role.STUDENT,
-            "is_teacher": role == Enrollment.Role.TEACHER,
-            "form": form,
-            "submissions": submissions,
-            "attempts_left": left,
-            "due": due,
-            "has_extension": due != assignment.due_at,
-            "past_due": due is not None and timezone.now() > due,
-            # What the release policy withholds from this user's own submissions (staff
-            # submitting to try the assignment see theirs like a student would).
-            "release": release_state(assignment=assignment, student=request.user),
-            "cooldown_seconds": int(wait.total_seconds()) + 1 if wait else 0,
-        },
-        status=400 if form.errors else 200,
     )
 
 

@@ -5,6 +5,7 @@ from django.urls import path
 from grader.submissions import views
 
 urlpatterns = [
+    path("assignments/<int:pk>/", views.assignment_detail, name="assignment_detail"),
     path(
         "assignments/<int:pk>/submissions/",
         views.assignment_submissions,

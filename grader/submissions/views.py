@@ -4,12 +4,14 @@ import csv
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from grader.courses.models import Assignment, Enrollment
+from grader.courses.models import Assignment, Course, Enrollment
 from grader.courses.release import release_state
 from grader.courses.selectors import course_role, is_course_staff
 from grader.feedback.selectors import feedback_for_staff, feedback_for_student
@@ -18,12 +20,78 @@ from grader.feedback_loop.selectors import requests_panel, status_panel
 from grader.grading.selectors import results_for_viewer
 from grader.grading.services import RegradeScope, submission_regrade
 from grader.submissions.dashboard import assignment_dashboard, latest_per_student
+from grader.submissions.forms import UploadForm
 from grader.submissions.models import Submission
 from grader.submissions.selectors import (
+    attempts_used,
+    cooldown_left,
+    is_late,
     queue_position,
+    submission_list_for_student,
     submission_list_for_teacher,
     submission_list_not_graded,
 )
+from grader.submissions.services import submission_create
+
+
+def _role_or_404(request: HttpRequest, course: Course) -> str:
+    # Outsiders get 404, not 403: a guessed URL does not even confirm the course exists.
+    role = course_role(user=request.user, course=course)
+    if role is None:
+        raise Http404
+    return role
+
+
+@login_required
+def assignment_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The assignment page: a student uploads a submission here and sees their attempts."""
+    assignment = get_object_or_404(Assignment.objects.select_related("course"), pk=pk)
+    role = _role_or_404(request, assignment.course)
+    if not assignment.is_published and role == Enrollment.Role.STUDENT:
+        raise Http404
+    form = UploadForm()
+    if request.method == "POST":
+        form = UploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                submission = submission_create(
+                    assignment=assignment, student=request.user, uploads=form.cleaned_data["upload"]
+                )
+            except ValidationError as exc:
+                form.add_error("upload", exc)
+            else:
+                for note in filter(None, submission.notes.splitlines()):
+                    messages.info(request, note)
+                return redirect("submission_detail", pk=submission.pk)
+    used = attempts_used(assignment=assignment, student=request.user)
+    left = None if assignment.max_attempts is None else max(assignment.max_attempts - used, 0)
+    due = assignment.due_for(request.user)
+    wait = cooldown_left(assignment=assignment, student=request.user)
+    submissions = [
+        (s, is_late(s, due))
+        for s in submission_list_for_student(assignment=assignment, student=request.user)
+    ]
+    return render(
+        request,
+        "submissions/assignment_detail.html",
+        {
+            "assignment": assignment,
+            "role": role,
+            "is_staff": role != Enrollment.Role.STUDENT,
+            "is_teacher": role == Enrollment.Role.TEACHER,
+            "form": form,
+            "submissions": submissions,
+            "attempts_left": left,
+            "due": due,
+            "has_extension": due != assignment.due_at,
+            "past_due": due is not None and timezone.now() > due,
+            # What the release policy withholds from this user's own submissions (staff
+            # submitting to try the assignment see theirs like a student would).
+            "release": release_state(assignment=assignment, student=request.user),
+            "cooldown_seconds": int(wait.total_seconds()) + 1 if wait else 0,
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 def _visible_submission(request: HttpRequest, pk: int) -> tuple[Submission, bool]:
