@@ -111,10 +111,9 @@ def main() -> None:
             for test in io_tests:
                 work = Path(tempfile.mkdtemp(dir=tmp))
                 shutil.copy(correct, work / package.submission)
-                backend.inner.run(RunSpec(
-                    argv=[*language.run_argv(package.submission, package.limits), *test.args],
-                    workdir=work, limits=package.limits, stdin=test.stdin.encode(),
-                    discard_workdir=True,
+                backend.inner.run(language.run_spec(
+                    package.submission, package.limits, workdir=work, args=test.args,
+                    stdin=test.stdin.encode(),
                 ))
                 shutil.rmtree(work, ignore_errors=True)
 

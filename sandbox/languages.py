@@ -10,18 +10,21 @@ build uses no attempt, so what it may burn is kept small. Paths inside the sandb
 to ``/work``, the workdir.
 
 Java's memory limit is its heap: ``run_argv`` passes ``-Xmx<memory_mb>m`` and flags that keep
-the JVM's other reservations small, and the backend allows a JVM ``JVM_EXTRA_AS_MB`` of address
-space beyond ``memory_mb`` (a JVM reserves far more than it uses). A JVM also needs ~15 threads
-of ``max_processes`` just to start.
+the JVM's other reservations small, and the run's ``RunSpec.needs`` (``JVM_NEEDS``) asks the
+backend for ``JVM_EXTRA_AS_MB`` of address space and ``JVM_EXTRA_RSS_MB`` of memory beyond
+``memory_mb`` (a JVM reserves far more than it uses). A JVM also needs ~15 threads of
+``max_processes`` just to start. A backend learns what a runtime needs only from
+``RunSpec.needs``, never from ``argv``: ``Language.run_spec`` and ``Language.build`` set it.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from sandbox.types import Backend, Limits, RunSpec, Verdict
+from sandbox.types import Backend, Limits, RunSpec, RuntimeNeeds, Verdict
 
 BUILD_OUTPUT_CHARS = 20_000
 BUILD_LIMITS = Limits(
@@ -39,6 +42,19 @@ JAVAC_LIMITS = BUILD_LIMITS.with_(memory_mb=JAVAC_HEAP_MB, max_processes=32)  # 
 PYTHON_CHECK_LIMITS = Limits(cpu_seconds=5, wall_seconds=10, memory_mb=256, max_processes=4,
                              output_bytes=64_000, file_size_mb=1, tmp_size_mb=1)
 PROGRAM = "prog"  # the executable C and C++ builds produce in /work
+
+JVM_EXTRA_AS_MB = 1024  # address space a JVM reserves beyond -Xmx (metaspace, code cache, stacks)
+# Memory a JVM uses beyond its heap (-Xmx): metaspace (capped at 128 MB by JVM_FLAGS), code cache
+# (32 MB), thread stacks, GC tables. Measured: 36 MB beyond a full 128 MB heap.
+JVM_EXTRA_RSS_MB = 256
+JVM_NEEDS = RuntimeNeeds(
+    name="jvm",
+    extra_address_space_mb=JVM_EXTRA_AS_MB,
+    extra_memory_mb=JVM_EXTRA_RSS_MB,
+    host_paths=("/etc/java-17-openjdk",),  # the JDK's configuration (security, logging)
+    env=(("MALLOC_ARENA_MAX", "2"),),  # each glibc arena reserves 64 MB of address space
+    trust_rss=False,  # the heap is bounded by -Xmx: only OutOfMemoryError means MEMORY
+)
 
 # Flags that keep a JVM small and quick to start: C1 only, serial GC, no perf-data file, the
 # class-data-sharing archive, and reservations small enough for the backend's address-space cap
@@ -89,6 +105,8 @@ class Language:
 
     name: str = ""
     extensions: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()  # other names an assignment may use ("py", "c++")
+    needs: RuntimeNeeds = RuntimeNeeds()  # what its runtime (and compiler) asks of the backend
 
     def build(self, backend: Backend, workdir: Path, main_file: str, limits: Limits) -> BuildResult:
         """Build ``main_file`` (relative to ``workdir``) inside the sandbox.
@@ -101,7 +119,8 @@ class Language:
         argv = self.build_argv(_checked(main_file))
         if argv is None:
             return BuildResult(ok=True, output="")
-        result = backend.run(RunSpec(argv=argv, workdir=workdir, limits=self.build_limits(limits)))
+        result = backend.run(RunSpec(argv=argv, workdir=workdir, limits=self.build_limits(limits),
+                                     needs=self.needs))
         output = _trim((result.stderr + result.stdout).decode("utf-8", errors="replace"))
         if result.verdict == Verdict.PASSED:
             return BuildResult(ok=True, output=output)
@@ -127,10 +146,32 @@ class Language:
         """
         raise NotImplementedError
 
+    def run_spec(
+        self,
+        main_file: str,
+        limits: Limits,
+        *,
+        workdir: Path,
+        args: Sequence[str] = (),
+        stdin: bytes = b"",
+        discard_workdir: bool = True,
+    ) -> RunSpec:
+        """The run of the built program: ``run_argv`` plus ``args``, under ``limits``, with
+        what this language's runtime needs from the backend (``needs``)."""
+        return RunSpec(
+            argv=[*self.run_argv(main_file, limits), *args],
+            workdir=workdir,
+            limits=limits,
+            stdin=stdin,
+            discard_workdir=discard_workdir,
+            needs=self.needs,
+        )
+
 
 class Python(Language):
     name = "python"
     extensions = (".py",)
+    aliases = ("py", "python3")
 
     def build_argv(self, main_file: str) -> list[str] | None:
         # A syntax check only: nothing is written (no __pycache__ in /work), nothing imported
@@ -162,6 +203,7 @@ class C(Language):
 class Cpp(C):
     name = "cpp"
     extensions = (".cpp", ".cc", ".cxx")
+    aliases = ("c++", "cxx")
     compiler = "g++"
     standard = "-std=c++17"
 
@@ -169,6 +211,7 @@ class Cpp(C):
 class Java(Language):
     name = "java"
     extensions = (".java",)
+    needs = JVM_NEEDS  # javac is a JVM too
 
     def build_argv(self, main_file: str) -> list[str] | None:
         heap = [f"-J-Xmx{JAVAC_HEAP_MB}m"] + [f"-J{flag}" for flag in JVM_FLAGS]
@@ -193,8 +236,9 @@ class Java(Language):
         ]
 
 
-_LANGUAGES: dict[str, Language] = {lang.name: lang for lang in (Python(), C(), Cpp(), Java())}
-_ALIASES = {"py": "python", "python3": "python", "c++": "cpp", "cxx": "cpp"}
+# The one list of languages: package parsing, extensions and aliases all come from here.
+LANGUAGES: dict[str, Language] = {lang.name: lang for lang in (Python(), C(), Cpp(), Java())}
+_ALIASES = {alias: lang.name for lang in LANGUAGES.values() for alias in lang.aliases}
 
 
 def get_language(name: str) -> Language:
@@ -202,9 +246,9 @@ def get_language(name: str) -> Language:
     key = name.strip().lower()
     key = _ALIASES.get(key, key)
     try:
-        return _LANGUAGES[key]
+        return LANGUAGES[key]
     except KeyError:
-        supported = ", ".join(sorted(_LANGUAGES))
+        supported = ", ".join(sorted(LANGUAGES))
         raise UnknownLanguageError(
             f"unknown language {name!r}: supported languages are {supported}"
         ) from None
@@ -226,6 +270,6 @@ def _trim(text: str) -> str:
 
 
 __all__ = [
-    "BUILD_LIMITS", "JAVAC_LIMITS", "PYTHON_CHECK_LIMITS", "BuildResult", "Language",
-    "UnknownLanguageError", "get_language",
+    "BUILD_LIMITS", "JAVAC_LIMITS", "JVM_NEEDS", "LANGUAGES", "PYTHON_CHECK_LIMITS", "BuildResult",
+    "Language", "UnknownLanguageError", "get_language",
 ]

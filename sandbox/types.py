@@ -62,6 +62,27 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class RuntimeNeeds:
+    """What a language's runtime needs from the backend beyond the run's ``Limits``.
+
+    The language says so (``sandbox.languages``); a backend never guesses it from ``argv``.
+    The default is a native program or an interpreter that needs nothing extra.
+    """
+
+    name: str = ""  # for messages and logs ("jvm")
+    # Address space beyond ``memory_mb`` (RLIMIT_AS): a JVM reserves far more than it uses.
+    extra_address_space_mb: int = 0
+    # Memory beyond ``memory_mb`` for the run's memory cgroup or container: a JVM's metaspace,
+    # code cache and thread stacks on top of its heap (-Xmx = memory_mb).
+    extra_memory_mb: int = 0
+    host_paths: tuple[str, ...] = ()  # read-only host paths the runtime reads (its /etc folder)
+    env: tuple[tuple[str, str], ...] = ()  # environment the runtime wants; the spec's env wins
+    # False where the runtime bounds its own memory (a JVM's heap is -Xmx): its RSS near the
+    # limit then says nothing, and only its own out-of-memory message means MEMORY.
+    trust_rss: bool = True
+
+
+@dataclass(frozen=True)
 class RunSpec:
     """One command to run. ``argv`` is a list, never a shell string.
 
@@ -82,6 +103,7 @@ class RunSpec:
     # The caller throws the workdir away after the run: a backend that must copy files back
     # out of the sandbox (Docker) may skip that.
     discard_workdir: bool = False
+    needs: RuntimeNeeds = RuntimeNeeds()
 
 
 @dataclass

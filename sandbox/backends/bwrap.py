@@ -10,9 +10,9 @@ Theory of operation
   ``/tmp``, ``/dev/shm`` and rw binds, so the kernel caps everything the run writes at
   ``tmp_size_mb`` when the write is made; the host's disk is never written by the run;
 * its **cgroups** (``sandbox.backends.cgroups``, v1 ``memory`` and ``pids``, below the
-  grader's own group): ``memory_mb + tmp_size_mb`` (+ ``JVM_EXTRA_RSS_MB`` for a JVM) of every
-  page its processes fault in, anonymous, shared or tmpfs, swap included; ``max_processes + 2``
-  tasks (bwrap's monitor and pid 1 are in the group too).
+  grader's own group): ``memory_mb + tmp_size_mb`` (+ ``spec.needs.extra_memory_mb``, a
+  JVM's) of every page its processes fault in, anonymous, shared or tmpfs, swap included;
+  ``max_processes + 2`` tasks (bwrap's monitor and pid 1 are in the group too).
 
 Then it starts ``bwrap`` through a small ``preexec_fn`` that, still root in the forked child:
 
@@ -60,7 +60,8 @@ sum. Verdicts: we killed it for output, or it wrote more than ``tmp_size_mb`` �
 for the wall clock → TIMEOUT; the kernel OOM-killed a process in its memory group (the group's
 ``oom_kill`` counter) → MEMORY; its CPU time passed the limit (SIGXCPU, or SIGKILL at the hard
 limit) → TIMEOUT; exit 0 → PASSED; MemoryError / std::bad_alloc / OutOfMemoryError in stderr,
-or a peak RSS within 10% of the limit (not for JVMs, whose heap -Xmx bounds) → MEMORY; anything
+or a peak RSS within 10% of the limit (unless ``needs.trust_rss`` is False: a JVM, whose heap
+-Xmx bounds) → MEMORY; anything
 else → RUNTIME_ERROR.
 
 Threat model
@@ -104,7 +105,7 @@ from sandbox import fstree
 from sandbox.backends import scratch
 from sandbox.backends.cgroups import Cgroups, RunGroup, Usage
 from sandbox.backends.cgroups import probe as probe_cgroups
-from sandbox.types import Limits, RunResult, RunSpec, SandboxError
+from sandbox.types import Limits, RunResult, RunSpec, RuntimeNeeds, SandboxError
 from sandbox.verdicts import classify
 
 log = logging.getLogger(__name__)
@@ -113,16 +114,12 @@ UID_BASE = 61000  # slot n runs as uid/gid UID_BASE + n; keep the range free of 
 POOL_SIZE = 64  # concurrent runs per machine
 STATE_DIR = Path("/run/grader-sandbox")  # slot lock files and the staging mount point (root only)
 VENV_MOUNT = "/opt/venv"  # where sys.prefix of a venv appears: its host path may lie under /work
-JVM_EXTRA_AS_MB = 1024  # address space a JVM reserves beyond -Xmx (metaspace, code cache, stacks)
-# Memory a JVM uses beyond its heap (-Xmx): metaspace (capped at 128 MB by JVM_FLAGS), code cache
-# (32 MB), thread stacks, GC tables. Measured: 36 MB beyond a full 128 MB heap.
-JVM_EXTRA_RSS_MB = 256
 SCRATCH_DIR = STATE_DIR / "scratch"  # one tmpfs per slot: the run's /work, /tmp and /dev/shm
 WORK_MAX_FILES = 20_000  # files /work may gain during one run
 POLL_S = 0.1  # how often the /work watchdog looks
 SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
 
-_ETC_FILES = ("/etc/ld.so.cache", "/etc/alternatives", "/etc/localtime", "/etc/java-17-openjdk")
+_ETC_FILES = ("/etc/ld.so.cache", "/etc/alternatives", "/etc/localtime")
 _ETC_NETWORK = ("/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/ssl", "/etc/services")
 _RESERVED = ("/work", "/tmp", "/proc", "/dev", "/etc", "/opt")  # noqa: S108 - sandbox paths
 
@@ -221,7 +218,7 @@ class _Outcome:
     status: bytearray = field(default_factory=bytearray)
     killed_for: str = ""  # "", "wall", "output", "disk": we killed the run for this reason
     output_exceeded: bool = False
-    jvm: bool = False  # a JVM's RSS says nothing about its heap: trust OutOfMemoryError only
+    trust_rss: bool = True  # False for a JVM: its RSS says nothing about its heap
     # rusage of the namespace's pid 1 (the program and everything it started, all reaped
     # by it); the bwrap monitor's own figures would carry our forked parent's RSS.
     rusage: resource.struct_rusage | None = None
@@ -269,8 +266,9 @@ class BubblewrapBackend:
 
     An ``argv[0]`` inside the grader's venv (``sys.executable``, typically) is rewritten to where
     the venv appears inside the sandbox (``VENV_MOUNT``): its host path may lie under ``/work``.
-    Commands named ``java``/``javac`` get ``JVM_EXTRA_AS_MB`` more address space than
-    ``memory_mb``: the caller bounds the heap with ``-Xmx`` (see ``sandbox.languages``).
+    ``spec.needs`` (set by ``sandbox.languages``) adds address space, memory, read-only host
+    paths and environment for a runtime such as a JVM, whose heap the caller bounds with
+    ``-Xmx``; nothing is guessed from ``argv``.
     """
 
     name = "bubblewrap"
@@ -343,7 +341,7 @@ class BubblewrapBackend:
         try:
             group = None
             if self._cgroups is not None:
-                extra = JVM_EXTRA_RSS_MB if _is_jvm(self._translate(spec.argv)) else 0
+                extra = spec.needs.extra_memory_mb
                 memory = (limits.memory_mb + limits.tmp_size_mb + extra) << 20
                 try:
                     group = self._cgroups.create(uid, memory_bytes=memory,
@@ -414,6 +412,9 @@ class BubblewrapBackend:
         if limits.network:
             for path in _ETC_NETWORK:
                 argv += ["--ro-bind-try", path, path]
+        for path in spec.needs.host_paths:  # world-readable system paths: no staging needed
+            if os.path.exists(path):
+                argv += ["--ro-bind", path, path]
         binds = [(src, dst, False) for src, dst in self._python]
         if space is not None:  # /work, /tmp, /dev/shm and rw binds: folders of the scratch tmpfs
             binds.append((str(space.binds["/work"]), "/work", True))
@@ -440,16 +441,14 @@ class BubblewrapBackend:
             argv += ["--bind" if rw else "--ro-bind", src, dst]
         argv += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", spec.cwd, "--clearenv"]
         program = self._translate(spec.argv)
-        jvm = _is_jvm(program)
-        child.rlimits = _rlimits(limits, jvm)
+        child.rlimits = _rlimits(limits, spec.needs)
         env = {
             "PATH": SANDBOX_PATH,
             "HOME": "/tmp",  # noqa: S108 - the sandbox's private /tmp
             "LANG": "C.UTF-8",
             "PYTHONDONTWRITEBYTECODE": "1",
         }
-        if jvm:
-            env["MALLOC_ARENA_MAX"] = "2"  # each glibc arena reserves 64 MB of address space
+        env.update(spec.needs.env)
         env.update(spec.env)
         for key, value in env.items():
             argv += ["--setenv", key, value]
@@ -483,7 +482,7 @@ class BubblewrapBackend:
         finally:
             for fd in extra_fds:
                 os.close(fd)
-        outcome = _Outcome(jvm=jvm)
+        outcome = _Outcome(trust_rss=spec.needs.trust_rss)
         # The scratch tmpfs caps what a run writes as root; without it /work is watched.
         watch = _DiskWatch(workdir, limits) if space is None else None
         try:
@@ -559,10 +558,6 @@ def _python_mounts() -> list[tuple[str, str]]:
     return mounts
 
 
-def _is_jvm(argv: list[str]) -> bool:
-    return bool(argv) and os.path.basename(argv[0]) in ("java", "javac")
-
-
 _said: set[str] = set()
 
 
@@ -585,10 +580,10 @@ def _outer_first(binds: list[tuple[str, str, bool]]) -> list[tuple[str, str, boo
     return sorted(binds, key=lambda bind: len(Path(bind[1]).parts))
 
 
-def _rlimits(limits: Limits, jvm: bool) -> list[tuple[int, tuple[int, int]]]:
+def _rlimits(limits: Limits, needs: RuntimeNeeds) -> list[tuple[int, tuple[int, int]]]:
     cpu = max(1, math.ceil(limits.cpu_seconds))
     # A JVM reserves far more address space than it uses; its heap is bounded by -Xmx instead.
-    memory = limits.memory_mb + (JVM_EXTRA_AS_MB if jvm else 0)
+    memory = limits.memory_mb + needs.extra_address_space_mb
     fsize = limits.file_size_mb << 20
     nproc = limits.max_processes + 2  # bwrap's own monitor and pid-1 reaper run as this uid too
     return [
@@ -827,8 +822,8 @@ def _classify(spec: RunSpec, out: _Outcome) -> RunResult:
     killed_for = out.killed_for or ("disk" if out.disk_exceeded else "")
     oom = out.memory is not None and out.memory.oom_kills > 0
     verdict, message = classify(
-        limits, killed_for, out.output_exceeded, code, sig, cpu, 0 if out.jvm else rss, stderr,
-        memory_exceeded=oom,
+        limits, killed_for, out.output_exceeded, code, sig, cpu, rss if out.trust_rss else 0,
+        stderr, memory_exceeded=oom,
     )
     return RunResult(
         verdict=verdict,

@@ -68,7 +68,6 @@ log = logging.getLogger(__name__)
 IMAGE = os.environ.get("SANDBOX_DOCKER_IMAGE", "grader-sandbox:latest")
 POOL_SIZE = int(os.environ.get("SANDBOX_DOCKER_POOL", "2"))  # warm containers per limits set
 MAX_POOL_KEYS = 6  # distinct limit sets kept warm (run, build, JVM run ... of recent packages)
-JVM_EXTRA_MB = 384  # a JVM needs memory beyond -Xmx (metaspace, code cache, thread stacks)
 SANDBOX_UID = "65534:65534"
 OWNER = f"{socket.gethostname()}:{os.getpid()}"
 LABEL = "grader.sandbox.owner"
@@ -94,13 +93,11 @@ class _Warm:
     key: _PoolKey
 
 
-def _is_jvm(argv: list[str]) -> bool:
-    return bool(argv) and os.path.basename(argv[0]) in ("java", "javac")
-
-
 def _key(spec: RunSpec) -> _PoolKey:
     limits = spec.limits
-    extra = JVM_EXTRA_MB if _is_jvm(spec.argv) else 0
+    # The runtime's memory beyond memory_mb (a JVM's beyond its -Xmx heap). Its address space
+    # needs no room here (no RLIMIT_AS), and the image has its own /etc (needs.host_paths).
+    extra = spec.needs.extra_memory_mb
     return _PoolKey(
         limits.memory_mb + extra, limits.max_processes, limits.tmp_size_mb, limits.network
     )
@@ -438,7 +435,7 @@ class DockerBackend:
             exit_code,
             sig,
             cpu_used,
-            0 if _is_jvm(argv) else rss_kb,
+            rss_kb if spec.needs.trust_rss else 0,
             err,
             memory_exceeded=oom,
         )
@@ -784,6 +781,7 @@ def _environment(spec: RunSpec) -> dict[str, str]:
         "LANG": "C.UTF-8",
         "PYTHONDONTWRITEBYTECODE": "1",
     }
+    env.update(spec.needs.env)
     env.update(spec.env)
     return env
 

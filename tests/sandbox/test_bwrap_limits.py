@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from sandbox.backends import bwrap
-from sandbox.backends.bwrap import JVM_EXTRA_RSS_MB, SCRATCH_DIR, BubblewrapBackend
-from sandbox.languages import JVM_FLAGS
+from sandbox.backends.bwrap import SCRATCH_DIR, BubblewrapBackend
+from sandbox.languages import JVM_EXTRA_RSS_MB, JVM_FLAGS, JVM_NEEDS
 from sandbox.types import Limits, RunSpec, Verdict
 from tests.sandbox.conftest import RecordingBackend, groups_left
 
@@ -90,7 +90,7 @@ def test_a_jvm_gets_its_overhead_beyond_the_heap(backend, workdir):
         "{ Thread.sleep(1500); } }\n"
     )
     argv = ["java", f"-Xmx{LIMITS.memory_mb}m", *JVM_FLAGS, "/work/Wait.java"]
-    seen = _run_and_inspect(backend, RunSpec(argv=argv, workdir=workdir,
+    seen = _run_and_inspect(backend, RunSpec(argv=argv, workdir=workdir, needs=JVM_NEEDS,
                                              limits=LIMITS.with_(max_processes=32)))
     extra = LIMITS.memory_mb + LIMITS.tmp_size_mb + JVM_EXTRA_RSS_MB
     assert seen["memory.limit_in_bytes"] == str(extra << 20)

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ import pytest
 from sandbox import fstree
 from sandbox.grade import _fresh_copy
 from sandbox.languages import get_language
-from sandbox.types import Limits, RunSpec, Verdict
+from sandbox.types import Limits, Verdict
 from tests.sandbox.conftest import (
     HOST_SECRET,
     RecordingBackend,
@@ -89,10 +90,8 @@ def test_hostile_program_gets_its_verdict_and_leaves_the_machine_unharmed(
     build = language.build(backend, workdir, program.name, LIMITS)
     assert build.ok, build.output
 
-    spec = RunSpec(
-        argv=language.run_argv(program.name, LIMITS),
-        workdir=workdir,
-        limits=LIMITS,
+    spec = replace(
+        language.run_spec(program.name, LIMITS, workdir=workdir, discard_workdir=False),
         env={"HOST_PROJECT": str(PROJECT)},
     )
     started = time.monotonic()

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from sandbox import fstree
-from sandbox.languages import JAVAC_LIMITS, JVM_FLAGS, get_language
+from sandbox.languages import JAVAC_LIMITS, JVM_FLAGS, JVM_NEEDS, get_language
 from sandbox.types import Limits, RunSpec, Verdict
 from tests.sandbox.conftest import RecordingBackend, RecordingDockerBackend, groups_left
 
@@ -41,7 +41,7 @@ def _submission(name: str, backend: RecordingBackend | RecordingDockerBackend,
         jvm = ["-J-Xmx256m", *(f"-J{flag}" for flag in JVM_FLAGS)]
         compiled = backend.run(RunSpec(
             argv=["javac", *jvm, "-proc:none", "-d", "/work", "Evil.java"], workdir=workdir,
-            limits=JAVAC_LIMITS))
+            limits=JAVAC_LIMITS, needs=JVM_NEEDS))
         assert compiled.verdict == Verdict.PASSED, compiled.stderr
         evil.unlink()
         assert (workdir / "Evil.class").is_file()
@@ -64,8 +64,7 @@ def test_a_build_never_runs_the_submissions_code(any_backend, workdir, attack):
     assert elapsed < lang.build_limits(LIMITS).wall_seconds
     assert groups_left(backend) == []
     if builds:  # and the program the build made is the harmless one
-        run = backend.run(RunSpec(argv=lang.run_argv(main, LIMITS), workdir=workdir,
-                                  limits=LIMITS))
+        run = backend.run(lang.run_spec(main, LIMITS, workdir=workdir, discard_workdir=False))
         assert (run.verdict, run.stdout) == (Verdict.PASSED, b"hello\n"), run.stderr
 
 

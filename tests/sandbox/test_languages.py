@@ -50,9 +50,8 @@ def test_each_language_builds_and_runs_an_add_program(backend, workdir, name):
     (workdir / main_file).write_text(source)
     build = language.build(backend, workdir, main_file, LIMITS)
     assert build.ok, build.output
-    spec = RunSpec(
-        argv=language.run_argv(main_file, LIMITS), workdir=workdir, limits=LIMITS, stdin=b"40 2\n"
-    )
+    spec = language.run_spec(main_file, LIMITS, workdir=workdir, stdin=b"40 2\n",
+                             discard_workdir=False)
     result = backend.run(spec)
     assert result.verdict == Verdict.PASSED, result.stderr
     assert check_output(result.stdout, "42\n") == (True, "")
