@@ -99,6 +99,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "grader.lib.web_errors.ServiceErrorMiddleware",  # a ServiceError no view handled: its page
 ]
 
 ROOT_URLCONF = "grader.urls"

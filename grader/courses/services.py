@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from grader.courses.models import Assignment, Course, Enrollment, Extension
+from grader.lib.errors import NotFound
 from sandbox.harness.lint import check_package, describe
 from sandbox.intake import IntakeError, extract_zip
 from sandbox.package import PackageError, find_package_root, load_package
@@ -177,14 +177,14 @@ def assignment_package_replace_from_upload(*, assignment: Assignment, upload: An
 
 
 def extension_set(*, assignment: Assignment, username: str, due_at: datetime) -> Extension:
-    """Give an enrolled student a later deadline. ValidationError for unknown students."""
+    """Give an enrolled student a later deadline. ``NotFound`` for a name not in the course."""
     enrollment = (
         Enrollment.objects.filter(course=assignment.course, user__username=username)
         .select_related("user")
         .first()
     )
     if enrollment is None:
-        raise ValidationError(f"No student called {username!r} in {assignment.course.code}.")
+        raise NotFound(f"No student called {username!r} in {assignment.course.code}.")
     extension, _ = Extension.objects.update_or_create(
         assignment=assignment, student=enrollment.user, defaults={"due_at": due_at}
     )

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
@@ -22,6 +21,7 @@ from grader.courses.services import (
 )
 from grader.feedback.forms import FeedbackSettingsForm
 from grader.feedback.models import AssignmentFeedbackConfig
+from grader.lib.errors import NotFound
 from grader.lms.release import results_release_pending
 from sandbox.package import PackageError
 
@@ -143,8 +143,8 @@ def assignment_edit(request: HttpRequest, pk: int) -> HttpResponse:
                     username=extension_form.cleaned_data["username"],
                     due_at=extension_form.cleaned_data["due_at"],
                 )
-            except ValidationError as exc:
-                extension_form.add_error("username", exc)
+            except NotFound as exc:
+                extension_form.add_error("username", exc.message)
             else:
                 messages.success(request, "Extension saved.")
                 return redirect("assignment_edit", pk=assignment.pk)

@@ -3,14 +3,14 @@ saved comments and their reuse.
 
 Callers check who may act (the submission's student, or the course's staff); these functions
 check what may be done (only released feedback is flagged, a resolved item stays resolved).
-They raise ``ValidationError`` with a message the user can read.
+They raise the typed errors of ``grader.lib.errors`` (``InvalidInput``, ``Forbidden``,
+``Conflict``) with a message the user can read.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -27,6 +27,7 @@ from grader.feedback_loop.models import (
 )
 from grader.grading.models import TestResult
 from grader.grading.selectors import results_for_viewer
+from grader.lib.errors import Conflict, Forbidden, InvalidInput
 from grader.submissions.models import Submission
 
 MAX_TEXT = 2000
@@ -35,9 +36,9 @@ MAX_TEXT = 2000
 def _text(value: str, *, required: bool, what: str) -> str:
     value = (value or "").strip()
     if required and not value:
-        raise ValidationError(f"Please write {what}.")
+        raise InvalidInput(f"Please write {what}.")
     if len(value) > MAX_TEXT:
-        raise ValidationError(f"Please keep {what} under {MAX_TEXT} characters.")
+        raise InvalidInput(f"Please keep {what} under {MAX_TEXT} characters.")
     return value
 
 
@@ -60,11 +61,11 @@ def feedback_release_record(*, submission_ids: list[int]) -> None:
 def flag_create(*, feedback: Feedback, student: Any, kind: str, comment: str = "") -> Flag:
     """The student flags their own released explanation; one flag of each kind."""
     if feedback.submission.student_id != student.pk:
-        raise ValidationError("You can flag only the feedback on your own submissions.")
+        raise Forbidden("You can flag only the feedback on your own submissions.")
     if feedback.status not in Feedback.VISIBLE_TO_STUDENT:
-        raise ValidationError("This explanation is not released.")
+        raise Conflict("This explanation is not released.", code="not_released")
     if kind not in Flag.Kind.values:
-        raise ValidationError("Choose what is wrong with the explanation.")
+        raise InvalidInput("Choose what is wrong with the explanation.")
     comment = _text(comment, required=False, what="your comment")
     try:
         with transaction.atomic():
@@ -72,7 +73,9 @@ def flag_create(*, feedback: Feedback, student: Any, kind: str, comment: str = "
                 feedback=feedback, kind=kind, comment=comment, created_by=student
             )
     except IntegrityError:
-        raise ValidationError("You have already flagged this explanation that way.") from None
+        raise Conflict(
+            "You have already flagged this explanation that way.", code="already_flagged"
+        ) from None
 
 
 @transaction.atomic
@@ -80,14 +83,14 @@ def flag_resolve(*, flag: Flag, by: Any, outcome: str, note: str = "") -> Flag:
     """Staff resolve an open flag, once. ``withdrawn`` also takes the explanation away from
     the student (the feedback becomes rejected)."""
     if outcome not in Flag.Outcome.values:
-        raise ValidationError("Choose an outcome.")
+        raise InvalidInput("Choose an outcome.")
     note = _text(note, required=False, what="the note")
     now = timezone.now()
     # Conditional: two staff resolving at once, the first one counts.
     if not Flag.objects.filter(id=flag.id, outcome="").update(
         outcome=outcome, note=note, resolved_by=by, resolved_at=now
     ):
-        raise ValidationError("This flag was already resolved.")
+        raise Conflict("This flag was already resolved.", code="already_resolved")
     if outcome == Flag.Outcome.WITHDRAWN:
         feedback_reject(feedback=flag.feedback)
     flag.refresh_from_db()
@@ -102,12 +105,12 @@ def _requestable_test(submission: Submission, position: str) -> tuple[int | None
     view = results_for_viewer(submission=submission, staff=False)
     if position == RegradeRequest.HIDDEN:
         if not view.hidden_count:
-            raise ValidationError("This submission has no hidden tests.")
+            raise InvalidInput("This submission has no hidden tests.")
         return None, "", RegradeRequest.HIDDEN
     shown = {str(r.position): r for r in view.shown}
     result = shown.get(position)
     if result is None:
-        raise ValidationError("Choose one of the tests of this submission.")
+        raise InvalidInput("Choose one of the tests of this submission.")
     return result.position, result.name, f"pos:{result.position}"
 
 
@@ -118,9 +121,9 @@ def regrade_request_create(
     """The student opens a request on one test of their own graded submission (or on its
     hidden tests as a whole), with a first message. One open request per test."""
     if submission.student_id != student.pk:
-        raise ValidationError("You can ask for a regrade only of your own submissions.")
+        raise Forbidden("You can ask for a regrade only of your own submissions.")
     if submission.status != Submission.Status.GRADED:
-        raise ValidationError("Only a graded submission can be regraded.")
+        raise Conflict("Only a graded submission can be regraded.", code="not_graded")
     body = _text(message, required=True, what="what you think is wrong")
     test_position, name, key = _requestable_test(submission, position)
     try:
@@ -130,7 +133,9 @@ def regrade_request_create(
                 test_key=key, created_by=student,
             )
     except IntegrityError:
-        raise ValidationError("You already have an open request on this test.") from None
+        raise Conflict(
+            "You already have an open request on this test.", code="already_requested"
+        ) from None
     RequestMessage.objects.create(request=request, author=student, body=body)
     return request
 
@@ -143,7 +148,7 @@ def regrade_request_reply(
     body = _text(body, required=True, what="a message")
     locked = RegradeRequest.objects.select_for_update().get(id=request.id)
     if not locked.is_open:
-        raise ValidationError("This request is resolved; its thread is closed.")
+        raise Conflict("This request is resolved; its thread is closed.", code="already_resolved")
     return RequestMessage.objects.create(request=locked, author=author, from_staff=staff, body=body)
 
 
@@ -154,12 +159,12 @@ def regrade_request_resolve(
     """Staff close the request with an outcome and a note the student reads. It does not
     change the score: a teacher who agrees fixes the tests and regrades from the dashboard."""
     if outcome not in RegradeRequest.Outcome.values:
-        raise ValidationError("Choose an outcome.")
+        raise InvalidInput("Choose an outcome.")
     note = _text(note, required=True, what="a note for the student")
     if not RegradeRequest.objects.filter(id=request.id, outcome="").update(
         outcome=outcome, note=note, resolved_by=by, resolved_at=timezone.now()
     ):
-        raise ValidationError("This request was already resolved.")
+        raise Conflict("This request was already resolved.", code="already_resolved")
     request.refresh_from_db()
     return request
 
@@ -206,7 +211,7 @@ def feedback_edit_release_and_save(
 def saved_comment_use(*, feedback: Feedback, comment: SavedComment) -> None:
     """Release pending feedback with a saved comment's text in place of the model's."""
     if comment.course_id != feedback.submission.assignment.course_id:
-        raise ValidationError("That comment belongs to another course.")
+        raise Forbidden("That comment belongs to another course.")
     feedback_edit_and_release(feedback=feedback, explanation=comment.explanation,
                               hint=comment.hint)
     SavedComment.objects.filter(id=comment.id).update(uses=F("uses") + 1)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -21,11 +20,9 @@ from grader.feedback_loop.selectors import (
     staff_queue,
 )
 from grader.grading.selectors import results_for_viewer
+from grader.lib.errors import ServiceError
+from grader.lib.web_errors import flash
 from grader.submissions.models import Submission
-
-
-def _error(request: HttpRequest, exc: ValidationError) -> None:
-    messages.error(request, " ".join(exc.messages))
 
 
 def _own_submission(request: HttpRequest, pk: int) -> Submission:
@@ -57,8 +54,8 @@ def flag_create(request: HttpRequest, pk: int) -> HttpResponse:
         services.flag_create(feedback=feedback, student=request.user,
                              kind=request.POST.get("kind", ""),
                              comment=request.POST.get("comment", ""))
-    except ValidationError as exc:
-        _error(request, exc)
+    except ServiceError as exc:
+        flash(request, exc)
     else:
         messages.success(request, "Thank you: your teacher will look at this explanation.")
     return redirect("submission_detail", pk=submission.pk)
@@ -73,8 +70,8 @@ def regrade_request_create(request: HttpRequest, pk: int) -> HttpResponse:
             submission=submission, student=request.user,
             position=request.POST.get("test", ""), message=request.POST.get("message", ""),
         )
-    except ValidationError as exc:
-        _error(request, exc)
+    except ServiceError as exc:
+        flash(request, exc)
         return redirect("submission_detail", pk=submission.pk)
     messages.success(request, "Your request was sent to the course staff.")
     return redirect("regrade_request", pk=created.pk)
@@ -102,8 +99,8 @@ def regrade_request_detail(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.regrade_request_reply(request=regrade, author=request.user, staff=staff,
                                            body=request.POST.get("body", ""))
-        except ValidationError as exc:
-            _error(request, exc)
+        except ServiceError as exc:
+            flash(request, exc)
         return redirect("regrade_request", pk=regrade.pk)
     submission = regrade.submission
     view = results_for_viewer(submission=submission, staff=staff)
@@ -132,8 +129,8 @@ def regrade_request_resolve(request: HttpRequest, pk: int) -> HttpResponse:
         services.regrade_request_resolve(request=regrade, by=request.user,
                                          outcome=request.POST.get("outcome", ""),
                                          note=request.POST.get("note", ""))
-    except ValidationError as exc:
-        _error(request, exc)
+    except ServiceError as exc:
+        flash(request, exc)
     else:
         messages.success(request, "Request resolved; the student sees your note.")
     return redirect("regrade_request", pk=regrade.pk)
@@ -163,8 +160,8 @@ def flag_resolve(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.flag_resolve(flag=flag, by=request.user, outcome=request.POST.get("outcome", ""),
                               note=request.POST.get("note", ""))
-    except ValidationError as exc:
-        _error(request, exc)
+    except ServiceError as exc:
+        flash(request, exc)
     else:
         messages.success(request, "Flag resolved.")
     return redirect("course_queue", pk=course.pk)
@@ -194,8 +191,8 @@ def comment_edit(request: HttpRequest, pk: int, comment_id: int) -> HttpResponse
             hint=request.POST.get("hint", ""), test_name=request.POST.get("test_name", ""),
             category=request.POST.get("category", ""),
         )
-    except ValidationError as exc:
-        _error(request, exc)
+    except ServiceError as exc:
+        flash(request, exc)
     else:
         messages.success(request, "Comment saved.")
     return redirect("comment_list", pk=course.pk)

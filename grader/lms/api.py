@@ -10,8 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from ninja import File, NinjaAPI, Schema
 from ninja.errors import HttpError
@@ -22,6 +21,7 @@ from ninja.security import HttpBearer
 from grader.courses.models import Enrollment
 from grader.courses.selectors import is_course_staff
 from grader.feedback.selectors import feedback_for_staff, feedback_for_student
+from grader.lib.errors import ServiceError
 from grader.lms.models import WebhookDelivery
 from grader.lms.selectors import (
     api_token_user,
@@ -31,7 +31,7 @@ from grader.lms.selectors import (
 )
 from grader.lms.services import webhook_redeliver
 from grader.submissions.models import Submission
-from grader.submissions.selectors import attempts_used, submission_list_for_teacher
+from grader.submissions.selectors import submission_list_for_teacher
 from grader.submissions.services import submission_create
 
 
@@ -51,6 +51,29 @@ api = NinjaAPI(
     auth=TokenAuth(),
     urls_namespace="api",
 )
+
+# Codes for the errors endpoints raise themselves (HttpError), so every error body has both keys.
+HTTP_ERROR_CODES = {400: "invalid_input", 403: "forbidden", 404: "not_found", 413: "too_large"}
+
+
+@api.exception_handler(ServiceError)
+def service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
+    """The one place a service's typed error becomes an API answer: its status, ``{"code",
+    "detail"}`` and, for a rate limit or cooldown, ``Retry-After`` (seconds)."""
+    response = api.create_response(
+        request, {"code": exc.code, "detail": exc.message}, status=exc.http_status
+    )
+    if exc.retry_after is not None:
+        response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    code = HTTP_ERROR_CODES.get(exc.status_code, "error")
+    return api.create_response(
+        request, {"code": code, "detail": str(exc)}, status=exc.status_code
+    )
 
 
 class AssignmentOut(Schema):
@@ -144,18 +167,8 @@ def submit(
             413, f"The upload is {total:,} bytes; the limit is {settings.MAX_UPLOAD_BYTES:,} bytes."
         )
     uploads = [(f.name or "upload", f.read()) for f in files]
-    try:
-        submission = submission_create(
-            assignment=assignment, student=request.user, uploads=uploads
-        )
-    except PermissionDenied as exc:
-        raise HttpError(403, str(exc)) from exc
-    except ValidationError as exc:
-        message = " ".join(exc.messages)
-        no_attempts_left = assignment.max_attempts is not None and (
-            attempts_used(assignment=assignment, student=request.user) >= assignment.max_attempts
-        )
-        raise HttpError(409 if no_attempts_left else 400, message) from exc
+    # A refusal is a ServiceError, answered by ``service_error`` above.
+    submission = submission_create(assignment=assignment, student=request.user, uploads=uploads)
     return Status(202, _submission_out(request, submission))
 
 

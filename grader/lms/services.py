@@ -20,6 +20,7 @@ from django.utils import timezone
 from grader.courses.models import Assignment, Course
 from grader.courses.release import release_state
 from grader.feedback.models import Feedback
+from grader.lib.errors import Conflict
 from grader.lib.outbound import PostResult, post
 from grader.lib.outbox import resend_overdue
 from grader.lms.models import (
@@ -62,8 +63,10 @@ class InboundResult:
     duplicate: bool
 
 
-class IdempotencyConflict(Exception):
+class IdempotencyConflict(Conflict):
     """The idempotency key was used before with a different body."""
+
+    code = "idempotency_conflict"
 
 
 def inbound_submission_receive(

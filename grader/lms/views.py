@@ -16,7 +16,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
@@ -27,33 +27,57 @@ from django.views.decorators.http import require_POST
 
 from grader.courses.models import Assignment, Course, Enrollment
 from grader.courses.selectors import course_role, is_course_staff
+from grader.lib.errors import Forbidden, ServiceError
 from grader.lms.lti.models import LtiGradeTarget
 from grader.lms.lti.services import lti_score_resend
 from grader.lms.models import CourseIntegration, WebhookDelivery
 from grader.lms.release import results_release_assignment
 from grader.lms.selectors import deliveries_per_student, webhook_delivery_list_for_course
-from grader.lms.services import IdempotencyConflict, inbound_submission_receive, webhook_redeliver
+from grader.lms.services import inbound_submission_receive, webhook_redeliver
 from grader.lms.signing import HEADER, SignatureError, verify
-from grader.submissions.selectors import attempts_used
 
 
 class WebhookError(Exception):
+    """A request the webhook refuses before any service runs (size, signature, body shape)."""
+
+    CODES = {401: "bad_signature", 404: "not_found", 413: "too_large",
+             415: "unsupported_media_type", 422: "unknown_student"}
+
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
+        self.code = self.CODES.get(status, "bad_request")
 
 
-def _error(status: int, message: str) -> JsonResponse:
-    return JsonResponse({"error": message}, status=status)
+# How a service's refusal reads to an LMS, where it differs from the error's own status: the
+# LMS chose the student, so an assignment not open to them is a request we cannot process
+# (422, like a student we cannot match), not a refusal of the caller (403).
+WEBHOOK_STATUS: dict[type[ServiceError], int] = {Forbidden: 422}
+
+
+def _service_error_status(exc: ServiceError) -> int:
+    for kind, status in WEBHOOK_STATUS.items():
+        if isinstance(exc, kind):
+            return status
+    return exc.http_status
 
 
 @csrf_exempt
 @require_POST
 def inbound_submission(request: HttpRequest, course_code: str) -> HttpResponse:
+    """The one place webhook refusals become answers: ``{"code", "error"}`` with the status,
+    and ``Retry-After`` (seconds) for a cooldown or rate limit."""
     try:
         return _inbound_submission(request, course_code)
     except WebhookError as exc:
-        return _error(exc.status, str(exc))
+        return JsonResponse({"code": exc.code, "error": str(exc)}, status=exc.status)
+    except ServiceError as exc:
+        response = JsonResponse(
+            {"code": exc.code, "error": exc.message}, status=_service_error_status(exc)
+        )
+        if exc.retry_after is not None:
+            response["Retry-After"] = str(exc.retry_after)
+        return response
 
 
 def _read_body(request: HttpRequest) -> bytes:
@@ -103,23 +127,16 @@ def _inbound_submission(request: HttpRequest, course_code: str) -> HttpResponse:
     fields, uploads = _parse(request, body)
     assignment = _assignment(course, fields.get("assignment"))
     student = _student(course, fields)
-    try:
-        result = inbound_submission_receive(
-            course=course,
-            idempotency_key=key,
-            body=body,
-            assignment=assignment,
-            student=student,
-            uploads=uploads,
-        )
-    except IdempotencyConflict as exc:
-        raise WebhookError(409, str(exc)) from exc
-    except PermissionDenied as exc:
-        raise WebhookError(422, str(exc)) from exc
-    except ValidationError as exc:
-        used = attempts_used(assignment=assignment, student=student)
-        full = assignment.max_attempts is not None and used >= assignment.max_attempts
-        raise WebhookError(409 if full else 400, " ".join(exc.messages)) from exc
+    # Refusals (a reused key, no attempts left, a bad upload, a cooldown) are ServiceErrors,
+    # answered by inbound_submission.
+    result = inbound_submission_receive(
+        course=course,
+        idempotency_key=key,
+        body=body,
+        assignment=assignment,
+        student=student,
+        uploads=uploads,
+    )
     submission = result.submission
     return JsonResponse(
         {

@@ -4,7 +4,6 @@ import csv
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
@@ -19,6 +18,7 @@ from grader.feedback_loop.outcomes import feedback_outcomes
 from grader.feedback_loop.selectors import requests_panel, status_panel
 from grader.grading.selectors import results_for_viewer
 from grader.grading.services import RegradeScope, submission_regrade
+from grader.lib.errors import ServiceError
 from grader.submissions.dashboard import assignment_dashboard, latest_per_student
 from grader.submissions.forms import UploadForm
 from grader.submissions.models import Submission
@@ -57,8 +57,8 @@ def assignment_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 submission = submission_create(
                     assignment=assignment, student=request.user, uploads=form.cleaned_data["upload"]
                 )
-            except ValidationError as exc:
-                form.add_error("upload", exc)
+            except ServiceError as exc:  # cooldown, refused upload, limits: shown on the form
+                form.add_error("upload", exc.message)
             else:
                 for note in filter(None, submission.notes.splitlines()):
                     messages.info(request, note)

@@ -86,7 +86,9 @@ def test_outsider_and_unknown_assignment_get_the_same_404(api, world):
     outsider = submit(api, world, "outsider")
     missing = submit(api, world, "alice", assignment=999_999)
     assert outsider.status_code == missing.status_code == 404
-    assert outsider.json() == missing.json() == {"detail": "Assignment not found."}
+    assert outsider.json() == missing.json() == {
+        "code": "not_found", "detail": "Assignment not found."
+    }
     assert not Submission.objects.exists()
 
 
@@ -108,6 +110,26 @@ def test_no_attempts_left_is_409(api, world):
     response = submit(api, world, "alice")
     assert response.status_code == 409
     assert "attempts" in response.json()["detail"]
+    assert response.json()["code"] == "no_attempts_left"
+
+
+def test_service_errors_map_to_status_code_and_retry_after(api, world):
+    """The API's one mapping (grader.lms.api.service_error): a cooldown is 429 with the
+    seconds to wait in Retry-After, and every error body has a code and a detail."""
+    world.assignment.cooldown_minutes = 5
+    world.assignment.max_attempts = None
+    world.assignment.save()
+    assert submit(api, world, "alice").status_code == 202
+    response = submit(api, world, "alice")
+    assert response.status_code == 429
+    assert response.json()["code"] == "cooldown"
+    assert "Please wait" in response.json()["detail"]
+    assert 290 <= int(response["Retry-After"]) <= 300
+    refused = submit(api, world, "bob", content=b"\xff\xfe not utf-8 \x00")
+    assert refused.status_code == 400 and refused.json()["code"] == "upload_refused"
+    assert "Retry-After" not in refused
+    missing = api("get", "/submissions/999999", "alice")
+    assert missing.json() == {"code": "not_found", "detail": "Submission not found."}
 
 
 def test_student_results_hide_hidden_tests(api, graded):

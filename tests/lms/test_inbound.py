@@ -166,6 +166,31 @@ def test_no_attempts_left_is_409(client, world, integration):
     response = post(client, payload(world), key="one-too-many")
     assert response.status_code == 409
     assert "attempts" in response.json()["error"]
+    assert response.json()["code"] == "no_attempts_left"
+
+
+def test_a_cooldown_is_429_with_retry_after_and_the_retry_succeeds_later(client, world,
+                                                                          integration):
+    """The webhook's one mapping (grader.lms.views.inbound_submission): a service's typed
+    error keeps its status and code; the refused delivery stores nothing, so the LMS can
+    retry the same key once Retry-After has passed."""
+    world.assignment.cooldown_minutes = 5
+    world.assignment.save()
+    assert post(client, payload(world), key="first").status_code == 202
+    response = post(client, payload(world), key="second")
+    assert response.status_code == 429
+    assert response.json()["code"] == "cooldown" and "Please wait" in response.json()["error"]
+    assert 290 <= int(response["Retry-After"]) <= 300
+    assert not InboundSubmission.objects.filter(idempotency_key="second").exists()
+
+
+def test_an_unpublished_assignment_is_422_for_the_lms(client, world, integration):
+    world.assignment.is_published = False
+    world.assignment.save()
+    response = post(client, payload(world))
+    assert response.status_code == 422
+    assert response.json()["code"] == "forbidden"
+    assert not Submission.objects.exists()
 
 
 def test_multipart_submission_is_accepted(client, world, integration):

@@ -56,7 +56,9 @@ def test_a_student_addressing_an_unpublished_assignment_gets_the_404_of_a_missin
     missing = api_submit(client, world.alice, 999_999)
     refused = api_submit(client, world.alice, draft.pk)
     assert refused.status_code == missing.status_code == 404
-    assert refused.json() == missing.json() == {"detail": "Assignment not found."}
+    assert refused.json() == missing.json() == {
+        "code": "not_found", "detail": "Assignment not found."
+    }
     listing = api_get(client, world.alice, f"/assignments/{draft.pk}/submissions")
     assert listing.status_code == 404
     assert not Submission.objects.exists()

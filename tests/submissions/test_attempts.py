@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from django.core.exceptions import ValidationError
 
 from grader.grading.services import submission_mark_failed
+from grader.lib.errors import Cooldown, NoAttemptsLeft
 from grader.submissions.models import Submission
 from grader.submissions.selectors import attempts_used, cooldown_left
 from grader.submissions.services import submission_create
@@ -33,7 +33,7 @@ def test_failed_infra_does_not_use_an_attempt(world):
     assert attempts_used(assignment=world.assignment, student=world.alice) == 0
     second = upload(world)  # the only attempt is still there
     assert second.attempt == 2
-    with pytest.raises(ValidationError, match="used all 1 attempts"):
+    with pytest.raises(NoAttemptsLeft, match="used all 1 attempts"):
         upload(world)
 
 
@@ -68,8 +68,9 @@ def test_a_submission_that_could_not_be_graded_starts_no_cooldown(world, status)
     assert cooldown_left(assignment=world.assignment, student=world.alice) is None
     upload(world)  # at once
     assert cooldown_left(assignment=world.assignment, student=world.alice) is not None
-    with pytest.raises(ValidationError, match="Please wait"):
+    with pytest.raises(Cooldown, match="Please wait") as refused:
         upload(world)
+    assert 590 <= refused.value.retry_after <= 600
 
 
 def test_attempts_are_counted_per_student(world):

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from grader.courses.services import assignment_create_from_package
 from grader.grading.services import submission_grade
+from grader.lib.errors import RateLimited
 from grader.submissions.models import Submission
 from grader.submissions.services import submission_create
 from tests.conftest import EXAMPLES
@@ -45,9 +45,11 @@ def limits(settings, world):
 
 def test_repeated_failing_builds_are_refused_until_the_oldest_leaves_the_window(world, limits):
     builds = [failed_build(world) for _ in range(3)]
-    with pytest.raises(ValidationError) as refused:
+    with pytest.raises(RateLimited) as refused:
         upload(world)
-    message = refused.value.messages[0]
+    assert refused.value.code == "failed_builds"
+    assert 29 * 60 <= (refused.value.retry_after or 0) <= 30 * 60
+    message = refused.value.message
     assert "(solution.py) was not stored" in message
     assert "3 of your uploads for this assignment did not compile in the last 30 minutes" in message
     assert "You can upload again in 30 min" in message or "in 29 min" in message
@@ -68,7 +70,7 @@ def test_the_failed_build_limit_is_per_student_and_per_assignment_and_spares_sta
     for _ in range(3):
         failed_build(world)
         failed_build(world, student=world.teacher)
-    with pytest.raises(ValidationError):
+    with pytest.raises(RateLimited):
         upload(world)
     assert upload(world, assignment=other).attempt == 1
     assert upload(world, student=world.bob).attempt == 1
@@ -80,7 +82,7 @@ def test_failed_builds_interleaved_with_compiling_uploads_still_count(world, lim
         failed_build(world)
         upload(world)  # compiles (QUEUED here): does not reset the failed builds' count
     failed_build(world)
-    with pytest.raises(ValidationError, match="did not compile"):
+    with pytest.raises(RateLimited, match="did not compile"):
         upload(world)
 
 
@@ -99,7 +101,7 @@ def test_real_failing_builds_count_towards_the_limit(world, limits):
     for _ in range(2):
         graded = submission_grade(submission_id=upload(world, BROKEN).pk)
         assert graded is not None and not graded.gradable and not graded.uses_attempt
-    with pytest.raises(ValidationError, match="did not compile"):
+    with pytest.raises(RateLimited, match="did not compile"):
         upload(world, BROKEN)
 
 
@@ -114,7 +116,7 @@ def test_an_upload_flood_is_refused_across_assignments(world, settings):
     first = upload(world)
     upload(world)
     upload(world, assignment=other)
-    with pytest.raises(ValidationError, match="uploaded 3 times in the last 10 minutes"):
+    with pytest.raises(RateLimited, match="uploaded 3 times in the last 10 minutes"):
         upload(world, assignment=other)
     assert upload(world, student=world.bob).attempt == 1
     assert upload(world, student=world.ta).attempt == 1
