@@ -129,6 +129,14 @@ class Language:
             output = _trim(f"The build was stopped: {why}.\n{output}")
         return BuildResult(ok=False, output=output.strip() or result.message)
 
+    def submission_problem(self, submission: str) -> str:
+        """Why ``submission`` cannot be this language's file name ("" when it can): checked
+        when a teacher's package is read (``sandbox.package``)."""
+        if not submission.endswith(self.extensions):
+            return (f"submission {submission!r} must end with {' or '.join(self.extensions)} "
+                    f"for {self.name}")
+        return ""
+
     def build_argv(self, main_file: str) -> list[str] | None:
         """The compiler command, or None when nothing needs building."""
         return None
@@ -178,6 +186,12 @@ class Python(Language):
         # from the submission (-I: not the cwd nor a script folder on sys.path; -S: no site).
         return [sys.executable, "-I", "-S", "-c", _PY_SYNTAX_CHECK, main_file]
 
+    def submission_problem(self, submission: str) -> str:
+        problem = super().submission_problem(submission)
+        if not problem and not PurePosixPath(submission).stem.isidentifier():
+            problem = f"submission {submission!r} must be importable (a-z, 0-9, _)"
+        return problem
+
     def build_limits(self, limits: Limits) -> Limits:
         return PYTHON_CHECK_LIMITS
 
@@ -218,6 +232,12 @@ class Java(Language):
         # -proc:none: no annotation processing at all, so no processor is looked up on the
         # class path (/work, the submission) and none runs; no -processorpath either.
         return ["javac", *heap, "-proc:none", "-encoding", "UTF-8", "-d", "/work", main_file]
+
+    def submission_problem(self, submission: str) -> str:
+        problem = super().submission_problem(submission)
+        if not problem and not PurePosixPath(submission).stem.isidentifier():
+            problem = f"submission {submission!r} must be a Java class name + .java"
+        return problem
 
     def build_limits(self, limits: Limits) -> Limits:
         return JAVAC_LIMITS

@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sandbox.intake import MAX_SUBMISSION_BYTES, MAX_SUBMISSION_FILES, IntakeError, extract_zip
+from sandbox.languages import LANGUAGES, UnknownLanguageError, get_language
 from sandbox.static_checks import RuleError, StaticRule, parse_rule
 from sandbox.types import Limits
 
@@ -24,11 +25,9 @@ MANIFEST = "assignment.toml"
 # The teacher's reference solution: graded at upload (sandbox.reference), never shown to
 # students, never copied into a student's sandbox or the pytest helpers (those come from tests/).
 SOLUTION_DIR = "solution"
+# Derived from the one language registry (sandbox.languages.LANGUAGES), by canonical name.
 LANGUAGE_EXTENSIONS: dict[str, tuple[str, ...]] = {
-    "python": (".py",),
-    "c": (".c",),
-    "cpp": (".cpp", ".cc", ".cxx"),
-    "java": (".java",),
+    name: language.extensions for name, language in LANGUAGES.items()
 }
 VISIBILITIES = ("visible", "hidden", "after_due_date")
 # Upper bounds a teacher may set; above them one package could starve a worker.
@@ -339,12 +338,17 @@ def load_package(root: Path) -> AssignmentPackage:
     title = data.get("title")
     _expect(isinstance(title, str) and title.strip() != "", "title must be a non-empty string")
     assert isinstance(title, str)
-    language = data.get("language")
+    raw_language = data.get("language")
+    try:  # an alias ("py", "c++") is accepted as get_language accepts it, stored by its name
+        lang = get_language(raw_language if isinstance(raw_language, str) else "")
+    except UnknownLanguageError:
+        lang = None
     _expect(
-        language in LANGUAGE_EXTENSIONS,
-        f"unknown language {language!r}: supported are {', '.join(LANGUAGE_EXTENSIONS)}",
+        lang is not None,
+        f"unknown language {raw_language!r}: supported are {', '.join(LANGUAGES)}",
     )
-    assert isinstance(language, str)
+    assert lang is not None
+    language = lang.name
     submission: Any = data.get("submission")
     _expect(
         isinstance(submission, str), "submission must name the student's file, e.g. solution.py"
@@ -354,17 +358,8 @@ def load_package(root: Path) -> AssignmentPackage:
         f"submission must be a plain file name, got {submission!r}",
     )
     assert isinstance(submission, str)
-    extensions = LANGUAGE_EXTENSIONS[language]
-    _expect(
-        submission.endswith(extensions),
-        f"submission {submission!r} must end with {' or '.join(extensions)} for {language}",
-    )
-    if language == "java":
-        stem = PurePosixPath(submission).stem
-        _expect(stem.isidentifier(), f"submission {submission!r} must be a Java class name + .java")
-    if language == "python":
-        stem = PurePosixPath(submission).stem
-        _expect(stem.isidentifier(), f"submission {submission!r} must be importable (a-z, 0-9, _)")
+    problem = lang.submission_problem(submission)
+    _expect(not problem, problem)
     description = data.get("description", "")
     _expect(isinstance(description, str), "description must be a string")
     if not description and (root / "README.md").is_file():

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from sandbox.iotest import check_output
-from sandbox.languages import BUILD_LIMITS, UnknownLanguageError, get_language
+from sandbox.languages import BUILD_LIMITS, LANGUAGES, UnknownLanguageError, get_language
+from sandbox.package import LANGUAGE_EXTENSIONS, load_package
 from sandbox.types import Limits, RunSpec, Verdict
 
 LIMITS = Limits(cpu_seconds=2, wall_seconds=5, memory_mb=128)
@@ -178,3 +179,18 @@ def test_undecodable_output_does_not_crash_the_comparison():
 def test_long_lines_are_shortened_in_the_explanation():
     passed, why = check_output(b"x" * 500, "y")
     assert not passed and len(why) < 120
+
+
+@pytest.mark.parametrize(
+    ("name", "language"),
+    [(n, lang) for lang in LANGUAGES.values() for n in (lang.name, *lang.aliases)],
+)
+def test_a_package_accepts_every_name_get_language_accepts(tmp_path, name, language):
+    submission = ("Main" if language.name == "java" else "main") + language.extensions[0]
+    (tmp_path / "assignment.toml").write_text(
+        f'title = "T"\nlanguage = "{name}"\nsubmission = "{submission}"\n'
+        '[[tests]]\ntype = "io"\nstdin = ""\nexpected_stdout = ""\n'
+    )
+    package = load_package(tmp_path)
+    assert package.language == language.name == get_language(name).name
+    assert LANGUAGE_EXTENSIONS[package.language] == language.extensions
