@@ -16,8 +16,10 @@ def resend_overdue(stale: models.QuerySet[Any], *, pending: str, now: datetime, 
                    send: Callable[[int], object], what: str) -> list[int]:
     """Claim each of the first ``limit`` rows of ``stale`` (pending rows whose next try is
     overdue) by moving its ``next_attempt_at`` to ``now`` only if it is still pending at the
-    value read, so a live worker or a second sweeper never sends it twice; then ``send(id)``
-    each claimed row once the transaction commits. Returns the ids claimed."""
+    value read, so two sweeps running at once never both re-send it; then ``send(id)`` each
+    claimed row once the transaction commits. Returns the ids claimed. The claim does not stop
+    the original message if it was only late: that copy runs too, and the task's own claim
+    decides what it may still send (see grader/lms/tasks.py, grader/lms/lti/tasks.py)."""
     model = stale.model
     resent = [
         row_id

@@ -300,7 +300,9 @@ def webhook_delivery_attempt(*, delivery_id: int) -> float | None:
 
     Returns the delay before the next try, or None when there is nothing more to do (delivered,
     dead, or another worker claimed this attempt). The claim is a conditional UPDATE on the
-    attempt counter, so a duplicated broker message never POSTs the same attempt twice.
+    attempt counter, so two copies of a broker message never POST the same attempt twice (a
+    copy that arrives after a failed try makes the next attempt early: nothing checks that it
+    is due).
     """
     with transaction.atomic():
         delivery = WebhookDelivery.objects.select_related(

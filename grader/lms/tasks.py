@@ -9,8 +9,11 @@ from grader.lms.services import webhook_delivery_attempt
 
 @shared_task(name="lms.deliver_webhook", acks_late=True)
 def deliver_webhook_task(delivery_id: int) -> None:
-    # The next try is a new message with a countdown, not self.retry(): the attempt counter in
-    # the row is the truth, so a lost or duplicated message neither skips nor repeats a try.
+    # The next try is a new message with a countdown, not self.retry(): the row is the truth.
+    # A lost message is re-sent by the sweeper (grader.lib.outbox). Two copies of one message
+    # never both POST: each try is claimed by a conditional UPDATE of the attempt counter, and
+    # a delivered delivery is never sent again; a copy that runs after a failed try, though,
+    # makes the next try at once instead of after the back-off.
     delay = webhook_delivery_attempt(delivery_id=delivery_id)
     if delay is not None:
         deliver_webhook_task.apply_async((delivery_id,), countdown=delay)
