@@ -18,6 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from feedback.engines import ENGINES
 from feedback.engines import REGISTRY as ENGINE_REGISTRY
+from sandbox.backends import backend_name
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -178,11 +179,11 @@ FAILED_BUILD_WINDOW_MINUTES = env_int("FAILED_BUILD_WINDOW_MINUTES", 30)
 GRADING_MAX_RUNNING_PER_STUDENT = env_int("GRADING_MAX_RUNNING_PER_STUDENT", 1, minimum=0)
 
 # --- sandbox -------------------------------------------------------------------------------
-SANDBOX_BACKEND = os.environ.get("SANDBOX_BACKEND", "bubblewrap")
-if SANDBOX_BACKEND not in ("bubblewrap", "docker"):
-    raise ImproperlyConfigured(
-        f"SANDBOX_BACKEND={SANDBOX_BACKEND!r}: expected 'bubblewrap' or 'docker'"
-    )
+# A name (or alias) of sandbox.backends.BACKENDS, stored as the name; imports no backend.
+try:
+    SANDBOX_BACKEND = backend_name(os.environ.get("SANDBOX_BACKEND", "bubblewrap"))
+except ValueError as exc:
+    raise ImproperlyConfigured(f"SANDBOX_BACKEND: {exc}") from None
 
 # --- Celery --------------------------------------------------------------------------------
 # Time limits nest and all come from GRADING_TIME_LIMIT (readthedocs #12347: a task that outlives

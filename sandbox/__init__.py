@@ -13,13 +13,9 @@ __all__ = [
 
 
 def get_backend(name: str = "bubblewrap") -> Backend:
-    """Return the backend called ``name`` ("bubblewrap" or "docker")."""
-    if name in ("bubblewrap", "bwrap"):
-        from sandbox.backends.bwrap import BubblewrapBackend
+    """Return a new backend called ``name`` (a name or alias of ``sandbox.backends.BACKENDS``:
+    "bubblewrap", "bwrap", "docker"); ValueError for an unknown name."""
+    from sandbox.backends import backend_class
 
-        return BubblewrapBackend()
-    if name == "docker":
-        from sandbox.backends.docker import DockerBackend
-
-        return DockerBackend()
-    raise ValueError(f"unknown sandbox backend {name!r}: expected 'bubblewrap' or 'docker'")
+    backend: Backend = backend_class(name)()
+    return backend

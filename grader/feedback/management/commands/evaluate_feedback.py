@@ -36,6 +36,8 @@ from feedback.evaluation import (
 )
 from feedback.validation import Budget
 from sandbox import SandboxError, get_backend
+from sandbox.backends import ALIASES as BACKEND_ALIASES
+from sandbox.backends import BACKENDS
 
 
 def _pct(value: float | None) -> str:
@@ -61,7 +63,7 @@ class Command(BaseCommand):
             help="no model: SBFL and the checked repair search only (the CPU default)",
         )
         parser.add_argument(
-            "--backend", default=settings.SANDBOX_BACKEND, choices=["bubblewrap", "docker"]
+            "--backend", default=settings.SANDBOX_BACKEND, choices=[*BACKENDS, *BACKEND_ALIASES]
         )
         parser.add_argument("--json", action="store_true", help="print the figures as JSON")
 

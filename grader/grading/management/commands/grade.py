@@ -18,6 +18,8 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from grader.lib.text import terminal_safe
 from sandbox import Backend, SandboxError, get_backend
+from sandbox.backends import ALIASES as BACKEND_ALIASES
+from sandbox.backends import BACKENDS
 from sandbox.grade import GradeReport, grade
 from sandbox.intake import IntakeError, normalize_submission
 from sandbox.package import LANGUAGE_EXTENSIONS, AssignmentPackage, PackageError, open_package
@@ -46,7 +48,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--json", action="store_true", help="print results.json")
         parser.add_argument(
-            "--backend", default=settings.SANDBOX_BACKEND, choices=["bubblewrap", "docker"]
+            "--backend", default=settings.SANDBOX_BACKEND, choices=[*BACKENDS, *BACKEND_ALIASES]
         )
         parser.add_argument(
             "--feedback",

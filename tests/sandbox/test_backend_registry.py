@@ -1,0 +1,25 @@
+"""The backend registry: one list of backends, read by get_backend, settings and commands."""
+
+from __future__ import annotations
+
+import pytest
+
+from sandbox import get_backend
+from sandbox.backends import ALIASES, BACKENDS, backend_class, backend_name
+
+
+def test_every_registered_backend_class_carries_its_registered_name():
+    for name in BACKENDS:
+        assert backend_class(name).name == name
+
+
+def test_an_alias_means_its_backend_and_an_unknown_name_is_a_clear_error():
+    for alias, name in ALIASES.items():
+        assert backend_name(alias) == name
+    with pytest.raises(ValueError, match="unknown sandbox backend 'firejail': expected 'bub"):
+        get_backend("firejail")
+
+
+@pytest.mark.sandbox
+def test_get_backend_builds_the_backend_an_alias_names():
+    assert get_backend("bwrap").name == "bubblewrap"
