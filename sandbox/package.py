@@ -8,28 +8,28 @@ the file without reading code.
 from __future__ import annotations
 
 import contextlib
-import math
 import tempfile
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sandbox.intake import MAX_SUBMISSION_BYTES, MAX_SUBMISSION_FILES, IntakeError, extract_zip
 from sandbox.languages import LANGUAGES, UnknownLanguageError, get_language
-from sandbox.static_checks import RuleError, StaticRule, parse_rule
+from sandbox.testtypes import TEST_TYPES
+from sandbox.testtypes.base import SOLUTION_DIR, PackageError, TestSpec
+from sandbox.testtypes.base import expect as _expect
+from sandbox.testtypes.base import number as _number
 from sandbox.types import Limits
 
 MANIFEST = "assignment.toml"
-# The teacher's reference solution: graded at upload (sandbox.reference), never shown to
-# students, never copied into a student's sandbox or the pytest helpers (those come from tests/).
-SOLUTION_DIR = "solution"
+# SOLUTION_DIR (solution/): the teacher's reference solution, graded at upload
+# (sandbox.reference), never shown to students (sandbox.testtypes.base).
 # Derived from the one language registry (sandbox.languages.LANGUAGES), by canonical name.
 LANGUAGE_EXTENSIONS: dict[str, tuple[str, ...]] = {
     name: language.extensions for name, language in LANGUAGES.items()
 }
-VISIBILITIES = ("visible", "hidden", "after_due_date")
 # Upper bounds a teacher may set; above them one package could starve a worker.
 LIMIT_BOUNDS: dict[str, tuple[float, float]] = {
     "cpu_seconds": (0.1, 60),
@@ -41,36 +41,6 @@ LIMIT_BOUNDS: dict[str, tuple[float, float]] = {
     "tmp_size_mb": (1, 1024),
 }
 TOP_LEVEL_KEYS = {"title", "language", "submission", "description", "limits", "tests"}
-PYTEST_KEYS = {"type", "file", "points", "visibility", "name", "sanity"}
-IO_KEYS = {"type", "name", "stdin", "expected_stdout", "points", "visibility", "args", "sanity"}
-GRADESCOPE_KEYS = {"type", "name", "autograder", "points", "visibility", "setup"}
-# + the rule's own keys
-STATIC_KEYS = {"type", "name", "rule", "points", "visibility", "message", "sanity"}
-
-
-class PackageError(ValueError):
-    """The assignment package is malformed; the message says where and how to fix it."""
-
-
-@dataclass(frozen=True)
-class TestSpec:
-    type: str  # a key of TEST_PARSERS: "pytest" | "io" | "gradescope" | "static"
-    name: str
-    points: float
-    visibility: str
-    file: str = ""  # pytest: path relative to the package root, under tests/
-    stdin: str = ""
-    expected_stdout: str = ""
-    args: tuple[str, ...] = ()
-    autograder: str = ""  # gradescope: folder relative to the package root
-    run_setup: bool = True  # gradescope: run setup.sh before run_autograder
-    scale_to: float | None = None  # gradescope: points set in the toml, else the results' own
-    static: StaticRule | None = None  # static: the rule and its parameters
-    # ``sanity = true``: a sanity check, shown to the student at once and in full whatever its
-    # visibility and the assignment's release policy (grader.courses.release).
-    sanity: bool = False
-
-    __test__ = False  # not a pytest class, whatever its name says
 
 
 @dataclass(frozen=True)
@@ -99,19 +69,6 @@ class AssignmentPackage:
         return PurePosixPath(self.submission).stem
 
 
-def _expect(cond: bool, message: str) -> None:
-    if not cond:
-        raise PackageError(message)
-
-
-def _number(value: Any, where: str, *, integer: bool = False) -> float:
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
-    _expect(ok and math.isfinite(value), f"{where} must be a number, got {value!r}")
-    if integer:
-        _expect(float(value).is_integer(), f"{where} must be a whole number, got {value!r}")
-    return float(value)
-
-
 def _parse_limits(raw: Any) -> Limits:
     _expect(isinstance(raw, dict), "[limits] must be a table")
     unknown = set(raw) - set(LIMIT_BOUNDS) - {"network"}
@@ -135,166 +92,13 @@ def _parse_limits(raw: Any) -> Limits:
     return limits
 
 
-def _safe_relative(path: str, where: str) -> PurePosixPath:
-    pure = PurePosixPath(path)
-    _expect(
-        bool(path) and not pure.is_absolute() and ".." not in pure.parts and "\\" not in path,
-        f"{where} must be a relative path inside the package, got {path!r}",
-    )
-    return pure
-
-
-def _points_and_visibility(raw: dict[str, Any], where: str) -> tuple[float, str]:
-    points = _number(raw.get("points", 1), f"{where}.points")
-    _expect(0 <= points <= 1000, f"{where}.points must be between 0 and 1000")
-    visibility = raw.get("visibility", "visible")
-    _expect(
-        visibility in VISIBILITIES,
-        f"{where}.visibility must be one of {list(VISIBILITIES)}, got {visibility!r}",
-    )
-    return points, visibility
-
-
-def _sanity(raw: dict[str, Any], where: str) -> bool:
-    """``sanity = true``: a sanity check, shown to the student at once and in full (name,
-    result, points, output) whatever its visibility and the assignment's release policy."""
-    sanity = raw.get("sanity", False)
-    _expect(isinstance(sanity, bool), f"{where}.sanity must be true or false")
-    return bool(sanity)
-
-
-def _known_keys(raw: dict[str, Any], where: str, allowed: set[str]) -> None:
-    unknown = set(raw) - allowed
-    _expect(not unknown, f"{where} has unknown keys {sorted(unknown)}; known: {sorted(allowed)}")
-
-
-def _parse_pytest(raw: dict[str, Any], index: int, root: Path, language: str) -> TestSpec:
-    where = f"tests[{index}]"
-    _known_keys(raw, where, PYTEST_KEYS)
-    points, visibility = _points_and_visibility(raw, where)
-    _expect(language == "python", f'{where}: pytest tests need language = "python"')
-    file: Any = raw.get("file")
-    _expect(isinstance(file, str), f"{where}.file must name a pytest file, e.g. tests/test_x.py")
-    rel = _safe_relative(file, f"{where}.file")
-    _expect(rel.parts[0] == "tests", f"{where}.file must be under tests/, got {file!r}")
-    _expect((root / rel).is_file(), f"{where}.file: {file} does not exist in the package")
-    return TestSpec(
-        "pytest", str(raw.get("name", rel.stem)), points, visibility, file=str(rel),
-        sanity=_sanity(raw, where),
-    )
-
-
-def _parse_io(raw: dict[str, Any], index: int, root: Path, language: str) -> TestSpec:
-    where = f"tests[{index}]"
-    _known_keys(raw, where, IO_KEYS)
-    points, visibility = _points_and_visibility(raw, where)
-    name = raw.get("name", f"io test {index + 1}")
-    stdin = raw.get("stdin", "")
-    expected: Any = raw.get("expected_stdout")
-    args = raw.get("args", [])
-    _expect(
-        isinstance(name, str) and name.strip() != "", f"{where}.name must be a non-empty string"
-    )
-    _expect(isinstance(stdin, str), f"{where}.stdin must be a string")
-    _expect(isinstance(expected, str), f"{where}.expected_stdout must be a string")
-    _expect(
-        isinstance(args, list) and all(isinstance(a, str) for a in args),
-        f"{where}.args must be a list of strings",
-    )
-    return TestSpec(
-        "io", name, points, visibility, stdin=stdin, expected_stdout=expected, args=tuple(args),
-        sanity=_sanity(raw, where),
-    )
-
-
-def _parse_static(raw: dict[str, Any], index: int, root: Path, language: str) -> TestSpec:
-    """A rule over the student's source (sandbox.static_checks); its own keys sit beside ours."""
-    where = f"tests[{index}]"
-    _expect(language == "python", f'{where}: static tests need language = "python"')
-    points, visibility = _points_and_visibility(raw, where)
-    message = raw.get("message", "")
-    _expect(isinstance(message, str), f"{where}.message must be a string")
-    try:
-        rule = parse_rule(
-            raw.get("rule"), {k: v for k, v in raw.items() if k not in STATIC_KEYS}, message
-        )
-    except RuleError as exc:
-        raise PackageError(f"{where}: {exc}") from exc
-    name = raw.get("name", rule.title())
-    _expect(
-        isinstance(name, str) and name.strip() != "", f"{where}.name must be a non-empty string"
-    )
-    return TestSpec(
-        "static", name.strip(), points, visibility, static=rule,
-        sanity=_sanity(raw, where),
-    )
-
-
 def _parse_test(raw: Any, index: int, root: Path, language: str) -> TestSpec:
+    """One [[tests]] entry, parsed by its type (sandbox.testtypes)."""
     where = f"tests[{index}]"
     _expect(isinstance(raw, dict), f"{where} must be a table ([[tests]])")
     kind = raw.get("type")
     _expect(kind in TEST_TYPES, f"{where}.type must be one of {list(TEST_TYPES)}, got {kind!r}")
-    return TEST_PARSERS[kind](raw, index, root, language)
-
-
-def _parse_gradescope(raw: dict[str, Any], index: int, root: Path, language: str) -> TestSpec:
-    where = f"tests[{index}]"
-    unknown = set(raw) - GRADESCOPE_KEYS
-    _expect(
-        not unknown, f"{where} has unknown keys {sorted(unknown)}; known: {sorted(GRADESCOPE_KEYS)}"
-    )
-    folder: Any = raw.get("autograder")
-    _expect(
-        isinstance(folder, str),
-        f"{where}.autograder must name the folder holding run_autograder, e.g. autograder/",
-    )
-    rel = _safe_relative(folder.rstrip("/"), f"{where}.autograder")
-    _expect((root / rel).is_dir(), f"{where}.autograder: {folder} is not a folder in the package")
-    # The autograder folder is copied into the student's sandbox: it must not hold the solution.
-    _expect(
-        SOLUTION_DIR not in rel.parts[:1] and not (root / rel / SOLUTION_DIR).exists(),
-        f"{where}.autograder: {folder} holds or is the package's {SOLUTION_DIR}/ folder, which "
-        "would be copied to every student; point it at a folder beside solution/",
-    )
-    _expect(
-        (root / rel / "run_autograder").is_file(),
-        f"{where}.autograder: {folder} has no run_autograder file",
-    )
-    scale_to = None
-    if "points" in raw:
-        scale_to = _number(raw["points"], f"{where}.points")
-        _expect(0 < scale_to <= 1000, f"{where}.points must be above 0 and at most 1000")
-    visibility = raw.get("visibility", "visible")
-    _expect(
-        visibility in VISIBILITIES,
-        f"{where}.visibility must be one of {list(VISIBILITIES)}, got {visibility!r}",
-    )
-    name = raw.get("name", "autograder")
-    _expect(
-        isinstance(name, str) and name.strip() != "", f"{where}.name must be a non-empty string"
-    )
-    setup = raw.get("setup", True)
-    _expect(isinstance(setup, bool), f"{where}.setup must be true or false")
-    return TestSpec(
-        "gradescope",
-        name.strip(),
-        scale_to or 0.0,
-        visibility,
-        autograder=str(rel),
-        run_setup=setup,
-        scale_to=scale_to,
-    )
-
-
-# The test-type registry: type name → parser. grade.py keeps the matching table of runners.
-TEST_PARSERS: dict[str, Callable[[dict[str, Any], int, Path, str], TestSpec]] = {
-    "pytest": _parse_pytest,
-    "io": _parse_io,
-    "gradescope": _parse_gradescope,
-    "static": _parse_static,
-}
-TEST_TYPES = tuple(TEST_PARSERS)
+    return TEST_TYPES[kind].parse(raw, index, root, language)
 
 
 def _check_solution(root: Path, submission: str) -> None:
