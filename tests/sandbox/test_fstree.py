@@ -45,7 +45,18 @@ def _odd(root: Path, outside: Path) -> None:
     (root / "locked").chmod(0)
 
 
-def test_a_deep_tree_is_copied_measured_and_removed(tmp_path):
+@pytest.fixture
+def deep_tmp(tmp_path):
+    """tmp_path, with any deep tree a failed test left removed by fstree: pytest's own
+    clean-up of old temp folders (shutil.rmtree) would hit RecursionError on it in a later run."""
+    yield tmp_path
+    for name in ("deep", "copy"):
+        if (tmp_path / name).exists():
+            fstree.remove_tree(tmp_path / name)
+
+
+def test_a_deep_tree_is_copied_measured_and_removed(deep_tmp):
+    tmp_path = deep_tmp
     assert DEPTH > sys.getrecursionlimit()
     _deep(tmp_path / "deep")
     size, count = fstree.tree_usage(tmp_path / "deep")
