@@ -21,7 +21,7 @@ from feedback.prompt import SYSTEM_PROMPT, TestEvidence
 from feedback.validation import VALIDATED, Budget
 from grader.feedback.models import AssignmentFeedbackConfig, Feedback
 from grader.grading.models import TestResult
-from grader.grading.services import sandbox_backend
+from grader.lib.sandbox import sandbox_backend
 from grader.submissions.models import Submission
 from sandbox.evidence import TestKey, Trace, collect_traces, match_traces
 from sandbox.package import AssignmentPackage, load_package

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
-from functools import cache, partial
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,19 +24,14 @@ from django.utils.module_loading import import_string
 from grader.courses.models import Assignment
 from grader.grading.gradescope_metadata import gradescope_metadata
 from grader.grading.models import TestResult
+from grader.lib.sandbox import sandbox_backend
 from grader.lib.text import storable_text
 from grader.submissions.models import Submission
-from sandbox import Backend, get_backend
 from sandbox.grade import GradeReport, grade
 from sandbox.package import load_package
 from sandbox.reference import check_reference
 
 logger = logging.getLogger(__name__)
-
-
-@cache
-def sandbox_backend() -> Backend:
-    return get_backend(settings.SANDBOX_BACKEND)
 
 
 def submission_claim(*, submission_id: int) -> datetime | None:
