@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+import sandbox.backends
 from sandbox import get_backend
 from sandbox.backends import ALIASES, BACKENDS, backend_class, backend_name
 
@@ -23,3 +26,12 @@ def test_an_alias_means_its_backend_and_an_unknown_name_is_a_clear_error():
 @pytest.mark.sandbox
 def test_get_backend_builds_the_backend_an_alias_names():
     assert get_backend("bwrap").name == "bubblewrap"
+
+
+def test_no_backend_guesses_a_runtime_from_argv():
+    # What a runtime needs travels in RunSpec.needs (sandbox.languages sets it).
+    folder = Path(sandbox.backends.__file__).parent
+    for module in sorted(folder.glob("*.py")):
+        text = module.read_text()
+        for name in ('"java"', '"javac"', "java-17", "_is_jvm"):
+            assert name not in text, f"{module.name} mentions {name}"
