@@ -5,10 +5,12 @@ looked up by resource id before one is created; the sweep re-sends a lost post."
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -90,6 +92,40 @@ def test_a_score_posts_message_delivered_twice_posts_once(lti: Any) -> None:  # 
     assert lti_score_post_attempt(post_id=post.pk) is None  # sent
     assert lti_score_post_attempt(post_id=post.pk) is None  # the duplicate finds it sent
     assert len(lti.platform.scores()) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_deliveries_racing_on_postgres_post_once(lti: Any) -> None:  # noqa: F811
+    """Issue 12: two workers given the same message at the same moment (a redelivery while the
+    first is still talking to a slow LMS) post the score once: the second waits on the grade
+    target's row lock, then finds the post sent. Real threads, real connections."""
+    student = _student(lti)
+    lti_submission_graded(graded(lti.world, student).pk)
+    (post,) = LtiScorePost.objects.all()
+    assert post.status == LtiScorePost.Status.PENDING
+    lti.platform.score_delay = 0.5  # both tries are in flight while the first one waits
+    start = threading.Barrier(2)
+    answers: list[float | None] = []
+    errors: list[BaseException] = []
+
+    def deliver() -> None:
+        try:
+            start.wait()
+            answers.append(lti_score_post_attempt(post_id=post.pk))
+        except BaseException as exc:  # shown below, not lost in the thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == [] and answers == [None, None]
+    assert len(lti.platform.scores()) == 1
+    post.refresh_from_db()
+    assert (post.status, post.attempts) == (LtiScorePost.Status.SENT, 1)
 
 
 def test_an_older_attempt_graded_last_posts_nothing(lti: Any) -> None:  # noqa: F811

@@ -45,6 +45,7 @@ class Platform:
     tool_public_pem: str = ""  # the tool's key, as registered on the platform
     requests: list[dict[str, Any]] = field(default_factory=list)
     fail_scores: int = 0  # answer this many score posts with 503 first
+    score_delay: float = 0.0  # seconds each score post takes to answer (a slow LMS; races)
     members: list[dict[str, Any]] = field(default_factory=list)
     # The line item container (AGS): line 7 is the launch's own; the tool may add more.
     lineitems: list[dict[str, Any]] = field(default_factory=list)
@@ -184,6 +185,7 @@ def _handler(platform: Platform) -> type[BaseHTTPRequestHandler]:
                     platform.fail_scores -= 1
                     self._send(503, {"error": "try later"})
                 else:
+                    time.sleep(platform.score_delay)
                     body = record["json"] = json.loads(raw)
                     key = (lineitem, body["userId"])
                     on_record = platform.gradebook.get(key)
