@@ -7,6 +7,8 @@ import os
 from django.conf import settings
 from django.db import connection
 
+from grader.lib.redis import broker_client
+
 
 def check_database() -> tuple[bool, str]:
     try:
@@ -26,9 +28,9 @@ def check_broker() -> tuple[bool, str]:
             return True, "filesystem"
         return False, f"queue folder {folder} missing or not writable"
     try:
-        import redis
-
-        client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+        client = broker_client(timeout=2)
+        if client is None:
+            return False, f"broker {url.split(':', 1)[0]}:// is neither Redis nor filesystem"
         client.ping()
     except Exception as exc:
         return False, f"{type(exc).__name__}: {exc}"

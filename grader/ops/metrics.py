@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 
-from django.conf import settings
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -20,6 +19,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from grader.grading.models import TestResult
+from grader.lib.redis import broker_client
 from grader.submissions.models import Submission
 
 QUEUES = ("grading", "batch", "feedback")
@@ -29,13 +29,10 @@ LATENCY_BUCKETS = (1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
 def redis_queue_lengths() -> dict[str, int] | None:
     """Messages waiting in Redis per queue (kombu keeps each queue as a list); None without
     Redis or when it does not answer."""
-    url = settings.CELERY_BROKER_URL
-    if not url.startswith(("redis://", "rediss://", "unix://")):
+    client = broker_client(timeout=1)
+    if client is None:
         return None
     try:
-        import redis
-
-        client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
         return {q: int(client.llen(q)) for q in QUEUES}
     except Exception:
         return None
