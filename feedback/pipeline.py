@@ -39,6 +39,7 @@ from feedback.voting import parse_samples
 from sandbox.evidence import TestKey, Trace, collect_traces, match_traces
 from sandbox.outcome import TestOutcome
 from sandbox.package import AssignmentPackage
+from sandbox.testtypes import TRACED_TYPES, io_diff
 from sandbox.types import Backend
 
 ANSWER_PREFIX = '{"line": '
@@ -116,7 +117,7 @@ def build_evidence(
     paired = match_traces([(kind, name) for kind, name, *_ in results], traces)
     evidence = []
     for (kind, name, passed, visible, output), (key, trace) in zip(results, paired, strict=True):
-        spec = package.tests[key.spec] if key is not None and key.kind == "io" else None
+        spec = package.tests[key.spec] if key is not None and io_diff(key.kind) else None
         evidence.append(TestEvidence(
             name=name, passed=passed, visible=visible,
             stdin=spec.stdin if spec else "", expected=spec.expected_stdout if spec else "",
@@ -174,7 +175,7 @@ def _looping(evidence: list[TestEvidence]) -> bool:
     """A failing test lost its trace while others kept theirs: its run was killed before it
     could write one (a loop that does not end, most often)."""
     return any(t.covered is not None for t in evidence) and any(
-        not t.passed and t.covered is None and t.kind in ("io", "pytest") for t in evidence)
+        not t.passed and t.covered is None and t.kind in TRACED_TYPES for t in evidence)
 
 
 def explain_batch(
@@ -224,7 +225,7 @@ def explain_batch(
         model_checks = {i: by_repair[r] for i, r in model_repairs.items() if r in by_repair}
         search_checks = [c for c in checks if c.repair.source == "search"]
         failing = sorted((t for t in job.evidence if not t.passed), key=lambda t: not t.visible)
-        tests = [GroundingTest(t.name, t.visible, t.stdin, t.expected, t.actual, t.kind)
+        tests = [GroundingTest(t.name, t.visible, t.stdin, t.expected, t.actual, io_diff(t.kind))
                  for t in failing]
         verdict = decide(code=job.code, samples=verdicts, model_checks=model_checks,
                          search_checks=search_checks, suspiciousness=dict(suspicious),

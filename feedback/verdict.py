@@ -86,7 +86,9 @@ class GroundingTest:
     stdin: str = ""
     expected: str = ""
     actual: str = ""
-    kind: str = "io"
+    # Its result is the program's stdout against an expected one (its test type's ``io_diff``):
+    # the steps quote its input and expected output, else its failure message.
+    io_diff: bool = True
 
 
 @dataclass
@@ -198,7 +200,7 @@ def template_steps(line: int, code: str, category: str, test: GroundingTest | No
         steps.append("One of the tests fails.")
     elif not test.visible:
         steps.append("A hidden test fails (its input is not shown).")
-    elif test.kind == "io":
+    elif test.io_diff:
         got = test.actual.strip().splitlines()[:3]
         steps.append(
             f"The test \u201c{test.name}\u201d gives your program the input "
