@@ -14,18 +14,18 @@ from grader.courses.models import Assignment, Course, Enrollment
 from grader.courses.release import release_state
 from grader.courses.selectors import course_role, is_course_staff
 from grader.feedback.selectors import feedback_for_staff, feedback_for_student
-from grader.feedback_loop.outcomes import feedback_outcomes
-from grader.feedback_loop.selectors import requests_panel, status_panel
+from grader.feedback_loop.selectors import feedback_outcomes, requests_panel, status_panel
 from grader.grading.selectors import results_for_viewer
 from grader.grading.services import RegradeScope, submission_regrade
 from grader.lib.errors import ServiceError
-from grader.submissions.dashboard import assignment_dashboard, latest_per_student
 from grader.submissions.forms import UploadForm
 from grader.submissions.models import Submission
 from grader.submissions.selectors import (
+    assignment_dashboard,
     attempts_used,
     cooldown_left,
     is_late,
+    latest_per_student,
     queue_position,
     submission_list_for_student,
     submission_list_for_teacher,

@@ -15,7 +15,7 @@ from grader.feedback.models import Feedback
 from grader.feedback.review import feedback_bulk_release
 from grader.feedback.services import feedback_release
 from grader.feedback_loop.models import Flag, Release
-from grader.feedback_loop.outcomes import feedback_outcomes
+from grader.feedback_loop.selectors import feedback_outcomes
 from grader.submissions.models import Submission
 from tests.feedback_loop.factories import feedback, graded
 
