@@ -1,4 +1,4 @@
-"""From graded evidence to a checked explanation, for many submissions at once. Django-free.
+"""From graded evidence to a checked explanation, for a list of submissions. Django-free.
 
 Used by the Celery task, ``manage.py grade --feedback`` and ``manage.py evaluate_feedback``, so
 the three compute feedback the same way:
@@ -6,9 +6,10 @@ the three compute feedback the same way:
 1. suspicious lines from per-test coverage (SBFL, ``sbfl.py``);
 2. K model samples per submission, the prompts of all jobs given in ONE engine call (each
    sample names a line and proposes the corrected text of that line). ``evaluate_feedback`` and
-   the bench pass many jobs; the product's feedback task passes one, and a class is batched by
-   the server instead: each feedback worker runs 32 tasks in threads against ``vllm serve``,
-   whose continuous batching merges every request in flight;
+   the bench pass many jobs; the product's feedback task passes one, so batching across a class
+   happens in the model server, not here: the GPU deployment's feedback worker
+   (docker-compose.yml) runs 32 tasks in threads against ``vllm serve``, whose continuous
+   batching merges every request in flight;
 3. candidate repairs: the samples' own plus a bounded mutation search over the suspicious lines
    (``repair.py``);
 4. every candidate checked by running the failing tests, then the passing ones, in the sandbox
