@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from grader.courses.models import Assignment, Course, Enrollment
+from grader.courses.models import Assignment, Course, Enrollment, Extension
 
 
 def course_role(*, user: Any, course: Course) -> str | None:
@@ -43,3 +43,19 @@ def visible_assignments(enrollment: Enrollment) -> list[Assignment]:
 
 def assignment_list_for_course(*, course: Course) -> QuerySet[Assignment]:
     return course.assignments.all()
+
+
+def assignment_list_for_role(*, course: Course, role: str) -> QuerySet[Assignment]:
+    """The course's assignments a user with ``role`` sees: students the published ones."""
+    assignments = course.assignments.all()
+    if role == Enrollment.Role.STUDENT:
+        return assignments.filter(is_published=True)
+    return assignments
+
+
+def extension_list_for_assignment(*, assignment: Assignment) -> QuerySet[Extension]:
+    return assignment.extensions.select_related("student").order_by("student__username")
+
+
+def extension_count(*, assignment: Assignment) -> int:
+    return assignment.extensions.count()

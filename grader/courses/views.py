@@ -12,7 +12,13 @@ from grader.courses.forms import (
     PackageReplaceForm,
 )
 from grader.courses.models import Assignment, Course, Enrollment
-from grader.courses.selectors import course_role, enrollment_list_for_user, visible_assignments
+from grader.courses.selectors import (
+    assignment_list_for_role,
+    course_role,
+    enrollment_list_for_user,
+    extension_list_for_assignment,
+    visible_assignments,
+)
 from grader.courses.services import (
     assignment_create_from_upload,
     assignment_package_replace_from_upload,
@@ -20,9 +26,10 @@ from grader.courses.services import (
     extension_set,
 )
 from grader.feedback.forms import FeedbackSettingsForm
-from grader.feedback.models import AssignmentFeedbackConfig
+from grader.feedback.selectors import feedback_config_for_assignment
 from grader.lib.errors import NotFound
 from grader.lms.release import results_release_pending
+from grader.lms.selectors import course_has_lms_roster
 from sandbox.package import PackageError
 
 
@@ -50,14 +57,10 @@ def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "course": course,
             "role": role,
-            "assignments": (
-                course.assignments.all()
-                if role != Enrollment.Role.STUDENT
-                else course.assignments.filter(is_published=True)
-            ),
+            "assignments": assignment_list_for_role(course=course, role=role),
             "is_staff": role != Enrollment.Role.STUDENT,
             "is_teacher": role == Enrollment.Role.TEACHER,
-            "has_lms_roster": course.lti_contexts.exclude(memberships_url="").exists(),
+            "has_lms_roster": course_has_lms_roster(course=course),
         },
     )
 
@@ -102,8 +105,7 @@ def assignment_edit(request: HttpRequest, pk: int) -> HttpResponse:
     _teacher_or_404(request, assignment.course)
     form = AssignmentSettingsForm(instance=assignment)
     extension_form = ExtensionForm()
-    config = AssignmentFeedbackConfig.objects.filter(assignment=assignment).first() or \
-        AssignmentFeedbackConfig(assignment=assignment)
+    config = feedback_config_for_assignment(assignment=assignment)
     feedback_form = FeedbackSettingsForm(instance=config)
     package_form = PackageReplaceForm()
     action = request.POST.get("action") if request.method == "POST" else None
@@ -167,9 +169,7 @@ def assignment_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "extension_form": extension_form,
             "feedback_form": feedback_form,
             "package_form": package_form,
-            "extensions": assignment.extensions.select_related("student").order_by(
-                "student__username"
-            ),
+            "extensions": extension_list_for_assignment(assignment=assignment),
         },
         status=400 if errors else 200,
     )

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+from grader.courses.models import Assignment
 from grader.courses.release import release_state
-from grader.feedback.models import Feedback
+from grader.feedback.models import AssignmentFeedbackConfig, Feedback
 from grader.submissions.models import Submission
 
 
@@ -25,3 +26,9 @@ def feedback_waiting_release(submission: Submission) -> Feedback | None:
 def feedback_for_staff(submission: Submission) -> Feedback | None:
     """Any feedback, whatever its status (callers check ``is_course_staff`` first)."""
     return Feedback.objects.filter(submission=submission).first()
+
+
+def feedback_config_for_assignment(*, assignment: Assignment) -> AssignmentFeedbackConfig:
+    """The assignment's feedback settings; an unsaved default row when it has none yet."""
+    config = AssignmentFeedbackConfig.objects.filter(assignment=assignment).first()
+    return config or AssignmentFeedbackConfig(assignment=assignment)

@@ -158,6 +158,11 @@ def open_counts(*, course: Course) -> tuple[int, int]:
     return flags.count(), requests.count()
 
 
+
+def request_thread(*, regrade: RegradeRequest) -> QuerySet[RequestMessage]:
+    """A regrade request's messages with their authors (one query)."""
+    return regrade.messages.select_related("author")
+
 # --- saved comments -----------------------------------------------------------------------
 
 

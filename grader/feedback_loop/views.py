@@ -17,12 +17,14 @@ from grader.feedback_loop.models import Flag, RegradeRequest, SavedComment
 from grader.feedback_loop.selectors import (
     comments_for_course,
     request_tests,
+    request_thread,
     staff_queue,
 )
 from grader.grading.selectors import results_for_viewer
 from grader.lib.errors import ServiceError
 from grader.lib.web_errors import flash
 from grader.submissions.models import Submission
+from grader.submissions.selectors import submission_main_file
 
 
 def _own_submission(request: HttpRequest, pk: int) -> Submission:
@@ -104,12 +106,12 @@ def regrade_request_detail(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("regrade_request", pk=regrade.pk)
     submission = regrade.submission
     view = results_for_viewer(submission=submission, staff=staff)
-    main = submission.files.filter(name=submission.assignment.submission_filename).first()
+    main = submission_main_file(submission=submission)
     return render(request, "feedback_loop/request_detail.html", {
         "regrade": regrade,
         "submission": submission,
         "staff": staff,
-        "thread": regrade.messages.select_related("author"),
+        "thread": request_thread(regrade=regrade),
         # Students see the test as on their results page: a hidden test only as count and
         # points. Staff see the current rows it is about, output included.
         "tests": request_tests(regrade, view.shown),

@@ -10,11 +10,11 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from grader.courses.models import Assignment, Enrollment
+from grader.courses.models import Assignment, Course, Enrollment
 from grader.courses.release import release_state
 from grader.grading.selectors import results_for_viewer
 from grader.lms.lti.models import LtiGradeTarget, LtiScorePost
-from grader.lms.models import ApiToken, WebhookDelivery
+from grader.lms.models import ApiToken, CourseIntegration, WebhookDelivery
 from grader.submissions.models import Submission
 
 
@@ -200,3 +200,33 @@ def deliveries_per_student(*, assignment: Assignment) -> list[StudentDeliveries]
             )
         )
     return rows
+
+
+def course_has_lms_roster(*, course: Course) -> bool:
+    """Whether an LTI launch told us where the course's roster is (names and roles service)."""
+    return course.lti_contexts.exclude(memberships_url="").exists()
+
+
+def course_integration_enabled(*, course_code: str) -> CourseIntegration | None:
+    """The course's webhook integration, if it is switched on."""
+    return (
+        CourseIntegration.objects.select_related("course")
+        .filter(course__code=course_code, enabled=True)
+        .first()
+    )
+
+
+def course_assignment(*, course: Course, assignment_id: int) -> Assignment | None:
+    return course.assignments.filter(pk=assignment_id).first()
+
+
+def course_students_matching(
+    *, course: Course, username: str = "", email: str = "", limit: int = 2
+) -> list[Any]:
+    """Students of ``course`` with this username (else this email, case-insensitive); at most
+    ``limit`` of them, so a caller can tell one match from an ambiguous one."""
+    users = get_user_model().objects.filter(
+        enrollments__course=course, enrollments__role=Enrollment.Role.STUDENT
+    )
+    users = users.filter(username=username) if username else users.filter(email__iexact=email)
+    return list(users[:limit])

@@ -14,7 +14,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -30,9 +29,15 @@ from grader.courses.selectors import course_role, is_course_staff
 from grader.lib.errors import Forbidden, ServiceError
 from grader.lms.lti.models import LtiGradeTarget
 from grader.lms.lti.services import lti_score_resend
-from grader.lms.models import CourseIntegration, WebhookDelivery
+from grader.lms.models import WebhookDelivery
 from grader.lms.release import results_release_assignment
-from grader.lms.selectors import deliveries_per_student, webhook_delivery_list_for_course
+from grader.lms.selectors import (
+    course_assignment,
+    course_integration_enabled,
+    course_students_matching,
+    deliveries_per_student,
+    webhook_delivery_list_for_course,
+)
 from grader.lms.services import inbound_submission_receive, webhook_redeliver
 from grader.lms.signing import HEADER, SignatureError, verify
 
@@ -99,11 +104,7 @@ def _read_body(request: HttpRequest) -> bytes:
 
 def _inbound_submission(request: HttpRequest, course_code: str) -> HttpResponse:
     body = _read_body(request)
-    integration = (
-        CourseIntegration.objects.select_related("course")
-        .filter(course__code=course_code, enabled=True)
-        .first()
-    )
+    integration = course_integration_enabled(course_code=course_code)
     if integration is None:
         raise WebhookError(404, f"No course {course_code!r} accepts webhooks here.")
     # The key is part of the signed text (signing.py, v2): read it first. A replay of a captured
@@ -198,7 +199,7 @@ def _assignment(course: Course, raw: Any) -> Any:
         assignment_id = int(raw)
     except (TypeError, ValueError):
         raise WebhookError(400, "'assignment' must be the assignment's id.") from None
-    assignment = course.assignments.filter(pk=assignment_id).first()
+    assignment = course_assignment(course=course, assignment_id=assignment_id)
     if assignment is None:
         raise WebhookError(404, f"Course {course.code} has no assignment {assignment_id}.")
     return assignment
@@ -209,16 +210,12 @@ def _student(course: Course, fields: dict[str, Any]) -> Any:
     if not isinstance(who, dict):
         raise WebhookError(400, "'student' must be an object with 'email' or 'username'.")
     email, username = who.get("email"), who.get("username")
-    users = get_user_model().objects.filter(
-        enrollments__course=course, enrollments__role=Enrollment.Role.STUDENT
-    )
     if isinstance(username, str) and username:
-        users = users.filter(username=username)
+        found = course_students_matching(course=course, username=username)
     elif isinstance(email, str) and email:
-        users = users.filter(email__iexact=email)
+        found = course_students_matching(course=course, email=email)
     else:
         raise WebhookError(400, "'student' must have an 'email' or a 'username'.")
-    found = list(users[:2])
     if len(found) != 1:
         # Ambiguous emails are refused too: a submission must never land on the wrong student.
         raise WebhookError(422, f"No single student of {course.code} matches {who!r}.")

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from grader.courses.models import Assignment
 from grader.grading.models import TestResult
-from grader.submissions.models import Submission
+from grader.submissions.models import Submission, SubmissionFile
 
 
 def attempts_used(*, assignment: Assignment, student: Any) -> int:
@@ -127,6 +127,15 @@ def queue_position(*, submission: Submission) -> int | None:
     )
     return ahead.count() + 1
 
+
+
+def submission_file_list(*, submission: Submission) -> QuerySet[SubmissionFile]:
+    return submission.files.all()
+
+
+def submission_main_file(*, submission: Submission) -> SubmissionFile | None:
+    """The file the assignment asks for (its ``submission_filename``), if it was uploaded."""
+    return submission.files.filter(name=submission.assignment.submission_filename).first()
 
 # --- the teacher's assignment dashboard and grade export ----------------------------------
 

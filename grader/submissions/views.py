@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from grader.courses.models import Assignment, Course, Enrollment
 from grader.courses.release import release_state
-from grader.courses.selectors import course_role, is_course_staff
+from grader.courses.selectors import course_role, extension_count, is_course_staff
 from grader.feedback.selectors import feedback_for_staff, feedback_for_student
 from grader.feedback_loop.selectors import feedback_outcomes, requests_panel, status_panel
 from grader.grading.selectors import results_for_viewer
@@ -27,6 +27,7 @@ from grader.submissions.selectors import (
     is_late,
     latest_per_student,
     queue_position,
+    submission_file_list,
     submission_list_for_student,
     submission_list_for_teacher,
     submission_list_not_graded,
@@ -129,7 +130,7 @@ def _status_context(submission: Submission, staff: bool) -> dict[str, object]:
 def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
     submission, staff = _visible_submission(request, pk)
     context = _status_context(submission, staff)
-    context["files"] = submission.files.all()
+    context["files"] = submission_file_list(submission=submission)
     own = results_for_viewer(submission=submission, staff=False) if not staff else None
     context.update(requests_panel(submission=submission, staff=staff,
                                   shown=own.shown if own else [],
@@ -173,7 +174,7 @@ def assignment_submissions(request: HttpRequest, pk: int) -> HttpResponse:
         "all_submissions": submission_list_for_teacher(assignment=assignment)[:200],
         "not_graded": submission_list_not_graded(assignment=assignment)[:200],
         "outcomes": feedback_outcomes(assignment=assignment),
-        "release_extensions": assignment.extensions.count(),
+        "release_extensions": extension_count(assignment=assignment),
         "is_teacher": course_role(user=request.user, course=assignment.course)
         == Enrollment.Role.TEACHER,
     }

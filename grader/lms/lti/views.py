@@ -25,7 +25,7 @@ from pylti1p3.exception import LtiException, OIDCException
 from pylti1p3.lineitem import LineItem
 
 from grader.courses.models import Assignment, Course, Enrollment
-from grader.courses.selectors import is_course_staff
+from grader.courses.selectors import assignment_list_for_course, is_course_staff
 from grader.lms.lti import tool
 from grader.lms.lti.services import (
     CUSTOM_ASSIGNMENT,
@@ -81,7 +81,7 @@ def lti_launch(request: HttpRequest) -> HttpResponse:
             {
                 "launch_id": launch.get_launch_id(),
                 "course": result.course,
-                "assignments": Assignment.objects.filter(course=result.course),
+                "assignments": assignment_list_for_course(course=result.course),
             },
         )
     if result.assignment is not None:
