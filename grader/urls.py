@@ -9,6 +9,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("grader.ops.urls")),
+    path("", include("grader.api.urls")),
     path("", include("grader.lms.urls")),
     path("", include("grader.feedback.urls")),
     path("", include("grader.feedback_loop.urls")),

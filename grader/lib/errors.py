@@ -5,7 +5,7 @@ webhook clients) and the ``http_status`` it means. Services raise them; one plac
 turns them into a response:
 
 - web pages: ``grader.lib.web_errors`` (a flash message, a form error, or a status page),
-- the REST API: the exception handler in ``grader.lms.api`` (status, ``{"code", "detail"}``,
+- the REST API: the exception handler in ``grader.api.api`` (status, ``{"code", "detail"}``,
   ``Retry-After``),
 - the inbound webhook: ``grader.lms.views.inbound_submission`` (status, ``{"code", "error"}``,
   ``Retry-After``).

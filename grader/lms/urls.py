@@ -3,10 +3,8 @@ from __future__ import annotations
 from django.urls import URLPattern, URLResolver, include, path
 
 from grader.lms import views
-from grader.lms.api import api
 
 urlpatterns: list[URLPattern | URLResolver] = [
-    path("api/", api.urls),
     path("lti/", include("grader.lms.lti.urls")),  # LTI 1.3 tool (grader/lms/lti)
     path(
         "webhooks/lms/<str:course_code>/submissions",

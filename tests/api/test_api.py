@@ -114,7 +114,7 @@ def test_no_attempts_left_is_409(api, world):
 
 
 def test_service_errors_map_to_status_code_and_retry_after(api, world):
-    """The API's one mapping (grader.lms.api.service_error): a cooldown is 429 with the
+    """The API's one mapping (grader.api.api.service_error): a cooldown is 429 with the
     seconds to wait in Retry-After, and every error body has a code and a detail."""
     world.assignment.cooldown_minutes = 5
     world.assignment.max_attempts = None
