@@ -19,19 +19,19 @@ from ninja.responses import Status
 from ninja.security import HttpBearer
 
 from grader.courses.models import Enrollment
-from grader.courses.selectors import is_course_staff
+from grader.courses.selectors import course_roles_for_user, is_course_staff
 from grader.feedback.selectors import feedback_for_staff, feedback_for_student
 from grader.lib.errors import ServiceError
-from grader.lms.models import WebhookDelivery
 from grader.lms.selectors import (
     api_token_user,
     assignment_list_for_user,
     assignment_role,
     submission_results_payload,
+    webhook_delivery_get,
 )
 from grader.lms.services import webhook_redeliver
 from grader.submissions.models import Submission
-from grader.submissions.selectors import submission_list_for_teacher
+from grader.submissions.selectors import submission_get, submission_list_for_teacher
 from grader.submissions.services import submission_create
 
 
@@ -134,7 +134,7 @@ def _submission_out(request: HttpRequest, submission: Submission) -> SubmissionC
 def assignments(request: HttpRequest) -> list[AssignmentOut]:
     """Assignments of every course you are in, with your role there."""
     user: Any = request.user  # set by TokenAuth
-    roles = dict(Enrollment.objects.filter(user=user).values_list("course_id", "role"))
+    roles = course_roles_for_user(user=user)
     return [
         AssignmentOut(
             id=a.pk,
@@ -176,11 +176,7 @@ def submit(
 def submission_results(request: HttpRequest, submission_id: int) -> dict[str, Any]:
     """Status and results in Gradescope's results.json shape, with the same visibility as the
     submission page: students see visible tests, and of hidden ones only a count and points."""
-    submission = (
-        Submission.objects.select_related("assignment__course", "student")
-        .filter(pk=submission_id)
-        .first()
-    )
+    submission = submission_get(submission_id=submission_id)
     if submission is None:
         raise HttpError(404, "Submission not found.")
     staff = is_course_staff(user=request.user, course=submission.assignment.course)
@@ -212,7 +208,7 @@ def assignment_submissions(request: HttpRequest, assignment_id: int) -> list[Sub
 @api.post("/webhook-deliveries/{delivery_id}/redeliver", response={202: DeliveryOut})
 def redeliver(request: HttpRequest, delivery_id: int) -> Status[DeliveryOut]:
     """Send an outbound webhook again as a new delivery (teachers and TAs of its course)."""
-    delivery = WebhookDelivery.objects.select_related("course").filter(pk=delivery_id).first()
+    delivery = webhook_delivery_get(delivery_id=delivery_id)
     if delivery is None or not is_course_staff(user=request.user, course=delivery.course):
         raise HttpError(404, "Delivery not found.")
     new = webhook_redeliver(delivery=delivery)
@@ -223,9 +219,7 @@ def redeliver(request: HttpRequest, delivery_id: int) -> Status[DeliveryOut]:
 def submission_feedback(request: HttpRequest, submission_id: int) -> dict[str, Any]:
     """The explanation of a failing submission. Students get it only once a teacher released it
     (404 before, exactly as for a submission that has none); staff see it in any state."""
-    submission = Submission.objects.select_related("assignment__course").filter(
-        pk=submission_id
-    ).first()
+    submission = submission_get(submission_id=submission_id)
     if submission is None:
         raise HttpError(404, "Submission not found.")
     staff = is_course_staff(user=request.user, course=submission.assignment.course)

@@ -59,3 +59,8 @@ def extension_list_for_assignment(*, assignment: Assignment) -> QuerySet[Extensi
 
 def extension_count(*, assignment: Assignment) -> int:
     return assignment.extensions.count()
+
+
+def course_roles_for_user(*, user: Any) -> dict[int, str]:
+    """course id → the user's role there, for every course the user is enrolled in."""
+    return dict(Enrollment.objects.filter(user=user).values_list("course_id", "role"))

@@ -230,3 +230,7 @@ def course_students_matching(
     )
     users = users.filter(username=username) if username else users.filter(email__iexact=email)
     return list(users[:limit])
+
+
+def webhook_delivery_get(*, delivery_id: int) -> WebhookDelivery | None:
+    return WebhookDelivery.objects.select_related("course").filter(pk=delivery_id).first()

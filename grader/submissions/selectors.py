@@ -129,6 +129,15 @@ def queue_position(*, submission: Submission) -> int | None:
 
 
 
+def submission_get(*, submission_id: int) -> Submission | None:
+    """One submission with its assignment, course and student (one query); None if absent."""
+    return (
+        Submission.objects.select_related("assignment__course", "student")
+        .filter(pk=submission_id)
+        .first()
+    )
+
+
 def submission_file_list(*, submission: Submission) -> QuerySet[SubmissionFile]:
     return submission.files.all()
 
