@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import connection
 
 from grader.lib.redis import broker_client
+from sandbox.backends import backend_class
 
 
 def check_database() -> tuple[bool, str]:
@@ -41,14 +42,7 @@ def check_sandbox() -> tuple[bool, str]:
     """Cheap: is the backend's tool there? (Running code belongs to the worker, not a probe.)"""
     backend = settings.SANDBOX_BACKEND
     try:
-        if backend == "bubblewrap":
-            from sandbox.backends.bwrap import find_bwrap
-
-            return True, f"bubblewrap {find_bwrap()}"
-        import docker
-
-        docker.from_env(timeout=3).ping()  # type: ignore[attr-defined]
-        return True, "docker"
+        return True, backend_class(backend).probe()
     except Exception as exc:
         return False, f"{backend}: {type(exc).__name__}: {exc}"
 

@@ -2,7 +2,8 @@
 
 ``BACKENDS`` maps a backend's name to ``"module:Class"``; ``sandbox.get_backend``, the
 ``SANDBOX_BACKEND`` setting and the management commands' ``--backend`` choices all read it, so a
-new backend is one line here (and a class implementing ``sandbox.types.Backend``). Importing a
+new backend is one line here (and a class implementing ``sandbox.types.Backend``, with a
+``probe()`` classmethod for the health check). Importing a
 backend's module can be costly or fail (Docker needs the ``docker`` client), hence the strings.
 """
 

@@ -160,6 +160,12 @@ class BubblewrapBackend:
 
     name = "bubblewrap"
 
+    @classmethod
+    def probe(cls) -> str:
+        """Cheap health check (``/healthz``): the bwrap binary this backend would use; raises
+        when there is none. Runs nothing."""
+        return f"bubblewrap {find_bwrap()}"
+
     def __init__(self, *, uid_base: int = UID_BASE, pool_size: int = POOL_SIZE,
                  cgroups: bool = True) -> None:
         self._bwrap = find_bwrap()

@@ -93,6 +93,15 @@ class DockerBackend(WarmPool):
 
     name = "docker"
 
+    @classmethod
+    def probe(cls) -> str:
+        """Cheap health check (``/healthz``): the engine answers a ping; raises when it does
+        not. Starts nothing."""
+        import docker
+
+        docker.from_env(timeout=3).ping()  # type: ignore[attr-defined]
+        return "docker"
+
     def __init__(
         self, *, image: str = IMAGE, pool_size: int = POOL_SIZE, client: Any = None
     ) -> None:

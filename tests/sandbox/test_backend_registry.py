@@ -35,3 +35,17 @@ def test_no_backend_guesses_a_runtime_from_argv():
         text = module.read_text()
         for name in ('"java"', '"javac"', "java-17", "_is_jvm"):
             assert name not in text, f"{module.name} mentions {name}"
+
+
+@pytest.mark.parametrize("name", list(BACKENDS))
+def test_every_backend_is_named_as_registered_and_has_a_health_probe(name):
+    cls = backend_class(name)
+    assert cls.name == name and callable(cls.probe)
+
+
+def test_the_health_check_reports_the_probe_of_the_configured_backend(settings):
+    from grader.ops.health import check_sandbox
+
+    settings.SANDBOX_BACKEND = "bubblewrap"
+    ok, detail = check_sandbox()
+    assert ok and detail.startswith("bubblewrap /")
