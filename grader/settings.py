@@ -88,7 +88,10 @@ INSTALLED_APPS = [
     "grader.feedback",
     "grader.feedback_loop",
     "grader.lms",
+    "grader.lms.lti",  # LTI 1.3 tool: its models (platforms, launches, score posts)
     "grader.ops",
+    "ninja",  # the API docs page (/api/docs) uses the Swagger files django-ninja ships, no CDN
+    "axes",  # login throttling (see LOGIN_FAILURE_LIMIT below)
 ]
 
 MIDDLEWARE = [
@@ -101,6 +104,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "grader.lib.web_errors.ServiceErrorMiddleware",  # a ServiceError no view handled: its page
+    "axes.middleware.AxesMiddleware",  # after AuthenticationMiddleware: last
 ]
 
 ROOT_URLCONF = "grader.urls"
@@ -226,22 +230,24 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True  # the database is the truth
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# Queues: `grading` (interactive uploads), `batch` (regrades, imports, LMS deliveries),
+# `feedback` (explanations: workers with a sandbox, which check repairs, and the model behind
+# HTTP on GPU hosts, or the CPU engine in-process; the embedded worker consumes it too). A regrade
+# of 1,000 submissions waits on `batch` and never delays a student's upload. Every route is here.
+GRADING_QUEUES = ("grading", "batch")
+FEEDBACK_QUEUE = "feedback"
+TASK_QUEUES = (*GRADING_QUEUES, FEEDBACK_QUEUE)  # what /metrics reports the length of
 CELERY_TASK_DEFAULT_QUEUE = "grading"
 CELERY_TASK_ROUTES = {
     "grading.grade_submission": {"queue": "grading"},
     "grading.check_reference": {"queue": "grading"},
+    "ops.sweep": {"queue": "grading"},
+    "lms.deliver_webhook": {"queue": "batch"},
+    "lti.post_score": {"queue": "batch"},
+    "feedback.explain_submission": {"queue": FEEDBACK_QUEUE},
 }
 
 # --- ops ----------------------------------------------------------------------------------
-# Queues: `grading` (interactive uploads), `batch` (regrades, imports), `feedback` (explanations:
-# workers with a sandbox, the model behind HTTP on GPU hosts). A regrade of 1,000 submissions
-# waits on `batch` and never delays a student's upload.
-GRADING_QUEUES = ("grading", "batch")
-CELERY_TASK_ROUTES.update(
-    {
-        "ops.sweep": {"queue": "grading"},
-    }
-)
 # The sweeper (Celery beat, every SWEEPER_INTERVAL s) re-sends QUEUED rows whose message may be
 # lost (queued longer than SWEEPER_QUEUED_AFTER s) and moves RUNNING rows older than the hard
 # time limit (the worker that had them is dead) back to QUEUED; after SWEEPER_MAX_RECOVERIES
@@ -276,9 +282,6 @@ LMS_WEBHOOK_MAX_ATTEMPTS = env_int("LMS_WEBHOOK_MAX_ATTEMPTS", 8)
 LMS_WEBHOOK_TIMEOUT_SECONDS = env_int("LMS_WEBHOOK_TIMEOUT_SECONDS", 10)
 LMS_WEBHOOK_BACKOFF_SECONDS: float = env_int("LMS_WEBHOOK_BACKOFF_SECONDS", 30)
 LMS_WEBHOOK_BACKOFF_MAX_SECONDS: float = env_int("LMS_WEBHOOK_BACKOFF_MAX_SECONDS", 3600)
-CELERY_TASK_ROUTES["lms.deliver_webhook"] = {"queue": "batch"}
-# The API docs page (/api/docs) uses the Swagger files django-ninja ships, not a CDN.
-INSTALLED_APPS.append("ninja")
 
 # --- feedback ------------------------------------------------------------------------------
 # LLM feedback on failing submissions (grader/feedback). The default is the CPU engine with the
@@ -311,15 +314,11 @@ except ValueError:
     raise ImproperlyConfigured(
         f"FEEDBACK_AUTO_RELEASE_AGREEMENT={_auto_release!r} is not a number"
     ) from None
-# The feedback queue's workers need a sandbox (they check repairs) and reach the model over HTTP
-# (vllm serve) or load the CPU engine; the embedded worker consumes it too.
-CELERY_TASK_ROUTES["feedback.explain_submission"] = {"queue": "feedback"}
 
 # --- lti ----------------------------------------------------------------------------------
 # LTI 1.3 tool (grader/lms/lti). OIDC state/nonce and launch data live in the "lti" cache, which
 # every web process must share (login and launch may hit different workers): Redis when
 # REDIS_URL is set, else a file cache under DATA_DIR. A nonce is consumed by its launch (replay).
-INSTALLED_APPS.append("grader.lms.lti")
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},  # Django's default
     "lti": (
@@ -335,7 +334,6 @@ CACHES = {
 LTI_SCORE_MAX_ATTEMPTS = env_int("LTI_SCORE_MAX_ATTEMPTS", 6)
 LTI_SCORE_BACKOFF_SECONDS = env_int("LTI_SCORE_BACKOFF_SECONDS", 30)
 LTI_HTTP_TIMEOUT_SECONDS = env_int("LTI_HTTP_TIMEOUT_SECONDS", 10)
-CELERY_TASK_ROUTES["lti.post_score"] = {"queue": "batch"}
 # --- end lti -------------------------------------------------------------------------------
 
 # --- access -------------------------------------------------------------------------------
@@ -351,8 +349,6 @@ WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
 # passwords for one username from one address, that pair is locked for LOGIN_LOCKOUT_MINUTES
 # (429 with a message). Not the username alone, or a classmate could lock a student out before a
 # deadline; not the address alone, or one campus NAT would lock everyone behind it.
-INSTALLED_APPS.append("axes")
-MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # after AuthenticationMiddleware: last
 AUTHENTICATION_BACKENDS = [
     "grader.lib.login_throttle.LoginThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -378,10 +374,15 @@ GRADED_HOOKS: list[str] = [
     "grader.lms.lti.services.lti_submission_graded",  # LTI AGS score passback
 ]
 
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+if LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+    raise ImproperlyConfigured(
+        f"LOG_LEVEL={LOG_LEVEL!r}: expected DEBUG, INFO, WARNING, ERROR or CRITICAL"
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }

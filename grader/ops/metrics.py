@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -22,7 +23,6 @@ from grader.grading.models import TestResult
 from grader.lib.redis import broker_client
 from grader.submissions.models import Submission
 
-QUEUES = ("grading", "batch", "feedback")
 LATENCY_BUCKETS = (1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
 
 
@@ -33,7 +33,7 @@ def redis_queue_lengths() -> dict[str, int] | None:
     if client is None:
         return None
     try:
-        return {q: int(client.llen(q)) for q in QUEUES}
+        return {q: int(client.llen(q)) for q in settings.TASK_QUEUES}
     except Exception:
         return None
 
@@ -59,7 +59,7 @@ class GraderCollector(Collector):
             .annotate(n=Count("id"))
             .order_by()
         )
-        for queue in QUEUES[:2]:
+        for queue in settings.GRADING_QUEUES:  # submissions wait in these; feedback has its own
             depth.add_metric([queue, "db"], db_depth.get(queue, 0))
         lengths = redis_queue_lengths()
         for queue, n in (lengths or {}).items():
