@@ -25,6 +25,7 @@ from grader.lib.sandbox import sandbox_backend
 from grader.submissions.models import Submission
 from sandbox.evidence import TestKey, Trace, collect_traces, match_traces
 from sandbox.package import AssignmentPackage, load_package
+from sandbox.testtypes import TRACED_TYPES
 
 logger = logging.getLogger(__name__)
 
@@ -83,8 +84,8 @@ def _config(submission: Submission) -> AssignmentFeedbackConfig:
 
 def feedback_wanted(submission: Submission) -> bool:
     """Feedback is on (site and assignment), the submission was graded, and a test failed that
-    feedback can work with: an io or pytest test (traced and re-run to check repairs), or any
-    test when a model samples verdicts. A submission failing only static rules or a gradescope
+    feedback can work with: a traced test (TRACED_TYPES: io, pytest; re-run to check repairs), or
+    any test when a model samples verdicts. A submission failing only static rules or a gradescope
     autograder, with no model, would get an empty, unverified row: none is made."""
     config = _config(submission)
     if not settings.FEEDBACK_ENABLED or not config.enabled:
@@ -93,7 +94,7 @@ def feedback_wanted(submission: Submission) -> bool:
         return False
     failing = submission.results.exclude(verdict=TestResult.Verdict.PASSED)
     samples = config.samples if config.samples is not None else settings.FEEDBACK_SAMPLES
-    return failing.exists() if samples > 0 else failing.filter(kind__in=("io", "pytest")).exists()
+    return failing.exists() if samples > 0 else failing.filter(kind__in=TRACED_TYPES).exists()
 
 
 def feedback_collect_traces(*, submission: Submission) -> int:
@@ -142,7 +143,7 @@ def _evidence(submission: Submission, package: AssignmentPackage) -> list[TestEv
         trace = r.trace if isinstance(r.trace, dict) else {}
         spec = trace.get("spec")
         key = None
-        if isinstance(spec, int) and 0 <= spec < len(package.tests) and r.kind in ("io", "pytest"):
+        if isinstance(spec, int) and 0 <= spec < len(package.tests) and r.kind in TRACED_TYPES:
             key = TestKey(r.kind, spec, r.name)
         lines = trace.get("lines")
         rows.append((key, Trace(frozenset(lines)) if isinstance(lines, list) else None,
