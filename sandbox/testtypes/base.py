@@ -34,7 +34,8 @@ class PackageError(ValueError):
 @dataclass(frozen=True)
 class TestSpec:
     """One ``[[tests]]`` entry as its type's parser read it. One dataclass for every type: each
-    type fills the fields it has and leaves the others at their defaults."""
+    type fills the fields it has and leaves the others at their defaults; a new type's own
+    values go in ``params``, so adding a type adds no field here."""
 
     type: str  # its key in sandbox.testtypes.TEST_TYPES
     name: str
@@ -51,8 +52,15 @@ class TestSpec:
     # ``sanity = true``: a sanity check, shown to the student at once and in full whatever its
     # visibility and the assignment's release policy (grader.courses.release).
     sanity: bool = False
+    # A type's own values that no other type has, as (key, value) pairs (a tuple keeps the spec
+    # frozen and hashable); read one with ``param``.
+    params: tuple[tuple[str, Any], ...] = ()
 
     __test__ = False  # not a pytest class, whatever its name says
+
+    def param(self, key: str, default: Any = None) -> Any:
+        """The value this spec's type stored under ``key`` in ``params``, else ``default``."""
+        return dict(self.params).get(key, default)
 
 
 # Checks a parser reports with: each raises PackageError naming the key and what was expected.

@@ -89,13 +89,13 @@ class WordCount(TestType):
         points, visibility = points_and_visibility(raw, where)
         if not isinstance(raw.get("words"), int):
             raise PackageError(f"{where}.words must be a whole number")
-        # The one flat TestSpec has no field for it: the expected count travels in stdin.
+        # Its own value goes in params: TestSpec gets no field for it.
         return TestSpec(self.name, entry_name(raw, where, "word count"), points, visibility,
-                        stdin=str(raw["words"]))
+                        params=(("words", raw["words"]),))
 
     def run(self, ctx: Context, spec: TestSpec) -> list[TestOutcome]:
         words = len(ctx.files.get(ctx.package.submission, b"").split())
-        verdict = Verdict.PASSED if str(words) == spec.stdin else Verdict.FAILED
+        verdict = Verdict.PASSED if words == spec.param("words") else Verdict.FAILED
         return [self.outcome(spec, verdict, f"{words} words", wall_seconds=0.0)]
 
 
@@ -113,7 +113,7 @@ def test_a_new_test_type_is_one_class_and_one_registry_line(
         points = 2
         """))
     package = load_package(tmp_path)
-    assert package.tests[0].type == "word_count"
+    assert (package.tests[0].type, package.tests[0].param("words")) == ("word_count", 3)
     good = grade(package, {"solution.py": b"x = 1\n"}, backend)
     bad = grade(package, {"solution.py": b"x = 1 + 2\n"}, backend)
     assert (good.score, good.tests[0].kind, good.tests[0].verdict) == (2, "word_count", "passed")
