@@ -22,7 +22,7 @@ from grader.courses.release import release_state
 from grader.feedback.models import Feedback
 from grader.lib.errors import Conflict
 from grader.lib.outbound import PostResult, post
-from grader.lib.outbox import resend_overdue
+from grader.lib.outbox import is_due, resend_overdue
 from grader.lms.models import (
     ApiToken,
     CourseIntegration,
@@ -299,10 +299,11 @@ def webhook_delivery_attempt(*, delivery_id: int) -> float | None:
     """Make the next attempt of a pending delivery and log it.
 
     Returns the delay before the next try, or None when there is nothing more to do (delivered,
-    dead, or another worker claimed this attempt). The claim is a conditional UPDATE on the
-    attempt counter, so two copies of a broker message never POST the same attempt twice (a
-    copy that arrives after a failed try makes the next attempt early: nothing checks that it
-    is due).
+    dead, another worker claimed this attempt, or the next try is not due yet). The claim is a
+    conditional UPDATE on the attempt counter, so two copies of a broker message running at once
+    never POST the same attempt twice; a copy that runs after the try finds the next one not due
+    (``grader.lib.outbox.is_due``) and does nothing, so it neither makes a try early nor starts
+    a second retry chain.
     """
     with transaction.atomic():
         delivery = WebhookDelivery.objects.select_related(
@@ -318,7 +319,7 @@ def webhook_delivery_attempt(*, delivery_id: int) -> float | None:
                 submission__assignment_id=delivery.submission.assignment_id,
             )
             list(group.select_for_update(of=("self",)).values_list("id"))
-            delivery.refresh_from_db(fields=["status", "attempts"])
+            delivery.refresh_from_db(fields=["status", "attempts", "next_attempt_at"])
             if delivery.status == WebhookDelivery.Status.PENDING and _newer_grade(delivery, group):
                 _finish(delivery_id, WebhookDelivery.Status.SUPERSEDED)
                 return None
@@ -342,6 +343,8 @@ def _attempt(delivery: WebhookDelivery) -> float | None:
     delivery_id = delivery.pk
     if delivery.status != WebhookDelivery.Status.PENDING:
         return None
+    if not is_due(delivery.next_attempt_at):
+        return None  # a second copy of a message: its try ran, the next one's message waits
     number = delivery.attempts + 1
     claimed = WebhookDelivery.objects.filter(
         pk=delivery_id, status=WebhookDelivery.Status.PENDING, attempts=delivery.attempts

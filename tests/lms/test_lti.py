@@ -357,9 +357,21 @@ def test_a_failed_score_post_is_retried_then_sent(lti: Any, settings: Any) -> No
     assert lti_score_post_attempt(post_id=post.pk) == 30  # first back-off step
     post.refresh_from_db()
     assert post.status == "pending" and "503" in post.last_error
+    # A second copy of the message, at once: the next try is not due, nothing is posted.
+    assert lti_score_post_attempt(post_id=post.pk) is None
+    post.refresh_from_db()
+    assert post.status == "pending" and post.attempts == 1
+    _countdown_passed(post)
     assert lti_score_post_attempt(post_id=post.pk) is None
     post.refresh_from_db()
     assert post.status == "sent" and post.attempts == 2
+
+
+def _countdown_passed(post: LtiScorePost) -> None:
+    """The retry's countdown has elapsed (what the broker's message waits for)."""
+    from django.utils import timezone
+
+    LtiScorePost.objects.filter(pk=post.pk).update(next_attempt_at=timezone.now())
 
 
 def test_a_score_post_gives_up_after_the_last_try(lti: Any, settings: Any) -> None:
@@ -372,6 +384,7 @@ def test_a_score_post_gives_up_after_the_last_try(lti: Any, settings: Any) -> No
     post = LtiScorePost.objects.get(submission=submission)
     lti.platform.fail_scores = 5
     assert lti_score_post_attempt(post_id=post.pk) is not None
+    _countdown_passed(post)
     assert lti_score_post_attempt(post_id=post.pk) is None
     post.refresh_from_db()
     assert post.status == "failed" and post.attempts == 2

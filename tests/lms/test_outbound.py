@@ -128,6 +128,32 @@ def test_server_errors_are_retried_until_success(
     assert len(receiver.requests) == 3
 
 
+def test_a_second_copy_of_a_message_after_a_failed_try_posts_nothing(
+    receiver, integration, graded, settings, django_capture_on_commit_callbacks
+):
+    """The broker delivered one message twice (or the sweeper re-sent one that was only late):
+    the copy that runs after the failed try finds the next try not due and does nothing, so
+    the delivery keeps one retry chain at its back-off, and its tries are not used up early."""
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+    settings.LMS_WEBHOOK_BACKOFF_SECONDS = 60
+    settings.GRADED_HOOKS = []  # the delivery is made by hand below, tried by hand
+    from grader.lms.services import submission_graded_notify
+
+    submission_graded_notify(graded.pk)
+    delivery = WebhookDelivery.objects.get(submission=graded)
+    receiver.script = [503]
+    assert webhook_delivery_attempt(delivery_id=delivery.pk) is not None  # retry later
+    assert webhook_delivery_attempt(delivery_id=delivery.pk) is None  # the copy: not due
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, len(receiver.requests)) == ("pending", 1, 1)
+    from django.utils import timezone
+
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+    assert webhook_delivery_attempt(delivery_id=delivery.pk) is None  # the countdown passed
+    delivery.refresh_from_db()
+    assert delivery.status == "delivered" and attempt_codes(delivery) == [503, 200]
+
+
 def test_a_timeout_is_logged_and_retried(
     receiver, integration, graded, eager, django_capture_on_commit_callbacks
 ):

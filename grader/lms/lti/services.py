@@ -31,7 +31,7 @@ from pylti1p3.service_connector import ServiceConnector
 
 from grader.courses.models import Assignment, Course, Enrollment
 from grader.courses.services import enrollment_set
-from grader.lib.outbox import resend_overdue
+from grader.lib.outbox import is_due, resend_overdue
 from grader.lms.lti.models import (
     LtiContext,
     LtiGradeTarget,
@@ -377,7 +377,8 @@ def lti_score_post_attempt(*, post_id: int) -> float | None:
 
     The try holds the lock of the target's row while it talks to the platform (at most
     LTI_HTTP_TIMEOUT_SECONDS a request): tries for the same student and line item run one at a
-    time, so the newest post is always the last one sent."""
+    time, so the newest post is always the last one sent. A second copy of a message finds the
+    post sent, or its next try not due (``grader.lib.outbox.is_due``), and does nothing."""
     with transaction.atomic():
         target_id = (
             LtiScorePost.objects.filter(pk=post_id).values_list("target_id", flat=True).first()
@@ -401,6 +402,8 @@ def lti_score_post_attempt(*, post_id: int) -> float | None:
             post.save(update_fields=["status", "next_attempt_at"])
             logger.info("lti score post %s superseded by a newer one, not sent", post.pk)
             return None
+        if not is_due(post.next_attempt_at):
+            return None  # a second copy of a message: its try ran, the next one's message waits
         return _post_score(post)
 
 

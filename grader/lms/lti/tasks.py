@@ -10,10 +10,9 @@ from grader.lms.lti.services import lti_score_post_attempt
 @shared_task(name="lti.post_score", acks_late=True)
 def post_score_task(post_id: int) -> None:
     # The row is the truth; the next try is a new message with a countdown. A lost message is
-    # re-sent by the sweeper (grader.lib.outbox). A duplicated one never sends a score again once
-    # it was sent (the post is no longer pending) and waits for the target's lock, so tries for
-    # one student never overlap; after a failed try, though, it makes the next try at once
-    # instead of after the back-off (nothing in the row tells it the try is not due yet).
+    # re-sent by the sweeper (grader.lib.outbox). A duplicated one waits for the target's lock,
+    # then finds the score sent or its next try not due yet, and does nothing: a try is neither
+    # skipped nor repeated, and the back-off keeps its pace.
     delay = lti_score_post_attempt(post_id=post_id)
     if delay is not None:
         post_score_task.apply_async((post_id,), countdown=delay)
