@@ -21,7 +21,6 @@ from sandbox.languages import BuildResult, get_language
 from sandbox.outcome import TestOutcome, Ungradable, trim, ungradable
 from sandbox.package import AssignmentPackage
 from sandbox.testtypes import TEST_TYPES, Context
-from sandbox.testtypes.base import fresh_copy as _fresh_copy  # noqa: F401 (tests/sandbox/test_hostile.py)
 from sandbox.types import Backend, Verdict
 
 

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from sandbox import fstree
-from sandbox.grade import _fresh_copy
 from sandbox.languages import get_language
+from sandbox.testtypes.base import fresh_copy
 from sandbox.types import Limits, Verdict
 from tests.sandbox.conftest import (
     HOST_SECRET,
@@ -121,7 +121,7 @@ def test_hostile_program_gets_its_verdict_and_leaves_the_machine_unharmed(
         time.sleep(1.5)  # the daemon would have written by now, had it survived
         assert not (workdir / "daemon_marker").exists()
     # What grading does next with a workdir: copy it for a test, and remove both.
-    copy = _fresh_copy(workdir, tmp_path)
+    copy = fresh_copy(workdir, tmp_path)
     fstree.remove_tree(copy)
     fstree.remove_tree(workdir)
     assert not copy.exists() and not workdir.exists()
