@@ -364,9 +364,9 @@ AXES_LOCKOUT_CALLABLE = "grader.lib.login_throttle.lockout_response"
 AXES_VERBOSE = False  # no banner from every manage.py command; lockouts are still logged
 # --- end access ---------------------------------------------------------------------------
 
-# Called (dotted paths, each with the submission id) after a submission's results are stored
-# and committed: feedback requests, outbound webhooks, metrics. A failing hook is logged and
-# never undoes the grade.
+# Events (grader.lib.events): their subscribers, dotted paths called with the submission id once
+# the emitting transaction commits. A failing one is logged and never undoes the event.
+# submission.graded (grading): release bookkeeping, outbound webhook, feedback request, LTI.
 GRADED_HOOKS: list[str] = [
     "grader.lms.release.release_on_graded",  # graded after its release: nothing to release later
     "grader.lms.services.submission_graded_notify",  # outbound LMS webhook

@@ -19,11 +19,11 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from grader.courses.models import Assignment
 from grader.grading.gradescope_metadata import gradescope_metadata
 from grader.grading.models import TestResult
+from grader.lib import events
 from grader.lib.sandbox import sandbox_backend
 from grader.lib.text import storable_text
 from grader.submissions.models import Submission
@@ -167,22 +167,17 @@ def submission_requeue(*, submission_id: int) -> None:
 
 
 def submission_run_graded_hooks(*, submission_id: int) -> None:
-    """Run settings.GRADED_HOOKS once the results are committed; a hook's failure is logged
-    and never undoes the grade. Only for a GRADED submission: the hooks send scores (LMS
-    webhook, LTI) and ask for feedback, and a submission that could not be graded has none."""
-
-    def run_all() -> None:
-        graded = Submission.objects.filter(id=submission_id, status=Submission.Status.GRADED)
-        if not graded.exists():
-            logger.info("submission %s is not graded; graded hooks skipped", submission_id)
-            return
-        for path in settings.GRADED_HOOKS:
-            try:
-                import_string(path)(submission_id)
-            except Exception:
-                logger.exception("graded hook %s failed for submission %s", path, submission_id)
-
-    transaction.on_commit(run_all)
+    """Emit ``submission.graded`` (grader.lib.events: settings.GRADED_HOOKS run once the
+    results are committed; a subscriber's failure is logged and never undoes the grade). Only
+    for a GRADED submission: the subscribers send scores (LMS webhook, LTI) and ask for
+    feedback, and a submission that could not be graded has none."""
+    events.emit(
+        events.GRADED,
+        submission_id=submission_id,
+        only_if=Submission.objects.filter(
+            id=submission_id, status=Submission.Status.GRADED
+        ).exists,
+    )
 
 
 def submission_grade(*, submission_id: int) -> Submission | None:
