@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox import fstree
-from sandbox.harness.runner import _read_evidence
+from sandbox.harness.traces import read_evidence
 from sandbox.iotest import check_output
 from sandbox.languages import get_language
 from sandbox.outcome import TestOutcome
@@ -140,7 +140,7 @@ class IoTests(TestType):
                   str(probe.line), ",".join(probe.names), *spec.args],
             workdir=workdir, limits=ctx.package.limits, stdin=spec.stdin.encode()))
         max_line = max(1, len(ctx.files.get(ctx.package.submission, b"").splitlines()))
-        read = _read_evidence(workdir / side, max_line)
+        read = read_evidence(workdir / side, max_line)
         fstree.discard(workdir)
         return [(key, Trace(*read) if read is not None else None)]
 
