@@ -49,7 +49,7 @@ RESERVED = "the student's module may not be called {module}: pytest loads a modu
 # Module names pytest would load itself from the student's folder: never a student's module.
 RESERVED_MODULES = frozenset({"conftest", "pytest", "_pytest", "pluggy", "sitecustomize",
                               "usercustomize"})
-# Kinds of finding; "code" is also refused when a stored package is graded (see runner.py).
+# Kinds of finding; "code" is also refused when a stored package is graded (see job.py).
 KINDS = ("code", "loader", "program", "collection", "module")
 _RUNS_TEXT = {"exec", "eval", "compile", "builtins.exec", "builtins.eval", "builtins.compile"}
 _LOADERS = {"importlib.machinery.SourceFileLoader", "importlib.machinery.SourcelessFileLoader",

@@ -2,7 +2,7 @@
 
 :class:`Evidence` asks ``run_pytest_plan`` (``sandbox.harness.runner``) to trace each test's
 student process; the file that process writes is the student's, so it is read here capped and
-checked field by field (also for io tests, ``sandbox.evidence``). Never used for a score.
+checked field by field (also for io tests). Never used for a score.
 """
 
 from __future__ import annotations
