@@ -145,7 +145,6 @@ from sandbox.harness.job import Job, error_case
 from sandbox.harness.layout import Layout
 from sandbox.harness.results import CaseResult
 from sandbox.harness.traces import Evidence
-from sandbox.harness.traces import read_evidence as _read_evidence  # noqa: F401 (io tests import it here)
 from sandbox.types import Backend, Fault, Limits
 
 
