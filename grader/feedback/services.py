@@ -19,6 +19,7 @@ from feedback.engines import REGISTRY, Engine, EngineError, Sampling, get_engine
 from feedback.pipeline import build_evidence, explain_batch, sandbox_job
 from feedback.prompt import SYSTEM_PROMPT, TestEvidence
 from feedback.validation import VALIDATED, Budget
+from grader.courses.models import Course
 from grader.feedback.models import AssignmentFeedbackConfig, Feedback
 from grader.grading.models import TestResult
 from grader.lib.sandbox import sandbox_backend
@@ -313,3 +314,35 @@ def feedback_release(*, feedback: Feedback) -> None:
 @transaction.atomic
 def feedback_reject(*, feedback: Feedback) -> None:
     Feedback.objects.filter(id=feedback.id).update(status=Feedback.Status.REJECTED)
+
+
+@transaction.atomic
+def feedback_edit_and_release(*, feedback: Feedback, explanation: str, hint: str) -> None:
+    """A teacher's corrected text replaces the model's, then the student sees it."""
+    Feedback.objects.filter(id=feedback.id).update(
+        explanation=explanation.strip(), hint=hint.strip(), status=Feedback.Status.RELEASED,
+        explanation_source="teacher",
+    )
+    # Sent even when it was already released: the text the student reads has changed.
+    feedback_released_on_commit([feedback.submission_id])
+
+
+@transaction.atomic
+def feedback_bulk_release(*, course: Course, min_agreement: float) -> int:
+    """Release every pending, *validated* item of the course whose validated agreement is at
+    least ``min_agreement``. Unverified and partly checked items need a teacher each."""
+    pending = Feedback.objects.filter(
+        submission__assignment__course=course,
+        status=Feedback.Status.PENDING_REVIEW,
+        verification="validated",
+        agreement__gte=min_agreement,
+    )
+    # Locked (Postgres), so the rows released are exactly the ones notified below.
+    submission_ids = list(
+        pending.select_for_update(of=("self",)).values_list("submission_id", flat=True)
+    )
+    released = pending.filter(submission_id__in=submission_ids).update(
+        status=Feedback.Status.RELEASED
+    )
+    feedback_released_on_commit(submission_ids)  # each re-checks its status before sending
+    return released

@@ -9,8 +9,8 @@ from django.views.decorators.http import require_POST
 from grader.courses.models import Course
 from grader.courses.selectors import is_course_staff
 from grader.feedback.models import Feedback
-from grader.feedback.review import feedback_bulk_release, review_items
-from grader.feedback.services import feedback_reject, feedback_release
+from grader.feedback.selectors import review_items
+from grader.feedback.services import feedback_bulk_release, feedback_reject, feedback_release
 from grader.feedback_loop.selectors import comment_suggestions
 from grader.feedback_loop.services import feedback_edit_release_and_save
 

@@ -16,8 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from grader.feedback.models import Feedback
-from grader.feedback.review import feedback_edit_and_release
-from grader.feedback.services import feedback_reject
+from grader.feedback.services import feedback_edit_and_release, feedback_reject
 from grader.feedback_loop.models import (
     Flag,
     RegradeRequest,

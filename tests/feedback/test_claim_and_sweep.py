@@ -74,7 +74,7 @@ def test_no_feedback_row_for_a_failure_feedback_cannot_check_without_a_model(wor
 def test_a_teacher_edit_is_credited_to_the_teacher_on_the_student_page(world):
     from django.template.loader import render_to_string
 
-    from grader.feedback.review import feedback_edit_and_release
+    from grader.feedback.services import feedback_edit_and_release
 
     fb = pending(world)
     feedback_edit_and_release(feedback=fb, explanation="Look at the sign.", hint="Which?")

@@ -12,8 +12,7 @@ from django.utils import timezone
 
 from grader.courses.services import enrollment_set
 from grader.feedback.models import Feedback
-from grader.feedback.review import feedback_bulk_release
-from grader.feedback.services import feedback_release
+from grader.feedback.services import feedback_bulk_release, feedback_release
 from grader.feedback_loop.models import Flag, Release
 from grader.feedback_loop.selectors import feedback_outcomes
 from grader.submissions.models import Submission

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from grader.feedback.models import Feedback
-from grader.feedback.review import feedback_bulk_release, feedback_edit_and_release
 from grader.feedback.services import (
+    feedback_bulk_release,
     feedback_collect_traces,
+    feedback_edit_and_release,
     feedback_generate,
     feedback_reject,
     feedback_release,
