@@ -373,6 +373,10 @@ GRADED_HOOKS: list[str] = [
     "grader.feedback.services.feedback_request_on_graded",  # LLM feedback on failures
     "grader.lms.lti.services.lti_submission_graded",  # LTI AGS score passback
 ]
+# feedback.released (feedback): a student can read the explanation; the LMS is sent it.
+FEEDBACK_RELEASED_HOOKS: list[str] = [
+    "grader.lms.services.feedback_released_notify",  # outbound LMS webhook
+]
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):

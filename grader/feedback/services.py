@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from functools import cache, partial
+from functools import cache
 from pathlib import Path
 
 from django.conf import settings
@@ -22,6 +22,7 @@ from feedback.validation import VALIDATED, Budget
 from grader.courses.models import Course
 from grader.feedback.models import AssignmentFeedbackConfig, Feedback
 from grader.grading.models import TestResult
+from grader.lib import events
 from grader.lib.sandbox import sandbox_backend
 from grader.submissions.models import Submission
 from sandbox.evidence import TestKey, Trace, collect_traces, match_traces
@@ -32,12 +33,11 @@ logger = logging.getLogger(__name__)
 
 
 def feedback_released_on_commit(submission_ids: list[int]) -> None:
-    """Record the release time, and once the release commits, send each submission's
-    ``feedback.released`` webhook to its course's LMS. A failure to queue it is logged: the
-    release itself has already happened."""
+    """Record the release time, and emit ``feedback.released`` for each submission
+    (grader.lib.events: its subscribers, the LMS webhook among them, run once the release
+    commits; a failing one is logged, the release itself has already happened)."""
     from grader.feedback_loop.services import feedback_release_record
     from grader.lms.release import released_for_student
-    from grader.lms.services import feedback_released_notify  # lms reads feedback models
 
     # An explanation the assignment's release policy still withholds reaches its student, and
     # the LMS, at the release instead (grader.lms.release).
@@ -46,14 +46,8 @@ def feedback_released_on_commit(submission_ids: list[int]) -> None:
     # attempts made after it. In the releasing transaction, like the release itself.
     feedback_release_record(submission_ids=submission_ids)
 
-    def notify(submission_id: int) -> None:
-        try:
-            feedback_released_notify(submission_id)
-        except Exception:
-            logger.exception("feedback.released webhook for submission %s failed", submission_id)
-
     for submission_id in submission_ids:
-        transaction.on_commit(partial(notify, submission_id))
+        events.emit(events.FEEDBACK_RELEASED, submission_id=submission_id)
 
 
 @cache

@@ -56,3 +56,13 @@ def test_only_if_calls_the_subscribers_off_when_it_says_no(settings):
 def test_an_unknown_event_fails_in_the_emitter():
     with pytest.raises(KeyError):
         events.emit("submission.deleted", submission_id=1)
+
+
+def test_the_lms_subscribes_to_both_events_and_neither_emitter_calls_it(settings):
+    from pathlib import Path
+
+    assert "grader.lms.services.submission_graded_notify" in settings.GRADED_HOOKS
+    assert "grader.lms.services.feedback_released_notify" in settings.FEEDBACK_RELEASED_HOOKS
+    root = Path(__file__).resolve().parents[2] / "grader"
+    for emitter in ("grading/services.py", "feedback/services.py"):
+        assert "grader.lms.services" not in (root / emitter).read_text(), emitter
