@@ -371,7 +371,7 @@ GRADED_HOOKS: list[str] = [
     "grader.lms.release.release_on_graded",  # graded after its release: nothing to release later
     "grader.lms.services.submission_graded_notify",  # outbound LMS webhook
     "grader.feedback.services.feedback_request_on_graded",  # LLM feedback on failures
-    "grader.lms.lti.services.lti_submission_graded",  # LTI AGS score passback
+    "grader.lms.lti.passback.lti_submission_graded",  # LTI AGS score passback
 ]
 # feedback.released (feedback): a student can read the explanation; the LMS is sent it.
 FEEDBACK_RELEASED_HOOKS: list[str] = [

@@ -59,7 +59,7 @@ def results_release_submission(*, submission: Submission) -> bool:
     from grader.feedback.models import Feedback
     from grader.feedback_loop.models import Release
     from grader.feedback_loop.services import feedback_release_record
-    from grader.lms.lti.services import lti_submission_graded
+    from grader.lms.lti.passback import lti_submission_graded
     from grader.lms.services import feedback_released_notify, results_released_notify
 
     try:

@@ -28,7 +28,7 @@ from grader.courses.models import Assignment, Course, Enrollment
 from grader.courses.selectors import course_role, is_course_staff
 from grader.lib.errors import Forbidden, ServiceError
 from grader.lms.lti.models import LtiGradeTarget
-from grader.lms.lti.services import lti_score_resend
+from grader.lms.lti.passback import lti_score_resend
 from grader.lms.models import WebhookDelivery
 from grader.lms.release import results_release_assignment
 from grader.lms.selectors import (

@@ -11,7 +11,7 @@ from grader.ops.sweeper import submissions_sweep
 def sweep_task() -> dict[str, int]:
     from grader.feedback.services import feedback_sweep
     from grader.grading.services import reference_checks_sweep
-    from grader.lms.lti.services import lti_score_posts_sweep
+    from grader.lms.lti.passback import lti_score_posts_sweep
     from grader.lms.release import results_release_sweep
     from grader.lms.services import webhook_deliveries_sweep
 

@@ -110,12 +110,8 @@ def test_a_resend_from_the_delivery_view(
 ):
     from grader.celery import app as celery_app
     from grader.lms.lti.models import LtiGradeTarget, LtiPlatform, LtiScorePost, LtiUser
-    from grader.lms.lti.services import (
-        SCORE_SCOPE,
-        lti_platform_generate_keys,
-        lti_score_post_attempt,
-        lti_submission_graded,
-    )
+    from grader.lms.lti.passback import lti_score_post_attempt, lti_submission_graded
+    from grader.lms.lti.services import SCORE_SCOPE, lti_platform_generate_keys
     from grader.lms.models import CourseIntegration, WebhookDelivery
     from grader.lms.services import submission_graded_notify, webhook_delivery_attempt
     from tests.feedback_loop.factories import graded

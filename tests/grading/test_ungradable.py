@@ -31,7 +31,7 @@ SENT: list[tuple[str, int]] = []
 REAL_HOOKS = [
     "grader.lms.services.submission_graded_notify",
     "grader.feedback.services.feedback_request_on_graded",
-    "grader.lms.lti.services.lti_submission_graded",
+    "grader.lms.lti.passback.lti_submission_graded",
 ]
 
 

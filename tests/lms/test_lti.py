@@ -320,7 +320,7 @@ def test_grading_posts_the_score_to_the_platform_ags_endpoint(
     lti: Any, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
 ) -> None:
     from grader.lms.lti import tasks
-    from grader.lms.lti.services import lti_submission_graded
+    from grader.lms.lti.passback import lti_submission_graded
 
     launch(Client(), lti, learner_claims(lti))
     student = LtiUser.objects.get(sub="lms-user-42").user
@@ -346,7 +346,7 @@ def test_grading_posts_the_score_to_the_platform_ags_endpoint(
 
 
 def test_a_failed_score_post_is_retried_then_sent(lti: Any, settings: Any) -> None:
-    from grader.lms.lti.services import lti_score_post_attempt, lti_submission_graded
+    from grader.lms.lti.passback import lti_score_post_attempt, lti_submission_graded
 
     settings.LTI_SCORE_BACKOFF_SECONDS = 30
     launch(Client(), lti, learner_claims(lti))
@@ -375,7 +375,7 @@ def _countdown_passed(post: LtiScorePost) -> None:
 
 
 def test_a_score_post_gives_up_after_the_last_try(lti: Any, settings: Any) -> None:
-    from grader.lms.lti.services import lti_score_post_attempt, lti_submission_graded
+    from grader.lms.lti.passback import lti_score_post_attempt, lti_submission_graded
 
     settings.LTI_SCORE_MAX_ATTEMPTS = 2
     launch(Client(), lti, learner_claims(lti))
@@ -391,7 +391,7 @@ def test_a_score_post_gives_up_after_the_last_try(lti: Any, settings: Any) -> No
 
 
 def test_no_score_is_posted_for_a_student_who_never_launched(lti: Any) -> None:
-    from grader.lms.lti.services import lti_submission_graded
+    from grader.lms.lti.passback import lti_submission_graded
 
     submission = graded_submission(lti.world, lti.world.alice)
     lti_submission_graded(submission.pk)

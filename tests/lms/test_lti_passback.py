@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from grader.courses.models import Assignment
 from grader.lms.lti.models import LtiGradeTarget, LtiLineItem, LtiScorePost, LtiUser
-from grader.lms.lti.services import lti_score_post_attempt, lti_submission_graded
+from grader.lms.lti.passback import lti_score_post_attempt, lti_submission_graded
 from grader.submissions.models import Submission
 from tests.feedback_loop.factories import graded
 from tests.lms.test_lti import launch, learner_claims, lti  # noqa: F401 - lti is a fixture
@@ -211,7 +211,7 @@ def test_the_sweep_resends_a_score_post_whose_message_was_lost(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     from grader.lms.lti import tasks
-    from grader.lms.lti.services import lti_score_posts_sweep
+    from grader.lms.lti.passback import lti_score_posts_sweep
 
     student = _student(lti)
     submission = graded(lti.world, student)

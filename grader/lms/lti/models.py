@@ -140,7 +140,7 @@ class LtiScorePost(models.Model):
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed (gave up)"
         # Never sent: a newer grade for the same target was queued meanwhile, and an older grade
-        # must not arrive last (grader.lms.lti.services.lti_score_post_attempt).
+        # must not arrive last (grader.lms.lti.passback.lti_score_post_attempt).
         SUPERSEDED = "superseded", "Not sent (a newer grade replaced it)"
 
     FULLY_GRADED = "FullyGraded"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from grader.lms.lti.services import lti_score_post_attempt
+from grader.lms.lti.passback import lti_score_post_attempt
 
 
 @shared_task(name="lti.post_score", acks_late=True)

@@ -27,13 +27,13 @@ from pylti1p3.lineitem import LineItem
 from grader.courses.models import Assignment, Course, Enrollment
 from grader.courses.selectors import assignment_list_for_course, is_course_staff
 from grader.lms.lti import tool
+from grader.lms.lti.passback import resource_id_for
 from grader.lms.lti.services import (
     CUSTOM_ASSIGNMENT,
     LtiLaunchError,
     lti_launch_process,
     lti_roster_sync,
     platform_for_launch,
-    resource_id_for,
 )
 
 logger = logging.getLogger(__name__)
