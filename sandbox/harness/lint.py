@@ -93,8 +93,12 @@ def check(tests_dir: Path, module_name: str, kinds: tuple[str, ...] = KINDS) -> 
 
 
 def check_package(package: AssignmentPackage) -> list[Finding]:
-    """Findings in the tests/ folder of a package with pytest tests (none for other packages)."""
-    if not any(t.type == "pytest" for t in package.tests) or not package.tests_dir.is_dir():
+    """Findings in the tests/ folder of a package with tests that run under the harness (none
+    for other packages)."""
+    from sandbox.testtypes import TEST_TYPES  # not at the top: the pytest type imports the harness
+
+    if not any(TEST_TYPES[t.type].uses_harness for t in package.tests) \
+            or not package.tests_dir.is_dir():
         return []
     if package.module_name in RESERVED_MODULES:
         return [Finding(package.submission, 0, "", "module",

@@ -34,6 +34,7 @@ class PytestTests(TestType):
     name = "pytest"
     keys = frozenset({"type", "file", "points", "visibility", "name", "sanity"})
     traced = True
+    uses_harness = True
 
     def parse(self, raw: dict[str, Any], index: int, root: Path, language: str) -> TestSpec:
         where = f"tests[{index}]"

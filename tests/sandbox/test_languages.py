@@ -43,6 +43,11 @@ BROKEN = {
 }
 
 
+def test_every_registered_language_has_a_program_and_a_compile_error_here():
+    # A language added to the registry (CONTRIBUTING.md) is built and run below, or this fails.
+    assert sorted(ADD) == sorted(BROKEN) == sorted(LANGUAGES)
+
+
 @pytest.mark.sandbox
 @pytest.mark.parametrize("name", sorted(ADD))
 def test_each_language_builds_and_runs_an_add_program(backend, workdir, name):
