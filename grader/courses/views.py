@@ -33,8 +33,10 @@ from grader.lms.selectors import course_has_lms_roster
 from sandbox.package import PackageError
 
 
-def _role_or_404(request: HttpRequest, course: Course) -> str:
-    # Outsiders get 404, not 403: a guessed URL does not even confirm the course exists.
+def role_or_404(request: HttpRequest, course: Course) -> str:
+    """The user's role in ``course``, for views of a course's pages.
+
+    Outsiders get 404, not 403: a guessed URL does not even confirm the course exists."""
     role = course_role(user=request.user, course=course)
     if role is None:
         raise Http404
@@ -50,7 +52,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
     course = get_object_or_404(Course, pk=pk)
-    role = _role_or_404(request, course)
+    role = role_or_404(request, course)
     return render(
         request,
         "courses/course_detail.html",
@@ -66,7 +68,7 @@ def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _teacher_or_404(request: HttpRequest, course: Course) -> None:
-    if _role_or_404(request, course) != Enrollment.Role.TEACHER:
+    if role_or_404(request, course) != Enrollment.Role.TEACHER:
         raise Http404
 
 

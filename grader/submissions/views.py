@@ -10,9 +10,10 @@ from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from grader.courses.models import Assignment, Course, Enrollment
+from grader.courses.models import Assignment, Enrollment
 from grader.courses.release import release_state
 from grader.courses.selectors import course_role, extension_count, is_course_staff
+from grader.courses.views import role_or_404
 from grader.feedback.selectors import feedback_for_staff, feedback_for_student
 from grader.feedback_loop.selectors import feedback_outcomes, requests_panel, status_panel
 from grader.grading.selectors import results_for_viewer
@@ -35,19 +36,11 @@ from grader.submissions.selectors import (
 from grader.submissions.services import submission_create
 
 
-def _role_or_404(request: HttpRequest, course: Course) -> str:
-    # Outsiders get 404, not 403: a guessed URL does not even confirm the course exists.
-    role = course_role(user=request.user, course=course)
-    if role is None:
-        raise Http404
-    return role
-
-
 @login_required
 def assignment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The assignment page: a student uploads a submission here and sees their attempts."""
     assignment = get_object_or_404(Assignment.objects.select_related("course"), pk=pk)
-    role = _role_or_404(request, assignment.course)
+    role = role_or_404(request, assignment.course)
     if not assignment.is_published and role == Enrollment.Role.STUDENT:
         raise Http404
     form = UploadForm()
