@@ -369,13 +369,13 @@ AXES_VERBOSE = False  # no banner from every manage.py command; lockouts are sti
 # submission.graded (grading): release bookkeeping, outbound webhook, feedback request, LTI.
 GRADED_HOOKS: list[str] = [
     "grader.lms.release.release_on_graded",  # graded after its release: nothing to release later
-    "grader.lms.services.submission_graded_notify",  # outbound LMS webhook
+    "grader.lms.webhooks.submission_graded_notify",  # outbound LMS webhook
     "grader.feedback.services.feedback_request_on_graded",  # LLM feedback on failures
     "grader.lms.lti.passback.lti_submission_graded",  # LTI AGS score passback
 ]
 # feedback.released (feedback): a student can read the explanation; the LMS is sent it.
 FEEDBACK_RELEASED_HOOKS: list[str] = [
-    "grader.lms.services.feedback_released_notify",  # outbound LMS webhook
+    "grader.lms.webhooks.feedback_released_notify",  # outbound LMS webhook
 ]
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()

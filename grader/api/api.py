@@ -29,7 +29,7 @@ from grader.lms.selectors import (
     submission_results_payload,
     webhook_delivery_get,
 )
-from grader.lms.services import webhook_redeliver
+from grader.lms.webhooks import webhook_redeliver
 from grader.submissions.models import Submission
 from grader.submissions.selectors import submission_get, submission_list_for_teacher
 from grader.submissions.services import submission_create

@@ -69,7 +69,7 @@ class WebhookDelivery(models.Model):
         DELIVERED = "delivered", "Delivered"
         DEAD = "dead", "Dead (gave up)"
         # A grade event never sent because a newer grade of the same student and assignment
-        # was queued meanwhile: an older grade must not arrive last (grader.lms.services).
+        # was queued meanwhile: an older grade must not arrive last (grader.lms.webhooks).
         SUPERSEDED = "superseded", "Not sent (a newer grade replaced it)"
 
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="+")

@@ -60,7 +60,7 @@ def results_release_submission(*, submission: Submission) -> bool:
     from grader.feedback_loop.models import Release
     from grader.feedback_loop.services import feedback_release_record
     from grader.lms.lti.passback import lti_submission_graded
-    from grader.lms.services import feedback_released_notify, results_released_notify
+    from grader.lms.webhooks import feedback_released_notify, results_released_notify
 
     try:
         with transaction.atomic():

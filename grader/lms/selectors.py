@@ -147,7 +147,7 @@ class StudentDeliveries:
 def deliveries_per_student(*, assignment: Assignment) -> list[StudentDeliveries]:
     """For the delivery view: per student of the course, what the LMS was sent for this
     assignment by LTI and by webhook, and what it answered. A fixed number of queries."""
-    from grader.lms.services import GRADE_EVENTS
+    from grader.lms.webhooks import GRADE_EVENTS
 
     students = list(
         get_user_model().objects.filter(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from grader.lms.services import webhook_delivery_attempt
+from grader.lms.webhooks import webhook_delivery_attempt
 
 
 @shared_task(name="lms.deliver_webhook", acks_late=True)

@@ -38,8 +38,9 @@ from grader.lms.selectors import (
     deliveries_per_student,
     webhook_delivery_list_for_course,
 )
-from grader.lms.services import inbound_submission_receive, webhook_redeliver
+from grader.lms.services import inbound_submission_receive
 from grader.lms.signing import HEADER, SignatureError, verify
+from grader.lms.webhooks import webhook_redeliver
 
 
 class WebhookError(Exception):

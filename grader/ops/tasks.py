@@ -13,7 +13,7 @@ def sweep_task() -> dict[str, int]:
     from grader.grading.services import reference_checks_sweep
     from grader.lms.lti.passback import lti_score_posts_sweep
     from grader.lms.release import results_release_sweep
-    from grader.lms.services import webhook_deliveries_sweep
+    from grader.lms.webhooks import webhook_deliveries_sweep
 
     report = submissions_sweep()
     return {

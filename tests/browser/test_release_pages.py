@@ -113,7 +113,7 @@ def test_a_resend_from_the_delivery_view(
     from grader.lms.lti.passback import lti_score_post_attempt, lti_submission_graded
     from grader.lms.lti.services import SCORE_SCOPE, lti_platform_generate_keys
     from grader.lms.models import CourseIntegration, WebhookDelivery
-    from grader.lms.services import submission_graded_notify, webhook_delivery_attempt
+    from grader.lms.webhooks import submission_graded_notify, webhook_delivery_attempt
     from tests.feedback_loop.factories import graded
     from tests.lms.test_lti_platform import (
         CLIENT_ID,

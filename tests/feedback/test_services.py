@@ -194,7 +194,7 @@ def test_the_repair_never_reaches_the_student(world, client, settings,
     assert "line 3" in page and feedback.repair.strip() not in page and "b + a" not in page
     api = client.get(f"/api/submissions/{submission.id}/feedback").content.decode()
     assert "b + a" not in api and "repair" not in api
-    from grader.lms.services import feedback_released_notify
+    from grader.lms.webhooks import feedback_released_notify
 
     with django_capture_on_commit_callbacks(execute=False):
         feedback_released_notify(submission.id)  # the webhook's body, stored before sending

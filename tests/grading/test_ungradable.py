@@ -29,7 +29,7 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.django_db]
 STUDENT_SENTENCE = "This submission could not be graded: the assignment's tests could not be run"
 SENT: list[tuple[str, int]] = []
 REAL_HOOKS = [
-    "grader.lms.services.submission_graded_notify",
+    "grader.lms.webhooks.submission_graded_notify",
     "grader.feedback.services.feedback_request_on_graded",
     "grader.lms.lti.passback.lti_submission_graded",
 ]

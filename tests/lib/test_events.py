@@ -58,11 +58,12 @@ def test_an_unknown_event_fails_in_the_emitter():
         events.emit("submission.deleted", submission_id=1)
 
 
-def test_the_lms_subscribes_to_both_events_and_neither_emitter_calls_it(settings):
+def test_the_lms_subscribes_to_both_events_and_neither_emitter_calls_its_webhooks(settings):
     from pathlib import Path
 
-    assert "grader.lms.services.submission_graded_notify" in settings.GRADED_HOOKS
-    assert "grader.lms.services.feedback_released_notify" in settings.FEEDBACK_RELEASED_HOOKS
+    assert "grader.lms.webhooks.submission_graded_notify" in settings.GRADED_HOOKS
+    assert "grader.lms.webhooks.feedback_released_notify" in settings.FEEDBACK_RELEASED_HOOKS
     root = Path(__file__).resolve().parents[2] / "grader"
     for emitter in ("grading/services.py", "feedback/services.py"):
-        assert "grader.lms.services" not in (root / emitter).read_text(), emitter
+        text = (root / emitter).read_text()
+        assert "grader.lms.webhooks" not in text and "grader.lms.services" not in text, emitter

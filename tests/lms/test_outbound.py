@@ -13,12 +13,12 @@ import pytest
 from grader.celery import app as celery_app
 from grader.grading.services import submission_run_graded_hooks
 from grader.lms.models import CourseIntegration, WebhookDelivery
-from grader.lms.services import backoff_seconds, webhook_delivery_attempt
 from grader.lms.signing import verify
+from grader.lms.webhooks import backoff_seconds, webhook_delivery_attempt
 
 pytestmark = pytest.mark.django_db
 SECRET = "outbound-secret"
-HOOK = "grader.lms.services.submission_graded_notify"
+HOOK = "grader.lms.webhooks.submission_graded_notify"
 
 
 class Receiver:
@@ -137,7 +137,7 @@ def test_a_second_copy_of_a_message_after_a_failed_try_posts_nothing(
     settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
     settings.LMS_WEBHOOK_BACKOFF_SECONDS = 60
     settings.GRADED_HOOKS = []  # the delivery is made by hand below, tried by hand
-    from grader.lms.services import submission_graded_notify
+    from grader.lms.webhooks import submission_graded_notify
 
     submission_graded_notify(graded.pk)
     delivery = WebhookDelivery.objects.get(submission=graded)

@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 
 from grader.lms.models import CourseIntegration, WebhookDelivery
-from grader.lms.services import (
+from grader.lms.webhooks import (
     submission_graded_notify,
     webhook_deliveries_sweep,
     webhook_delivery_attempt,

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from grader.lib import outbound
 from grader.lms.models import CourseIntegration, WebhookDelivery
-from grader.lms.services import webhook_delivery_attempt, webhook_delivery_create
+from grader.lms.webhooks import webhook_delivery_attempt, webhook_delivery_create
 
 pytestmark = pytest.mark.django_db
 

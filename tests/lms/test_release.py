@@ -119,7 +119,7 @@ def test_the_sweep_releases_at_each_students_due_date_and_sends_the_full_result_
     world: Any, after_due: Assignment, hooked: CourseIntegration,
     django_capture_on_commit_callbacks: Any,
 ):
-    from grader.lms.services import submission_graded_notify
+    from grader.lms.webhooks import submission_graded_notify
     from grader.ops.tasks import sweep_task
 
     mine, bobs = graded(world, world.alice), graded(world, world.bob)
@@ -212,7 +212,7 @@ def test_after_due_needs_a_due_date_in_the_settings(world: Any):
 
 
 def test_an_unchanged_grade_sends_no_second_webhook(world: Any, hooked: CourseIntegration):
-    from grader.lms.services import submission_graded_notify
+    from grader.lms.webhooks import submission_graded_notify
 
     submission = graded(world, world.bob)
     submission_graded_notify(submission.pk)
