@@ -188,6 +188,11 @@ try:
     SANDBOX_BACKEND = backend_name(os.environ.get("SANDBOX_BACKEND", "bubblewrap"))
 except ValueError as exc:
     raise ImproperlyConfigured(f"SANDBOX_BACKEND: {exc}") from None
+# Keyword arguments of each backend's class (grader.lib.sandbox passes the chosen one's).
+SANDBOX_BACKEND_OPTIONS: dict[str, dict[str, object]] = {"docker": {
+    "image": os.environ.get("SANDBOX_DOCKER_IMAGE") or "grader-sandbox:latest",
+    "pool_size": env_int("SANDBOX_DOCKER_POOL", 2),  # warm containers per set of limits
+}}
 
 # --- Celery --------------------------------------------------------------------------------
 # Time limits nest and all come from GRADING_TIME_LIMIT (readthedocs #12347: a task that outlives

@@ -11,8 +11,15 @@ from functools import cache
 from django.conf import settings
 
 from sandbox import Backend, get_backend
+from sandbox.backends import backend_name
+
+
+def backend_options(name: str) -> dict[str, object]:
+    """The settings' keyword arguments for backend ``name`` (an alias resolved)."""
+    return dict(settings.SANDBOX_BACKEND_OPTIONS.get(backend_name(name), {}))
 
 
 @cache
 def sandbox_backend() -> Backend:
-    return get_backend(settings.SANDBOX_BACKEND)
+    name = settings.SANDBOX_BACKEND
+    return get_backend(name, **backend_options(name))

@@ -79,8 +79,10 @@ from sandbox.backends.docker_verdict import disk_exceeded_result, exec_result
 from sandbox.types import RunResult, RunSpec, SandboxError
 
 log = logging.getLogger(__name__)
-IMAGE = os.environ.get("SANDBOX_DOCKER_IMAGE", "grader-sandbox:latest")
-POOL_SIZE = int(os.environ.get("SANDBOX_DOCKER_POOL", "2"))  # warm containers per limits set
+# Defaults. A deployment sets them (SANDBOX_DOCKER_IMAGE, SANDBOX_DOCKER_POOL) in
+# grader/settings.py, which passes them as keyword arguments: the sandbox reads no environment.
+IMAGE = "grader-sandbox:latest"
+POOL_SIZE = 2  # warm containers per limits set
 SANDBOX_UID = "65534:65534"
 
 

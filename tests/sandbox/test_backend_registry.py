@@ -49,3 +49,35 @@ def test_the_health_check_reports_the_probe_of_the_configured_backend(settings):
     settings.SANDBOX_BACKEND = "bubblewrap"
     ok, detail = check_sandbox()
     assert ok and detail.startswith("bubblewrap /")
+
+
+def test_the_web_app_builds_its_backend_with_the_settings_options(settings, monkeypatch):
+    from grader.lib import sandbox as lib_sandbox
+
+    built = {}
+
+    class Recorder:
+        name = "docker"
+
+        def __init__(self, **options):
+            built.update(options)
+
+    monkeypatch.setattr("sandbox.backends.backend_class", lambda name: Recorder)
+    settings.SANDBOX_BACKEND = "docker"
+    settings.SANDBOX_BACKEND_OPTIONS = {"docker": {"image": "mine:1", "pool_size": 5}}
+    lib_sandbox.sandbox_backend.cache_clear()
+    try:
+        assert lib_sandbox.sandbox_backend().name == "docker"
+    finally:
+        lib_sandbox.sandbox_backend.cache_clear()
+    assert built == {"image": "mine:1", "pool_size": 5}
+
+
+def test_no_sandbox_module_reads_the_environment_for_its_settings():
+    # Settings come in as arguments (grader/settings.py reads the environment); the harness's
+    # agent runs inside the sandbox and gradescope_setup's data folder is the one exception.
+    root = Path(sandbox.__file__).parent
+    for module in sorted(root.rglob("*.py")):
+        if "agent" in module.parts or module.name == "gradescope_setup.py":
+            continue
+        assert "os.environ.get(" not in module.read_text(), module

@@ -35,6 +35,7 @@ from feedback.evaluation import (
     spread,
 )
 from feedback.validation import Budget
+from grader.lib.sandbox import backend_options
 from sandbox import SandboxError, get_backend
 from sandbox.backends import ALIASES as BACKEND_ALIASES
 from sandbox.backends import BACKENDS
@@ -106,7 +107,7 @@ class Command(BaseCommand):
                 task = bar.add_task("evaluating", total=steps)
                 result = evaluate(
                     variants,
-                    backend=get_backend(options["backend"]),
+                    backend=get_backend(options["backend"], **backend_options(options["backend"])),
                     engine=engine,
                     samples=options["samples"],
                     runs=options["runs"],

@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from grader.lib.sandbox import backend_options
 from grader.lib.text import terminal_safe
 from sandbox import Backend, SandboxError, get_backend
 from sandbox.backends import ALIASES as BACKEND_ALIASES
@@ -67,7 +68,7 @@ class Command(BaseCommand):
                     submission=package.submission,
                     extensions=LANGUAGE_EXTENSIONS[package.language],
                 )
-                backend = get_backend(options["backend"])
+                backend = get_backend(options["backend"], **backend_options(options["backend"]))
                 report = grade(package, submission.files, backend)
                 feedback = (
                     self._feedback(package, submission.files, report, backend, options)
