@@ -1,10 +1,14 @@
 """What one test produced, and how its text is cut for a student. A leaf module: grade.py, the
-pytest harness and the gradescope runner all build on it without importing each other."""
+pytest harness and the gradescope runner all build on it without importing each other.
+
+``TestOutcome`` is the one per-test result from the sandbox to storage: every test type's runner
+returns it (the pytest harness too, before the type sets its points), ``GradeReport`` carries
+it, the web app stores it as a ``TestResult`` row and feedback reads its evidence from it."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sandbox.types import Fault, Verdict
 
@@ -28,6 +32,12 @@ class TestOutcome:
     # The package marks it ``sanity = true``: its result is shown to the student at once, whatever
     # the assignment's release policy (the student learns the submission runs at all).
     sanity: bool = False
+    # The pytest harness: the test's pytest id ("tests/test_add.py::test_small"); "" elsewhere.
+    nodeid: str = ""
+    # Feedback evidence from a traced run (lines of the submission it executed, probed values),
+    # never used for a score; None when the run was not traced.
+    covered: frozenset[int] | None = None
+    probes: list[dict[str, str]] = field(default_factory=list)
 
     __test__ = False
 

@@ -32,7 +32,12 @@ from sandbox.harness.agent.wire import (
     ProtocolError,
 )
 from sandbox.harness.layout import Layout
-from sandbox.harness.results import CaseResult, case_from_report, case_when_trusted_died
+from sandbox.harness.results import (
+    CaseResult,
+    case_from_report,
+    case_result,
+    case_when_trusted_died,
+)
 from sandbox.harness.students import StudentServer, boot_argv, done
 from sandbox.harness.traces import Evidence, parse_evidence
 from sandbox.types import Backend, Fault, Limits, RunResult, RunSpec, Verdict
@@ -51,8 +56,7 @@ _COLLECTED_LOCK = threading.Lock()
 
 
 def error_case(nodeid: str, output: str, fault: Fault = Fault.HARNESS) -> CaseResult:
-    return CaseResult(nodeid=nodeid, name=nodeid, verdict=Verdict.SANDBOX_ERROR,
-                      output=output[-8000:], wall_seconds=0.0, fault=fault)
+    return case_result(nodeid, nodeid, Verdict.SANDBOX_ERROR, output[-8000:], 0.0, fault)
 
 
 class TrustedRun:

@@ -1,4 +1,8 @@
-"""From what the trusted process and the backend reported to one :class:`CaseResult` per test.
+"""From what the trusted process and the backend reported to one result per test.
+
+A test's result is a ``sandbox.outcome.TestOutcome`` (``CaseResult`` is that type's name here):
+the harness fills what it knows (pytest id, name, verdict, output, time, fault, traces) with no
+points yet, and the pytest test type sets points and visibility from the package.
 
 The trusted process's report is checked against a strict schema first: a malformed report is
 the harness's fault (SANDBOX_ERROR), never a pass. A SANDBOX_ERROR always carries a ``Fault``:
@@ -8,10 +12,9 @@ the test gave no result for the student, so the submission could not be graded.
 from __future__ import annotations
 
 from concurrent.futures import Future
-from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox.outcome import OUTPUT_SHOWN, output_tail
+from sandbox.outcome import OUTPUT_SHOWN, TestOutcome, output_tail
 from sandbox.outcome import trim as _trim
 from sandbox.types import Fault, RunResult, Verdict
 
@@ -21,19 +24,15 @@ REASONS = {"passed", "skipped", "failed", "timeout", "lost", "protocol", "import
            "collect", "crash", "memory", "value", "fixture", "refused"}
 
 
-@dataclass
-class CaseResult:
-    """How one test case of a pytest file went for one submission."""
+CaseResult = TestOutcome  # the harness's name for the one per-test result type
 
-    nodeid: str  # "tests/test_add.py::test_small"
-    name: str  # "test_small", "test_add[2-3]", "TestStack::test_push"
-    verdict: Verdict
-    output: str  # what the student sees: assertion message or error, at most OUTPUT_SHOWN chars
-    wall_seconds: float
-    fault: Fault | None = None  # set with SANDBOX_ERROR: whose failure it was
-    # Feedback evidence from a traced run (runner.Evidence), never used for a score.
-    covered: frozenset[int] | None = None
-    probes: list[dict[str, str]] = field(default_factory=list)
+
+def case_result(nodeid: str, name: str, verdict: Verdict, output: str, seconds: float,
+                fault: Fault | None = None) -> TestOutcome:
+    """One test's result as the harness knows it: no points yet (the test type sets them)."""
+    return TestOutcome(name=name, score=0.0, max_score=0.0, verdict=verdict, visibility="visible",
+                       output=output, wall_seconds=seconds, kind="pytest", fault=fault,
+                       nodeid=nodeid)
 
 
 def short_name(nodeid: str) -> str:
@@ -70,15 +69,15 @@ def case_from_report(nodeid: str, report: dict[str, Any], student: Future[RunRes
     """
     name = short_name(nodeid)
     if not _valid(report) or report["nodeid"] != nodeid:
-        return CaseResult(nodeid, name, Verdict.SANDBOX_ERROR,
+        return case_result(nodeid, name, Verdict.SANDBOX_ERROR,
                           "the test runner sent a malformed report", 0.0, Fault.HARNESS)
     outcome, reason, output = report["outcome"], report["reason"], report["output"]
     seconds = round(float(report["seconds"]), 4)
     if outcome == "skipped":
-        return CaseResult(nodeid, name, Verdict.FAILED, trim(f"The test was skipped: {output}"),
+        return case_result(nodeid, name, Verdict.FAILED, trim(f"The test was skipped: {output}"),
                           seconds)
     if outcome == "passed":
-        return CaseResult(nodeid, name, Verdict.PASSED, "", seconds)
+        return case_result(nodeid, name, Verdict.PASSED, "", seconds)
     verdict, fault = Verdict.FAILED, None
     if reason == "timeout":
         verdict, output = Verdict.TIMEOUT, f"The test did not finish within {wall:g} s."
@@ -106,7 +105,7 @@ def case_from_report(nodeid: str, report: dict[str, Any], student: Future[RunRes
     elif reason == "refused":  # see agent/redirect.py: no submission changes this
         verdict, fault = Verdict.SANDBOX_ERROR, Fault.PACKAGE
         output = "The test did something the grader does not run for a test: " + output
-    return CaseResult(nodeid, name, verdict, trim(output), seconds, fault)
+    return case_result(nodeid, name, verdict, trim(output), seconds, fault)
 
 
 def _lost(run: RunResult) -> tuple[Verdict, str]:
@@ -135,7 +134,9 @@ def case_when_trusted_died(nodeid: str, run: RunResult, detail: str) -> CaseResu
         output = "The test runner stopped unexpectedly. " + (detail or run.message)
         tail = output_tail(run.stderr)
         output += f"\n{tail}" if tail else ""
-    return CaseResult(nodeid, short_name(nodeid), verdict, trim(output), run.wall_seconds, fault)
+    return case_result(nodeid, short_name(nodeid), verdict, trim(output), run.wall_seconds, fault)
 
 
-__all__ = ["CaseResult", "case_from_report", "case_when_trusted_died", "short_name", "trim"]
+__all__ = [
+    "CaseResult", "case_from_report", "case_result", "case_when_trusted_died", "short_name", "trim",
+]

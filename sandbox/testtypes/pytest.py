@@ -7,6 +7,7 @@ with one trusted run per test file for every variant (``run_pytest_plan``).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -60,10 +61,10 @@ class PytestTests(TestType):
             module_name=ctx.package.module_name,
             limits=ctx.package.limits,
         )
-        # The harness named each case and trimmed its output.
+        # The harness named each case and trimmed its output; the spec gives the points.
         return [
-            self.outcome(spec, case.verdict, case.output, wall_seconds=case.wall_seconds,
-                         fault=case.fault, name=case.name)
+            replace(case, score=spec.points if case.passed else 0.0, max_score=spec.points,
+                    visibility=spec.visibility, kind=self.name)
             for case in cases
         ]
 
