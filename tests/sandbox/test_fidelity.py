@@ -1,12 +1,13 @@
 """Pytest fidelity: a teacher's plain pytest file gives each test the result plain pytest gives.
 
-The corpus (``tests/sandbox/fidelity/``, one folder per idiom, see its ``support.py``) runs every
-test file with plain pytest in a subprocess (the oracle) and through the harness on the real
-bubblewrap backend, with a correct and a buggy solution; the per-test pass/fail maps must be
-equal. Idioms the harness cannot support safely are refused at upload instead (``REFUSED``) and,
-should one reach grading, give "could not be graded" for any submission, never a score. A few
-known gaps are listed with their reason and expected to disagree (strict xfail: fixing one
-fails here until it moves out of the list). Figures: ``.venv/bin/python bench/fidelity.py``.
+The corpus (``tests/sandbox/fidelity/``, one folder per idiom, see its ``support.py``) runs
+every test file with plain pytest in a subprocess (the oracle) and through the harness on the
+real bubblewrap and Docker backends, with a correct and a buggy solution; the per-test pass/fail
+maps must be equal. Idioms the harness cannot support safely are refused at upload instead
+(``REFUSED``) and, should one reach grading, give "could not be graded" for any submission,
+never a score. A few known gaps are listed with their reason and expected to disagree (strict
+xfail: fixing one fails here until it moves out of the list). Figures: ``.venv/bin/python
+bench/fidelity.py``.
 """
 
 from __future__ import annotations
@@ -44,14 +45,26 @@ def test_the_corpus_has_at_least_forty_supported_idioms():
     assert set(KNOWN_GAPS) <= set(SUPPORTED)
 
 
-@pytest.mark.sandbox
-@pytest.mark.parametrize("idiom", _cases())
-def test_each_test_gets_the_result_plain_pytest_gives_it(backend, tmp_path, idiom):
+def _agrees_with_plain_pytest(backend, tmp_path, idiom):
     correct, buggy = (compare(backend, idiom, variant, tmp_path) for variant in VARIANTS)
     # The corpus itself: plain pytest tells the two solutions apart.
     assert correct.plain and correct.plain != buggy.plain, f"{idiom}: a useless pair"
     assert correct.agrees, correct.differences()
     assert buggy.agrees, buggy.differences()
+
+
+@pytest.mark.sandbox
+@pytest.mark.parametrize("idiom", _cases())
+def test_each_test_gets_the_result_plain_pytest_gives_it(backend, tmp_path, idiom):
+    _agrees_with_plain_pytest(backend, tmp_path, idiom)
+
+
+@pytest.mark.sandbox
+@pytest.mark.docker
+@pytest.mark.parametrize("idiom", _cases())
+def test_each_test_gets_the_result_plain_pytest_gives_it_on_docker(docker_backend, tmp_path,
+                                                                    idiom):
+    _agrees_with_plain_pytest(docker_backend, tmp_path, idiom)
 
 
 @pytest.mark.parametrize("idiom", REFUSED)
