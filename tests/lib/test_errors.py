@@ -78,3 +78,13 @@ def test_flash_puts_the_message_on_the_next_page():
     request = _request()
     flash(request, Conflict("This flag was already resolved."))
     assert [str(m) for m in get_messages(request)] == ["This flag was already resolved."]
+
+
+def test_a_refused_lti_launch_is_a_typed_403_like_the_other_service_errors():
+    from grader.lib.errors import Forbidden, ServiceError
+    from grader.lms.lti.services import LtiLaunchError
+
+    error = LtiLaunchError("This platform is not registered.")
+    assert isinstance(error, Forbidden) and isinstance(error, ServiceError)
+    assert (error.http_status, error.code, error.message) == (
+        403, "lti_launch_refused", "This platform is not registered.")

@@ -23,6 +23,7 @@ from pylti1p3.service_connector import ServiceConnector
 
 from grader.courses.models import Assignment, Course, Enrollment
 from grader.courses.services import enrollment_set
+from grader.lib.errors import Forbidden
 from grader.lms.lti.models import (
     LtiContext,
     LtiGradeTarget,
@@ -41,8 +42,11 @@ SCORE_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
 CUSTOM_ASSIGNMENT = "assignment_id"  # the custom parameter a resource link names its assignment by
 
 
-class LtiLaunchError(Exception):
-    """A validated launch we still refuse (no usable role, unknown assignment...)."""
+class LtiLaunchError(Forbidden):
+    """A validated launch we still refuse (no usable role, unknown assignment...): a typed
+    service error (403) like the others, refused by the launch view in one place."""
+
+    code = "lti_launch_refused"
 
 
 # --- roles ---------------------------------------------------------------------------------

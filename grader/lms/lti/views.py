@@ -69,7 +69,7 @@ def lti_launch(request: HttpRequest) -> HttpResponse:
     try:
         result = lti_launch_process(launch_data=launch_data)
     except LtiLaunchError as exc:
-        return _refuse(request, str(exc), status=403)
+        return _refuse(request, exc.message, status=exc.http_status)
     login(request, result.user, backend="django.contrib.auth.backends.ModelBackend")
 
     if launch.is_deep_link_launch():
