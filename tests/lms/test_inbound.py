@@ -91,7 +91,9 @@ def test_bad_signature_is_401(client, world, integration):
     assert not Submission.objects.exists()
 
 
-@pytest.mark.parametrize("skew", [-301, 301])
+# Well outside the 300 s window: at 301 a slow second between int(time.time()) here and the
+# server's clock put a future timestamp back inside it (seen once under load).
+@pytest.mark.parametrize("skew", [-310, 310])
 def test_stale_or_future_timestamp_is_401(client, world, integration, skew):
     response = post(client, payload(world), timestamp=int(time.time()) + skew)
     assert response.status_code == 401
