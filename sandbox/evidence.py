@@ -19,12 +19,10 @@ lines and to check repairs.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sandbox import fstree
 from sandbox.package import AssignmentPackage
 from sandbox.testtypes import TEST_TYPES, Context
-from sandbox.testtypes.base import Probe, TestKey, Trace, Variants
+from sandbox.testtypes.base import Probe, TestKey, Trace, Variants, write_files
 from sandbox.types import Backend, Limits
 
 
@@ -42,14 +40,6 @@ def match_traces(results: list[tuple[str, str]], traces: list[tuple[TestKey, Tra
     return paired
 
 
-def _write(folder: Path, files: dict[str, bytes]) -> Path:
-    for name, content in files.items():
-        target = folder / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
-    return folder
-
-
 def collect_traces(backend: Backend, package: AssignmentPackage, files: dict[str, bytes], *,
                    probe_line: int = 0, probe_names: tuple[str, ...] = (),
                    only: set[TestKey] | None = None) -> list[tuple[TestKey, Trace | None]]:
@@ -62,7 +52,7 @@ def collect_traces(backend: Backend, package: AssignmentPackage, files: dict[str
     probe = Probe(probe_line, probe_names)
     with fstree.temporary_folder("evidence-") as root:
         # Each run copies this folder (Python has no build: the files as uploaded).
-        ctx = Context(package, files, backend, _write(root / "files", files), root)
+        ctx = Context(package, files, backend, write_files(files, root / "files"), root)
         for index, spec in enumerate(package.tests):
             found += TEST_TYPES[spec.type].trace(ctx, index, spec, probe, only)
     return found
@@ -84,7 +74,7 @@ def rerun(backend: Backend, package: AssignmentPackage, variants: list[dict[str,
     if not variants or not tests:
         return results
     with fstree.temporary_folder("rerun-") as root:
-        job = Variants(backend, package, [_write(root / f"v{i}", files)
+        job = Variants(backend, package, [write_files(files, root / f"v{i}")
                                           for i, files in enumerate(variants)],
                        root, limits or package.limits, deadline, parallel)
         for kind, test_type in TEST_TYPES.items():

@@ -21,6 +21,7 @@ from sandbox.languages import BuildResult, get_language
 from sandbox.outcome import TestOutcome, Ungradable, trim, ungradable
 from sandbox.package import AssignmentPackage
 from sandbox.testtypes import TEST_TYPES, Context
+from sandbox.testtypes.base import write_files
 from sandbox.types import Backend, Verdict
 
 
@@ -79,12 +80,7 @@ def grade(package: AssignmentPackage, files: dict[str, bytes], backend: Backend,
     started = time.monotonic()
     language = get_language(package.language)
     with fstree.temporary_folder("grade-") as root:
-        built = root / "built"
-        built.mkdir()
-        for name, content in files.items():
-            target = built / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(content)
+        built = write_files(files, root / "built")
         # Our build runs unless every test builds the upload itself (TestType.own_build).
         build = (
             language.build(backend, built, package.submission, package.limits)

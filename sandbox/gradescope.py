@@ -54,7 +54,7 @@ import datetime as dt
 import json
 import shutil
 import tempfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from sandbox import fstree
@@ -197,17 +197,7 @@ def run_gradescope(
     return cases
 
 
-def write_files(files: dict[str, bytes], folder: Path) -> Path:
-    """The student's files as uploaded, in a fresh ``folder`` (names are intake-normalized)."""
-    folder.mkdir()
-    for rel, content in files.items():
-        target = folder / PurePosixPath(rel)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
-    return folder
-
-
 __all__ = [
     "ResultsError", "default_metadata", "merge_metadata", "parse_results", "read_results",
-    "run_gradescope", "write_files",
+    "run_gradescope",
 ]

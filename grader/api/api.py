@@ -22,6 +22,7 @@ from grader.courses.models import Enrollment
 from grader.courses.selectors import course_roles_for_user, is_course_staff
 from grader.feedback.selectors import feedback_for_staff, feedback_for_student
 from grader.lib.errors import ServiceError
+from grader.lib.web_errors import with_retry_after
 from grader.lms.selectors import (
     api_token_user,
     assignment_list_for_user,
@@ -63,9 +64,7 @@ def service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
     response = api.create_response(
         request, {"code": exc.code, "detail": exc.message}, status=exc.http_status
     )
-    if exc.retry_after is not None:
-        response["Retry-After"] = str(exc.retry_after)
-    return response
+    return with_retry_after(response, exc)
 
 
 @api.exception_handler(HttpError)

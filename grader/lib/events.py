@@ -29,19 +29,20 @@ SUBSCRIBERS = {GRADED: "GRADED_HOOKS", FEEDBACK_RELEASED: "FEEDBACK_RELEASED_HOO
 
 
 def subscribers(event: str) -> list[str]:
+    """The dotted paths ``event``'s setting lists now."""
     return list(getattr(settings, SUBSCRIBERS[event]))
 
 
 def emit(event: str, *, submission_id: int, only_if: Callable[[], bool] | None = None) -> None:
     """Run ``event``'s subscribers with ``submission_id`` after the current transaction
     commits. ``only_if``, asked then, can call them off (the row changed in the meantime)."""
-    names = SUBSCRIBERS[event]  # an unknown event fails here, in the emitter, not after commit
+    SUBSCRIBERS[event]  # an unknown event fails here, in the emitter, not after commit
 
     def run() -> None:
         if only_if is not None and not only_if():
             logger.info("%s for submission %s: nothing to send", event, submission_id)
             return
-        for path in getattr(settings, names):
+        for path in subscribers(event):
             try:
                 import_string(path)(submission_id)
             except Exception:

@@ -31,6 +31,8 @@ def flash(request: HttpRequest, exc: ServiceError) -> None:
 
 
 def with_retry_after(response: HttpResponse, exc: ServiceError) -> HttpResponse:
+    """``response`` with the error's ``Retry-After`` (seconds), if it has one: pages, the API
+    and the inbound webhook all answer a rate limit this way."""
     if exc.retry_after is not None:
         response["Retry-After"] = str(exc.retry_after)
     return response

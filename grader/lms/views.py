@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST
 from grader.courses.models import Assignment, Course, Enrollment
 from grader.courses.selectors import course_role, is_course_staff
 from grader.lib.errors import Forbidden, ServiceError
+from grader.lib.web_errors import with_retry_after
 from grader.lms.lti.models import LtiGradeTarget
 from grader.lms.lti.passback import lti_score_resend
 from grader.lms.models import WebhookDelivery
@@ -81,9 +82,7 @@ def inbound_submission(request: HttpRequest, course_code: str) -> HttpResponse:
         response = JsonResponse(
             {"code": exc.code, "error": exc.message}, status=_service_error_status(exc)
         )
-        if exc.retry_after is not None:
-            response["Retry-After"] = str(exc.retry_after)
-        return response
+        return with_retry_after(response, exc)
 
 
 def _read_body(request: HttpRequest) -> bytes:

@@ -140,6 +140,16 @@ class Context:
     metadata: dict[str, Any] | None = None  # the web app's facts for submission_metadata.json
 
 
+def write_files(files: dict[str, bytes], folder: Path) -> Path:
+    """The student's files as uploaded, in a fresh ``folder`` (names are intake-normalized)."""
+    folder.mkdir()
+    for rel, content in files.items():
+        target = folder / PurePosixPath(rel)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+    return folder
+
+
 def fresh_copy(built: Path, parent: Path) -> Path:
     """Each run gets its own copy of the built workspace: no state leaks between tests.
 

@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from sandbox.gradescope import default_metadata, merge_metadata, run_gradescope, write_files
+from sandbox.gradescope import default_metadata, merge_metadata, run_gradescope
 from sandbox.outcome import TestOutcome
 from sandbox.testtypes.base import (
     SOLUTION_DIR,
@@ -20,6 +20,7 @@ from sandbox.testtypes.base import (
     known_keys,
     number,
     safe_relative,
+    write_files,
 )
 
 

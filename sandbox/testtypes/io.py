@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import secrets
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -152,9 +151,8 @@ class IoTests(TestType):
             i, key = item
             if job.deadline is not None and time.monotonic() > job.deadline:
                 return i, key, None
-            run_dir = Path(tempfile.mkdtemp(dir=job.root, prefix="run-"))
+            run_dir = fresh_copy(job.dirs[i], job.root)
             try:
-                fstree.copy_tree(job.dirs[i], run_dir)
                 spec = job.package.tests[key.spec]
                 run = _run(job.backend, job.package.language, job.package.submission, spec,
                            job.limits, run_dir)
