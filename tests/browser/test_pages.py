@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,6 +39,16 @@ def browser() -> Iterator[object]:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         yield browser
         browser.close()
+
+
+def feedback_diagnosis() -> str:
+    """What a timed-out wait for feedback should say: the rows, and the worker's last words."""
+    from grader.feedback.models import Feedback
+
+    rows = list(Feedback.objects.values("submission_id", "status", "error"))
+    log = ROOT / "var" / "log" / "test-worker-grading-feedback.log"
+    tail = log.read_text(errors="replace")[-3000:] if log.exists() else "(no worker log)"
+    return f"no feedback reached the review queue; feedback rows: {rows}\nworker log:\n{tail}"
 
 
 def shot(page, name: str) -> None:
@@ -126,11 +137,13 @@ def test_a_wrong_upload_gets_a_checked_explanation_the_teacher_approves(
 
     teacher = login(browser, live_server, "teacher")
     review = f"{live_server.url}/courses/{world.course.pk}/review/"
-    for _ in range(120):  # the feedback task runs after grading, on the same worker
+    # The feedback task runs after grading, on the same worker: traced runs, the repair search
+    # and the CPU model take about 30 s on a quiet machine, several times that on a busy CI one.
+    deadline = time.monotonic() + 300
+    while not teacher.query_selector(".review-item"):
+        assert time.monotonic() < deadline, feedback_diagnosis()
+        teacher.wait_for_timeout(2000)
         teacher.goto(review)
-        if teacher.query_selector(".review-item"):
-            break
-        teacher.wait_for_timeout(1000)
     item = teacher.inner_text(".review-item")
     assert "validated" in item and "line 3" in item
     assert "return b + a" in item  # the checked repair, for the teacher only

@@ -36,9 +36,12 @@ def feedback_worker() -> Iterator[subprocess.Popen[bytes]]:
 
 
 def run_worker(queues: str) -> Iterator[subprocess.Popen[bytes]]:
-    from grader.celery import ensure_broker_dirs
+    from grader.celery import app, ensure_broker_dirs
 
     ensure_broker_dirs()
+    # Messages an earlier test left on the broker (a view that enqueued with no worker running)
+    # are not this test's work: a worker that starts on them first only delays the one it waits for.
+    app.control.purge()
     env = {**os.environ, "DATABASE_URL": database_url(), "FEEDBACK_REPAIR_SECONDS": "300"}
     # A file, not a pipe nobody reads: a chatty worker would block on a full pipe.
     log_dir = ROOT / "var" / "log"
