@@ -50,7 +50,8 @@ CTL_FRAME = 1 << 20  # bytes of one message from the trusted process
 MAX_SOURCE = 4 << 20  # bytes of the student's module sent to the trusted side as text
 # Collection never sees a submission, so its result depends only on the package: remember it
 # per (tests folder contents, test file, module name) for the next submissions of the package.
-_COLLECTED: OrderedDict[str, list[str]] = OrderedDict()
+# Each entry: the node ids, and whether the tests' processes may share one started session.
+_COLLECTED: OrderedDict[str, tuple[list[str], bool]] = OrderedDict()
 _COLLECTED_MAX = 256
 _COLLECTED_LOCK = threading.Lock()
 
@@ -115,6 +116,9 @@ class Job:
         self.sources: list[Path] = []  # submission folder per plan index
         self.server: StudentServer | None = None
         self.traces: dict[int, tuple[frozenset[int], list[dict[str, str]]]] = {}
+        # Collecting found that starting a pytest session never uses the student's module: the
+        # tests' processes fork from one started session (``agent/trusted.py``).
+        self.shared_start = False
 
     def _config(self, mode: str, **extra: object) -> dict[str, Any]:
         return {"mode": mode, "module": self.module_name, "test_file": self.test_file,
@@ -159,26 +163,29 @@ class Job:
         with _COLLECTED_LOCK:
             if key in _COLLECTED:
                 _COLLECTED.move_to_end(key)
-                return list(_COLLECTED[key])
+                nodeids, self.shared_start = _COLLECTED[key]
+                return list(nodeids)
         found = self._collect_in_sandbox()
-        if isinstance(found, list):
-            with _COLLECTED_LOCK:
-                _COLLECTED[key] = list(found)
-                while len(_COLLECTED) > _COLLECTED_MAX:
-                    _COLLECTED.popitem(last=False)
-        return found
+        if isinstance(found, CaseResult):
+            return found
+        with _COLLECTED_LOCK:
+            _COLLECTED[key] = (list(found[0]), found[1])
+            while len(_COLLECTED) > _COLLECTED_MAX:
+                _COLLECTED.popitem(last=False)
+        self.shared_start = found[1]
+        return list(found[0])
 
-    def _collect_in_sandbox(self) -> list[str] | CaseResult:
+    def _collect_in_sandbox(self) -> tuple[list[str], bool] | CaseResult:
         limits = _trusted_limits(self.limits, wall=self.limits.wall_seconds + 30)
         run = TrustedRun(self, self._config("collect"), limits)
         message = run.recv()
         outcome = run.finish()
         if message and message.get("op") == "collected":
-            nodeids = message.get("nodeids")
+            nodeids, shared = message.get("nodeids"), message.get("shared_start", False)
             if isinstance(nodeids, list) and all(
                 isinstance(n, str) and 0 < len(n) <= 1000 for n in nodeids
-            ) and len(set(nodeids)) == len(nodeids):
-                return nodeids
+            ) and len(set(nodeids)) == len(nodeids) and isinstance(shared, bool):
+                return nodeids, shared
             return error_case(self.test_file, "the test runner sent a malformed test list")
         if message and message.get("op") in ("collect_error", "fatal"):
             # No student process exists while collecting: pytest's collection errors are the
@@ -201,7 +208,8 @@ class Job:
         wall = self.limits.wall_seconds
         limits = _trusted_limits(self.limits, wall=_per_test(wall) * len(todo) + 30)
         nodeids = [n for _, n in todo]
-        config = self._config("run", nodeids=nodeids, wall_seconds=wall)
+        config = self._config("run", nodeids=nodeids, wall_seconds=wall,
+                              shared_start=self.shared_start)
         run = TrustedRun(self, config, limits)
         self._server_for([slot for slot, _ in todo])  # boots while the trusted side imports
         current: tuple[int, StudentServer | Future[RunResult]] | None = None
@@ -226,6 +234,8 @@ class Job:
                     failure = text if isinstance(text, str) else f"unexpected message {op!r}"
                     break
         finally:
+            if current is None and index == len(todo) and self.server is not None:
+                self.server.release()  # no test is left for it: it ends with the trusted run
             outcome = run.finish()
             if current is not None:
                 slot, student = current

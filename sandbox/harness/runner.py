@@ -72,10 +72,14 @@ ended (the fork server's report, or the backend's verdict on the student sandbox
 sandbox ended); the others still score. A fork server that dies or stops answering is replaced
 by a new one for the remaining tests. If the trusted process itself dies, the test it was
 running gets a verdict from that run's result and the remaining tests continue in a new
-trusted run. Both zygotes fork from prepared state: the trusted one has pytest imported, its
-``Config`` with every default plugin built (``trusted._prepare_config``) and its heap frozen
-for the garbage collector; what a test costs is one pytest session in a forked child and one
-forked student process (``bench/harness.py`` prints the figures against plain pytest).
+trusted run. Both zygotes fork from prepared state. The trusted one has started a pytest
+session on the test file (configuration, plugins, the package's initial conftest files, the
+fixture manager) and forks each test's child where pytest would collect, when collecting showed
+that starting a session never uses the student's module (no conftest imports it or reads its
+file: ``shared_start``); a package whose conftest does gets a whole session per child, from a
+prepared ``Config``. What a test costs is a forked child that collects the file and runs one
+test, and one forked student process (``bench/harness.py`` prints the figures against plain
+pytest).
 
 What teacher tests can and cannot do
 ------------------------------------

@@ -33,11 +33,16 @@ class CollectPlugin:
     def __init__(self) -> None:
         self.nodeids: list[str] = []
         self.errors: list[str] = []
+        self.collecting = False  # the session has started; its tests are being collected
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_configure(self, config: pytest.Config) -> None:
         config.option.tbstyle = "short"
         to_front()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection(self, session: pytest.Session) -> None:
+        self.collecting = True
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:

@@ -106,9 +106,16 @@ def to_front() -> None:
     sys.meta_path[:] = ours + [f for f in sys.meta_path if not isinstance(f, StudentFinder)]
 
 
-def install_collecting(module_name: str) -> None:
-    """While tests are listed: ``import solution`` gives a :class:`~.proxy.LazyModule`."""
-    loader = StudentLoader(LazyModule, lambda module: None, student_path(module_name))
+def install_collecting(module_name: str, on_import: Callable[[], None] | None = None) -> None:
+    """While tests are listed (and in the trusted process that starts the session its tests'
+    processes share): ``import solution`` gives a :class:`~.proxy.LazyModule`. ``on_import``
+    is told of each import."""
+
+    def imported(module: types.ModuleType) -> None:
+        if on_import is not None:
+            on_import()
+
+    loader = StudentLoader(LazyModule, imported, student_path(module_name))
     sys.meta_path.insert(0, StudentFinder(module_name, loader))
 
 

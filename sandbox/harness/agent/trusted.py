@@ -7,14 +7,23 @@ only through the ``ctl`` socket, which no student process ever holds.
 module (no student process exists; the student's file is an empty placeholder) and reports the
 node ids.
 
-``run`` is a zygote: it imports pytest once and then, for each node id, asks the runner for a
-fresh student process (``start``; the runner answers with one end of a socketpair and a memfd
-holding the student's source, both passed over ``ctl`` with SCM_RIGHTS), writes the source to
-``/work/<module>.py`` read-only, forks a child that runs pytest on that single test with the
-student module's import redirected to a :class:`~.proxy.StudentModule` wired to the socket
-(``redirect.py``), and reports the child's summary (``result``). The parent enforces the
-per-test deadline by killing the child: a test that hangs in test code, or a student that floods
-the channel, costs only that test.
+``run`` is a zygote. It starts one pytest session on the test file (configuration, plugins,
+the package's initial ``conftest.py`` files, the fixture manager: what costs most in a pytest
+run) and, where pytest would collect, serves the tests one by one: for each node id it asks the
+runner for a fresh student process (``start``; the runner answers with one end of a socketpair
+and a memfd holding the student's source, both passed over ``ctl`` with SCM_RIGHTS), writes the
+source to ``/work/<module>.py`` read-only, and forks a child. The child goes on with the
+session from there: it collects the test file with the student module's import redirected to a
+:class:`~.proxy.StudentModule` wired to the socket (``redirect.py``), runs that single test and
+reports its summary, which the parent passes on (``result``). Every child forks from the same
+state, which no test has touched: nothing carries over from one test to the next. The parent
+enforces the per-test deadline by killing the child: a test that hangs in test code, or a
+student that floods the channel, costs only that test.
+
+The session is shared only when collecting found that starting it never used the student's
+module (``shared_start``: no ``conftest.py`` or plugin imports it or opens its file before the
+tests are collected); otherwise each child runs a whole pytest session of its own, after the
+parent has prepared pytest's ``Config``.
 """
 
 from __future__ import annotations
@@ -31,7 +40,7 @@ import sys
 import tempfile
 import time
 import traceback
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -79,11 +88,25 @@ def main() -> None:
 
 
 def _collect(config: dict[str, Any], ctl: Peer) -> None:
-    redirect.install_collecting(config["module"])
+    plugin = CollectPlugin()
+    path = redirect.student_path(config["module"])
+    early: list[str] = []  # uses of the student's module before the tests are collected
+
+    def used(what: str) -> None:
+        if not plugin.collecting and what not in early:
+            early.append(what)
+
+    def audit(event: str, args: tuple[Any, ...]) -> None:
+        if event == "open" and args and isinstance(args[0], str | bytes):
+            with contextlib.suppress(Exception):
+                if os.path.normpath(os.path.join(os.getcwd(), os.fsdecode(args[0]))) == path:
+                    used("open")
+
+    redirect.install_collecting(config["module"], on_import=lambda: used("import"))
+    sys.addaudithook(audit)
     captured = tempfile.TemporaryFile()
     os.dup2(captured.fileno(), 1)
     os.dup2(captured.fileno(), 2)
-    plugin = CollectPlugin()
     code = int(pytest.main(["--collect-only", *pytest_args(config["test_file"])],
                            plugins=[plugin]))
     if plugin.errors or code not in (0, 5):  # 5: no tests collected
@@ -91,27 +114,182 @@ def _collect(config: dict[str, Any], ctl: Peer) -> None:
         text = "\n".join(plugin.errors) or captured.read()[-8000:].decode(errors="replace")
         ctl.send({"op": "collect_error", "output": text or f"pytest exited with code {code}"})
     else:
-        ctl.send({"op": "collected", "nodeids": plugin.nodeids})
+        ctl.send({"op": "collected", "nodeids": plugin.nodeids, "shared_start": not early})
 
 
 def _serve(config: dict[str, Any], ctl: Peer, ctl_sock: socket.socket) -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     _preload_pytest()
-    _prepare_config(pytest_args(config["test_file"]))
-    # What is loaded now is shared by every child: out of the collector's sight, so that the
-    # gc.collect() pytest runs at every session's end (unraisableexception) walks only what the
-    # test itself made (it walked all of pytest in each child: ~20 ms a test), and no page
-    # of it is copied on write by a collection.
-    gc.freeze()
-    for index, nodeid in enumerate(config["nodeids"]):
-        ctl.send({"op": "start", "index": index, "nodeid": nodeid})
-        data, fds, _, _ = socket.recv_fds(ctl_sock, 1, 2)
-        if not data or not fds:
-            return  # the runner stopped
-        _write_source(config["module"], fds[1] if len(fds) > 1 else None)
-        result = _run_one(config, nodeid, fds[0], ctl_sock)
-        ctl.send({"op": "result", "index": index, "nodeid": nodeid, **result})
+    args = pytest_args(config["test_file"])
+    zygote = Zygote(config, ctl, ctl_sock)
+    if not config.get("shared_start"):
+        _prepare_config(args)
+        # What is loaded now is shared by every child: out of the collector's sight, so that
+        # the gc.collect() pytest runs at every session's end (unraisableexception) walks only
+        # what the test itself made, and no page of it is copied on write by a collection.
+        gc.freeze()
+        zygote.serve(None)
+        os._exit(0)
+    os.dup2(devnull, 2)  # before pytest captures the fds: the children's captures stay theirs
+    redirect.install_collecting(config["module"])  # never the student's code in this process
+    _write_source(config["module"], None)  # the file exists, empty, as when tests were listed
+    try:
+        pytest.main(args, plugins=[zygote])
+    except BaseException:
+        if zygote.child is None:
+            raise
+        zygote.child.leave(traceback.format_exc())
+    if zygote.child is not None:
+        zygote.child.leave()
+
+
+class Zygote:
+    """Serves the node ids of ``config`` one by one, each in a forked child."""
+
+    def __init__(self, config: dict[str, Any], ctl: Peer, ctl_sock: socket.socket) -> None:
+        self.config, self.ctl, self.ctl_sock = config, ctl, ctl_sock
+        self.child: Child | None = None  # set in a forked child
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection(self, session: pytest.Session) -> bool | None:
+        gc.freeze()  # the session as started, shared by every child (see _serve)
+        if self.serve(session) is None:
+            return None  # a child: it collects and runs its test
+        os._exit(0)  # every result is sent: nothing of this session is left to do
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
+        return None if self.child is not None else True  # the parent runs no test itself
+
+    def serve(self, shared: pytest.Session | None) -> bool | None:
+        """True once every test ran (the parent); None in a child that goes on with ``shared``."""
+        ctl, ctl_sock, config = self.ctl, self.ctl_sock, self.config
+        for index, nodeid in enumerate(config["nodeids"]):
+            ctl.send({"op": "start", "index": index, "nodeid": nodeid})
+            data, fds, _, _ = socket.recv_fds(ctl_sock, 1, 2)
+            if not data or not fds:
+                break  # the runner stopped
+            _write_source(config["module"], fds[1] if len(fds) > 1 else None)
+            result = self._run_one(nodeid, fds[0], shared)
+            if result is None:
+                return None
+            ctl.send({"op": "result", "index": index, "nodeid": nodeid, **result})
+        return True
+
+    def _run_one(self, nodeid: str, fd: int,
+                 shared: pytest.Session | None) -> dict[str, Any] | None:
+        config = self.config
+        wall = float(config["wall_seconds"])
+        read_end, write_end = os.pipe()
+        started = time.monotonic()
+        pid = os.fork()
+        if pid == 0:
+            self._in_child(nodeid, fd, read_end, write_end, started + wall + START_SLACK, shared)
+            return None  # in a child that goes on with the shared session
+        os.close(write_end)
+        os.close(fd)  # the child holds it now; our copy would keep the student from seeing EOF
+        return _watch(pid, read_end, started, wall)
+
+    def _in_child(self, nodeid: str, fd: int, read_end: int, write_end: int,
+                  hello_deadline: float, shared: pytest.Session | None) -> None:
+        try:
+            os.close(read_end)
+            self.ctl_sock.close()
+            if shared is None:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+            child = self.child = Child(self.config, nodeid, fd, write_end, hello_deadline)
+            if shared is None:
+                pytest.main(pytest_args(self.config["test_file"]), plugins=[child.plugin, child])
+                child.leave()
+            shared.config.pluginmanager.register(child.plugin, "grader-run")
+            shared.config.pluginmanager.register(child, "grader-child")
+            capture = shared.config.pluginmanager.getplugin("capturemanager")
+            if capture is not None:
+                capture.read_global_capture()  # what a killed earlier test left: not this one's
+        except BaseException:
+            report = {"result": {"outcome": "failed", "reason": "crash",
+                                 "output": traceback.format_exc()[-4000:]}}
+            with contextlib.suppress(BaseException):
+                os.write(write_end, json.dumps(report).encode() + b"\n")
+            os._exit(0)
+        return None
+
+
+class Child:
+    """One test's process: its session to the student process, its plugin, its report pipe."""
+
+    def __init__(self, config: dict[str, Any], nodeid: str, fd: int, report: int,
+                 hello_deadline: float) -> None:
+        self.report = report
+        session = Session(Peer(socket.socket(fileno=fd)), HelperRegistry(config["helpers"]))
+        session.start_lazily(hello_deadline, float(config["wall_seconds"]), self.ready)
+        # The test cannot pass any more (the student process is gone, lied, or time is up):
+        # report now instead of letting pytest format a traceback nobody will read.
+        session.on_broken = self.leave
+        session.ambient = Tracker()
+        redirect.install(session, config["module"])
+        self.plugin = RunPlugin(nodeid, session, on_start=self.ready)
+
+    def ready(self) -> None:  # the test started, or the student said hello
+        os.write(self.report, b'{"ready": true}\n')
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_logfinish(self) -> None:
+        # Every report of the test is in and its fixtures, session-scoped ones included, are
+        # torn down (it is the session's last item): the rest of the session is for nobody.
+        self.leave()
+
+    def leave(self, crash: str | None = None) -> NoReturn:
+        result = (self.plugin.result() if crash is None
+                  else {"outcome": "failed", "reason": "crash", "output": crash[-4000:]})
+        with contextlib.suppress(BaseException):
+            os.write(self.report, json.dumps({"result": result}).encode() + b"\n")
+        os._exit(0)
+
+
+def _watch(pid: int, read_end: int, started: float, wall: float) -> dict[str, Any]:
+    """The child's result, or how it ended: killed at its deadline, or when it floods us."""
+    deadline = started + wall + START_SLACK
+    buffer = bytearray()
+    result: dict[str, Any] | None = None
+    timed_out = False
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                timed_out = True
+                os.kill(pid, signal.SIGKILL)
+                break
+            if not select.select([read_end], [], [], left)[0]:
+                continue
+            chunk = os.read(read_end, 1 << 16)
+            if not chunk:
+                break
+            buffer += chunk
+            if len(buffer) > MAX_CHILD_REPORT:
+                os.kill(pid, signal.SIGKILL)
+                break
+            while b"\n" in buffer:
+                line, _, rest = bytes(buffer).partition(b"\n")
+                buffer[:] = rest
+                message = json.loads(line)
+                if message.get("ready"):  # the test started, or the student said hello
+                    deadline = time.monotonic() + wall + KILL_GRACE
+                elif isinstance(message.get("result"), dict):
+                    result = message["result"]
+    finally:
+        os.close(read_end)
+        _, status = os.waitpid(pid, 0)
+    seconds = round(time.monotonic() - started, 4)
+    if timed_out:
+        result = {"outcome": "failed", "reason": "timeout", "output": ""}
+    elif result is None:
+        why = (f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
+               else f"exit code {os.waitstatus_to_exitcode(status)}")
+        result = {"outcome": "failed", "reason": "crash",
+                  "output": f"the test process ended without a result ({why})"}
+    return {**result, "seconds": seconds}
 
 
 def _preload_pytest() -> None:
@@ -158,92 +336,6 @@ def _write_source(module: str, fd: int | None) -> None:
     with open(path, "wb") as fh:
         fh.write(data)
     os.chmod(path, 0o444)
-
-
-def _run_one(config: dict[str, Any], nodeid: str, fd: int,
-             ctl_sock: socket.socket) -> dict[str, Any]:
-    wall = float(config["wall_seconds"])
-    read_end, write_end = os.pipe()
-    started = time.monotonic()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns
-        try:
-            os.close(read_end)
-            ctl_sock.close()
-            _child(config, nodeid, fd, write_end, started + wall + START_SLACK)
-        except BaseException:
-            report = {"result": {"outcome": "failed", "reason": "crash",
-                                 "output": traceback.format_exc()[-4000:]}}
-            with contextlib.suppress(BaseException):
-                os.write(write_end, json.dumps(report).encode() + b"\n")
-        finally:
-            os._exit(0)
-    os.close(write_end)
-    os.close(fd)  # the child holds it now; our copy would keep the student from seeing EOF
-    deadline = started + wall + START_SLACK
-    buffer = bytearray()
-    result: dict[str, Any] | None = None
-    timed_out = False
-    try:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                timed_out = True
-                os.kill(pid, signal.SIGKILL)
-                break
-            if not select.select([read_end], [], [], left)[0]:
-                continue
-            chunk = os.read(read_end, 1 << 16)
-            if not chunk:
-                break
-            buffer += chunk
-            if len(buffer) > MAX_CHILD_REPORT:
-                os.kill(pid, signal.SIGKILL)
-                break
-            while b"\n" in buffer:
-                line, _, rest = bytes(buffer).partition(b"\n")
-                buffer[:] = rest
-                message = json.loads(line)
-                if message.get("ready"):  # the test started, or the student said hello
-                    deadline = time.monotonic() + wall + KILL_GRACE
-                elif isinstance(message.get("result"), dict):
-                    result = message["result"]
-    finally:
-        os.close(read_end)
-        _, status = os.waitpid(pid, 0)
-    seconds = round(time.monotonic() - started, 4)
-    if timed_out:
-        result = {"outcome": "failed", "reason": "timeout", "output": ""}
-    elif result is None:
-        why = (f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
-               else f"exit code {os.waitstatus_to_exitcode(status)}")
-        result = {"outcome": "failed", "reason": "crash",
-                  "output": f"the test process ended without a result ({why})"}
-    return {**result, "seconds": seconds}
-
-
-def _child(config: dict[str, Any], nodeid: str, fd: int, report: int,
-           hello_deadline: float) -> None:
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    session = Session(Peer(socket.socket(fileno=fd)), HelperRegistry(config["helpers"]))
-
-    def ready() -> None:
-        os.write(report, b'{"ready": true}\n')
-
-    def give_up() -> None:
-        # The test cannot pass any more (the student process is gone, lied, or time is up):
-        # report now instead of letting pytest format a traceback nobody will read.
-        os.write(report, json.dumps({"result": plugin.result()}).encode() + b"\n")
-        os._exit(0)
-
-    session.start_lazily(hello_deadline, float(config["wall_seconds"]), ready)
-    session.on_broken = give_up
-    session.ambient = Tracker()
-    redirect.install(session, config["module"])
-    plugin = RunPlugin(nodeid, session, on_start=ready)
-    pytest.main(pytest_args(config["test_file"]), plugins=[plugin])
-    os.write(report, json.dumps({"result": plugin.result()}).encode() + b"\n")
 
 
 __all__ = ["main"]
