@@ -50,8 +50,10 @@ CTL_FRAME = 1 << 20  # bytes of one message from the trusted process
 MAX_SOURCE = 4 << 20  # bytes of the student's module sent to the trusted side as text
 # Collection never sees a submission, so its result depends only on the package: remember it
 # per (tests folder contents, test file, module name) for the next submissions of the package.
-# Each entry: the node ids, and whether the tests' processes may share one started session.
-_COLLECTED: OrderedDict[str, tuple[list[str], bool]] = OrderedDict()
+# Each entry: the node ids, and how much of a pytest session the tests' processes may share
+# (``SHARING``: what collecting found; see ``agent/trusted.py``).
+_COLLECTED: OrderedDict[str, tuple[list[str], dict[str, bool]]] = OrderedDict()
+SHARING = ("shared_start", "shared_collect")
 _COLLECTED_MAX = 256
 _COLLECTED_LOCK = threading.Lock()
 
@@ -116,9 +118,9 @@ class Job:
         self.sources: list[Path] = []  # submission folder per plan index
         self.server: StudentServer | None = None
         self.traces: dict[int, tuple[frozenset[int], list[dict[str, str]]]] = {}
-        # Collecting found that starting a pytest session never uses the student's module: the
-        # tests' processes fork from one started session (``agent/trusted.py``).
-        self.shared_start = False
+        # What collecting found the tests' processes may share: a started pytest session, and
+        # its collected tests too (``agent/trusted.py``). Nothing, until it says so.
+        self.sharing = dict.fromkeys(SHARING, False)
 
     def _config(self, mode: str, **extra: object) -> dict[str, Any]:
         return {"mode": mode, "module": self.module_name, "test_file": self.test_file,
@@ -163,29 +165,33 @@ class Job:
         with _COLLECTED_LOCK:
             if key in _COLLECTED:
                 _COLLECTED.move_to_end(key)
-                nodeids, self.shared_start = _COLLECTED[key]
+                nodeids, sharing = _COLLECTED[key]
+                self.sharing = dict(sharing)
                 return list(nodeids)
         found = self._collect_in_sandbox()
         if isinstance(found, CaseResult):
             return found
         with _COLLECTED_LOCK:
-            _COLLECTED[key] = (list(found[0]), found[1])
+            _COLLECTED[key] = (list(found[0]), dict(found[1]))
             while len(_COLLECTED) > _COLLECTED_MAX:
                 _COLLECTED.popitem(last=False)
-        self.shared_start = found[1]
+        self.sharing = dict(found[1])
         return list(found[0])
 
-    def _collect_in_sandbox(self) -> tuple[list[str], bool] | CaseResult:
+    def _collect_in_sandbox(self) -> tuple[list[str], dict[str, bool]] | CaseResult:
         limits = _trusted_limits(self.limits, wall=self.limits.wall_seconds + 30)
         run = TrustedRun(self, self._config("collect"), limits)
         message = run.recv()
         outcome = run.finish()
         if message and message.get("op") == "collected":
-            nodeids, shared = message.get("nodeids"), message.get("shared_start", False)
+            nodeids = message.get("nodeids")
+            sharing = {key: message.get(key, False) for key in SHARING}
             if isinstance(nodeids, list) and all(
                 isinstance(n, str) and 0 < len(n) <= 1000 for n in nodeids
-            ) and len(set(nodeids)) == len(nodeids) and isinstance(shared, bool):
-                return nodeids, shared
+            ) and len(set(nodeids)) == len(nodeids) and all(
+                isinstance(v, bool) for v in sharing.values()
+            ):
+                return nodeids, sharing
             return error_case(self.test_file, "the test runner sent a malformed test list")
         if message and message.get("op") in ("collect_error", "fatal"):
             # No student process exists while collecting: pytest's collection errors are the
@@ -208,8 +214,7 @@ class Job:
         wall = self.limits.wall_seconds
         limits = _trusted_limits(self.limits, wall=_per_test(wall) * len(todo) + 30)
         nodeids = [n for _, n in todo]
-        config = self._config("run", nodeids=nodeids, wall_seconds=wall,
-                              shared_start=self.shared_start)
+        config = self._config("run", nodeids=nodeids, wall_seconds=wall, **self.sharing)
         run = TrustedRun(self, config, limits)
         self._server_for([slot for slot, _ in todo])  # boots while the trusted side imports
         current: tuple[int, StudentServer | Future[RunResult]] | None = None

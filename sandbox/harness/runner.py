@@ -74,12 +74,13 @@ by a new one for the remaining tests. If the trusted process itself dies, the te
 running gets a verdict from that run's result and the remaining tests continue in a new
 trusted run. Both zygotes fork from prepared state. The trusted one has started a pytest
 session on the test file (configuration, plugins, the package's initial conftest files, the
-fixture manager) and forks each test's child where pytest would collect, when collecting showed
-that starting a session never uses the student's module (no conftest imports it or reads its
-file: ``shared_start``); a package whose conftest does gets a whole session per child, from a
-prepared ``Config``. What a test costs is a forked child that collects the file and runs one
-test, and one forked student process (``bench/harness.py`` prints the figures against plain
-pytest).
+fixture manager) and, when the test modules only bind the student's names at import, collected
+it with stand-ins; each test's child then binds the real module and names and runs its one
+test. Collecting says what may be shared (``shared_start``, ``shared_collect``, see
+``agent/trusted.py``): a conftest that imports the student's module gets a whole session per
+child, a test module that decides something from it at import is collected in each child.
+What a test costs is then a forked child running one test, and one forked student process
+(``bench/harness.py`` prints the figures against plain pytest).
 
 What teacher tests can and cannot do
 ------------------------------------

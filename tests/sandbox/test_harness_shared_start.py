@@ -1,11 +1,16 @@
-"""The tests' processes fork from one started pytest session, unless starting it uses the student.
+"""The tests' processes fork from one pytest session, started (and collected) once, when that is
+the same as starting it with the student's module.
 
 Starting a session (configuration, plugins, the initial conftest.py files, the fixture manager)
-is most of what a pytest run costs; the trusted side does it once and forks each test's process
-from there (``agent/trusted.py``). That is right only when starting it never touches the
-student's module: collecting says so (``shared_start``), and a package whose conftest.py imports
-the module or reads its file gets a whole session per test, as before. Either way each test
-starts from state no other test touched.
+and collecting the test file is most of what a pytest run costs; the trusted side does it once
+and forks each test's process from there (``agent/trusted.py``). Collecting the tests first
+says how much of it may be shared. ``shared_start``: nothing before collection imports the
+module or reads its file (a conftest.py that does gets a whole session per test).
+``shared_collect``: the test modules only bind the module and its names at import (``import
+solution``, ``from solution import add``), so each child can bind them to the real ones; a
+module that also decides something from them there (a ``hasattr``, a table of the student's
+functions) is collected again in each child. Either way each test starts from state no other
+test touched and gets the result a fresh import gives.
 """
 
 from __future__ import annotations
@@ -47,9 +52,11 @@ def _run(backend, tmp_path: Path, folder: Path, source: str,
     results = run_pytest_file(backend, package_tests_dir=folder, test_file="tests/test_it.py",
                               submission_dir=sub, module_name="solution",
                               limits=limits or Limits(wall_seconds=5))
-    ids, shared = next(reversed(job._COLLECTED.values()))  # this package's, used last
+    ids, sharing = next(reversed(job._COLLECTED.values()))  # this package's, used last
     assert set(ids) == {r.nodeid for r in results}
-    return ({r.name: r.verdict for r in results}, {r.name: r.output for r in results}, shared)
+    _run.sharing = sharing  # type: ignore[attr-defined]
+    return ({r.name: r.verdict for r in results}, {r.name: r.output for r in results},
+            sharing["shared_start"])
 
 
 @pytest.mark.parametrize("conftest", [
@@ -117,3 +124,33 @@ def test_second_sees_only_itself():
                         "test_second_sees_only_itself": Verdict.FAILED}
     assert "assert 2 == 3" in outputs["test_second_sees_only_itself"]  # not the SEEN check
     assert "FIRST-TEST-OUTPUT" not in outputs["test_second_sees_only_itself"]
+
+
+@pytest.mark.parametrize(("tests", "collected_once"), [
+    ("import solution\nfrom solution import add\n\n"
+     "def test_it():\n    assert add(1, 2) == 3 and solution.add is not None\n", True),
+    # decided at import from the module: a stand-in would answer True
+    ("import solution\nHAS_BONUS = hasattr(solution, 'bonus')\n\n"
+     "def test_it():\n    assert not HAS_BONUS and solution.add(1, 2) == 3\n", False),
+    # the student's functions held by a table: a child could not rebind them there
+    ("from solution import add\nTABLE = {'+': add}\n\n"
+     "def test_it():\n    assert TABLE['+'](1, 2) == 3\n", False),
+    # the student's file read at import: the stand-in's file is empty
+    ("import solution\nSOURCE = open(solution.__file__).read()\n\n"
+     "def test_it():\n    assert 'def add' in SOURCE\n", False),
+])
+def test_tests_collect_once_only_when_they_just_bind_the_students_names(
+    backend, tmp_path, tests, collected_once
+):
+    folder = _package(tmp_path, None, tests)
+    verdicts, outputs, _ = _run(backend, tmp_path, folder, "def add(a, b):\n    return a + b\n")
+    assert _run.sharing["shared_collect"] is collected_once  # type: ignore[attr-defined]
+    assert verdicts == {"test_it": Verdict.PASSED}, outputs
+
+
+def test_a_missing_name_fails_each_test_as_the_import_would(backend, tmp_path):
+    folder = _package(tmp_path, None)
+    verdicts, outputs, _ = _run(backend, tmp_path, folder, "def plus(a, b):\n    return a + b\n")
+    assert _run.sharing["shared_collect"] is True  # type: ignore[attr-defined]
+    assert set(verdicts.values()) == {Verdict.FAILED}
+    assert all("cannot import name 'add' from 'solution'" in text for text in outputs.values())

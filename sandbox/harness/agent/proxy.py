@@ -22,6 +22,7 @@ comes back is a plain value (or another proxy, with the same rules).
 
 from __future__ import annotations
 
+import sys
 import types
 from collections.abc import Callable, Iterator
 from typing import Any, Literal
@@ -343,7 +344,10 @@ class Unresolved:
             if name in FORWARDED_DUNDER_ATTRS:
                 return self._grader_path.rsplit(".", 1)[-1]
             raise AttributeError(name)
-        return Unresolved(f"{self._grader_path}.{name}")
+        made = Unresolved(f"{self._grader_path}.{name}")
+        if LazyModule.on_lookup is not None:
+            LazyModule.on_lookup(made, sys._getframe(1).f_code.co_filename)
+        return made
 
     def __repr__(self) -> str:
         return f"<{self._grader_path}>"
@@ -353,12 +357,21 @@ class Unresolved:
 
 
 class LazyModule(types.ModuleType):
-    """``sys.modules[module_name]`` while collecting: names resolve to :class:`Unresolved`."""
+    """``sys.modules[module_name]`` while collecting: names resolve to :class:`Unresolved`.
+
+    ``on_lookup``, when set, is told of each name looked up and the file of the code that
+    looked it up: the trusted side learns whether the tests only bind names at import
+    (``from solution import add``) or also decide something from the module there."""
+
+    on_lookup: Callable[[Unresolved, str], None] | None = None
 
     def __getattr__(self, name: str) -> Any:
         if _is_dunder(name):
             raise AttributeError(name)
-        return Unresolved(f"{self.__name__}.{name}")
+        made = Unresolved(f"{self.__name__}.{name}")
+        if LazyModule.on_lookup is not None:
+            LazyModule.on_lookup(made, sys._getframe(1).f_code.co_filename)
+        return made
 
 
 __all__ = [

@@ -5,11 +5,12 @@ only through the ``ctl`` socket, which no student process ever holds.
 
 ``collect`` imports the test file with a :class:`~.proxy.LazyModule` standing in for the student
 module (no student process exists; the student's file is an empty placeholder) and reports the
-node ids.
+node ids, and what the tests' processes may share (``collecting.py``).
 
 ``run`` is a zygote. It starts one pytest session on the test file (configuration, plugins,
 the package's initial ``conftest.py`` files, the fixture manager: what costs most in a pytest
-run) and, where pytest would collect, serves the tests one by one: for each node id it asks the
+run) and, where pytest would collect (or once it has collected, below), serves the tests one
+by one: for each node id it asks the
 runner for a fresh student process (``start``; the runner answers with one end of a socketpair
 and a memfd holding the student's source, both passed over ``ctl`` with SCM_RIGHTS), writes the
 source to ``/work/<module>.py`` read-only, and forks a child. The child goes on with the
@@ -20,10 +21,20 @@ state, which no test has touched: nothing carries over from one test to the next
 enforces the per-test deadline by killing the child: a test that hangs in test code, or a
 student that floods the channel, costs only that test.
 
-The session is shared only when collecting found that starting it never used the student's
-module (``shared_start``: no ``conftest.py`` or plugin imports it or opens its file before the
-tests are collected); otherwise each child runs a whole pytest session of its own, after the
-parent has prepared pytest's ``Config``.
+How much is shared is what collecting found (``collect`` reports it with the node ids):
+
+* ``shared_start``: starting the session never used the student's module (no ``conftest.py``
+  or plugin imports it or opens its file before the tests are collected). Otherwise each child
+  runs a whole pytest session of its own, after the parent has prepared pytest's ``Config``.
+* ``shared_collect``: besides, the test modules only *bind* the module and its names when they
+  are imported (``import solution``, ``from solution import add``: each stand-in is held by the
+  globals of the tests' modules and nothing else, and the student's file is not read). Then the
+  parent also collects, once, with stand-ins (:class:`~.proxy.LazyModule`), and each child
+  imports the student's module in its student process and puts it and its names where the
+  stand-ins are (``_bind``), which is what a fresh import of the test module would have given
+  it. A module that decides something from the student's module at import (a ``hasattr``, a
+  table of its functions, a parametrize value: the upload check names those to the teacher) is
+  collected again in each child.
 """
 
 from __future__ import annotations
@@ -44,10 +55,10 @@ from typing import Any, NoReturn
 
 import pytest
 
-from . import redirect
+from . import collecting, redirect
 from .ambient import Tracker
 from .codec import HelperRegistry
-from .plugin import CollectPlugin, RunPlugin
+from .plugin import RunPlugin
 from .session import Session
 from .wire import START_SLACK, Peer
 
@@ -79,42 +90,12 @@ def main() -> None:
     sys.dont_write_bytecode = False
     try:
         if config["mode"] == "collect":
-            _collect(config, ctl)
+            collecting.collect(config, ctl, pytest_args(config["test_file"]))
         else:
             _serve(config, ctl, ctl_sock)
     except BaseException:
         ctl.send({"op": "fatal", "output": traceback.format_exc()[-8000:]})
         raise
-
-
-def _collect(config: dict[str, Any], ctl: Peer) -> None:
-    plugin = CollectPlugin()
-    path = redirect.student_path(config["module"])
-    early: list[str] = []  # uses of the student's module before the tests are collected
-
-    def used(what: str) -> None:
-        if not plugin.collecting and what not in early:
-            early.append(what)
-
-    def audit(event: str, args: tuple[Any, ...]) -> None:
-        if event == "open" and args and isinstance(args[0], str | bytes):
-            with contextlib.suppress(Exception):
-                if os.path.normpath(os.path.join(os.getcwd(), os.fsdecode(args[0]))) == path:
-                    used("open")
-
-    redirect.install_collecting(config["module"], on_import=lambda: used("import"))
-    sys.addaudithook(audit)
-    captured = tempfile.TemporaryFile()
-    os.dup2(captured.fileno(), 1)
-    os.dup2(captured.fileno(), 2)
-    code = int(pytest.main(["--collect-only", *pytest_args(config["test_file"])],
-                           plugins=[plugin]))
-    if plugin.errors or code not in (0, 5):  # 5: no tests collected
-        captured.seek(0)
-        text = "\n".join(plugin.errors) or captured.read()[-8000:].decode(errors="replace")
-        ctl.send({"op": "collect_error", "output": text or f"pytest exited with code {code}"})
-    else:
-        ctl.send({"op": "collected", "nodeids": plugin.nodeids, "shared_start": not early})
 
 
 def _serve(config: dict[str, Any], ctl: Peer, ctl_sock: socket.socket) -> None:
@@ -150,13 +131,21 @@ class Zygote:
     def __init__(self, config: dict[str, Any], ctl: Peer, ctl_sock: socket.socket) -> None:
         self.config, self.ctl, self.ctl_sock = config, ctl, ctl_sock
         self.child: Child | None = None  # set in a forked child
+        self.collect_errors: list[str] = []  # of a collection made here, for the children
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection(self, session: pytest.Session) -> bool | None:
+        collected = bool(self.config.get("shared_collect"))
+        if collected:
+            session.perform_collect()  # with stand-ins (see collecting.only_bound)
         gc.freeze()  # the session as started, shared by every child (see _serve)
         if self.serve(session) is None:
-            return None  # a child: it collects and runs its test
+            return True if collected else None  # a child: it (collects and) runs its test
         os._exit(0)  # every result is sent: nothing of this session is left to do
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed and self.child is None:
+            self.collect_errors.append(report.longreprtext)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
@@ -207,6 +196,8 @@ class Zygote:
             capture = shared.config.pluginmanager.getplugin("capturemanager")
             if capture is not None:
                 capture.read_global_capture()  # what a killed earlier test left: not this one's
+            if self.config.get("shared_collect"):
+                self._select(shared, child.plugin)
         except BaseException:
             report = {"result": {"outcome": "failed", "reason": "crash",
                                  "output": traceback.format_exc()[-4000:]}}
@@ -214,6 +205,20 @@ class Zygote:
                 os.write(write_end, json.dumps(report).encode() + b"\n")
             os._exit(0)
         return None
+
+
+    def _select(self, shared: pytest.Session, plugin: RunPlugin) -> None:
+        """The child's one test, of those collected here, with the student's module bound."""
+        items = [item for item in shared.items if item.nodeid == plugin.nodeid]
+        try:
+            collecting.bind(self.config["module"])
+        except Exception as exc:  # as the tests' import statement would have failed
+            plugin.collect_errors.append(f"{type(exc).__name__} while importing the tests: {exc}")
+            items = []
+        if not items:
+            plugin.collect_errors.extend(self.collect_errors)
+        shared.items[:] = items[:1]
+        plugin.found = bool(items)
 
 
 class Child:
