@@ -93,19 +93,19 @@ def only_bound(looked_up: list[Unresolved], name: str) -> bool:
     Then collecting once, with stand-ins, is collecting with the student's module: a child
     binds those globals to the real module and its names (``bind``) and sees what a fresh
     import would have given it."""
-    homes = {id(namespace) for namespace in tests_namespaces()}
+    namespaces = tests_namespaces()
+    homes = {id(namespace) for namespace in namespaces}
+    held = {id(value) for namespace in namespaces for value in namespace.values()}
+    if not all(id(made) in held for made in looked_up):
+        return False  # looked up and dropped: the answer decided something at import
     gc.collect()
-    for made in looked_up:
-        holders = [r for r in gc.get_referrers(made)
-                   if r is not looked_up and not isinstance(r, types.FrameType)]
-        if not holders or any(id(r) not in homes for r in holders):
-            return False
     lazy = sys.modules.get(name)
-    if lazy is None:
-        return True
-    holders = [r for r in gc.get_referrers(lazy)
-               if r is not sys.modules and not isinstance(r, types.FrameType)]
-    return all(id(r) in homes for r in holders)
+    watched = [*looked_up, *([lazy] if lazy is not None else [])]
+    # One walk of the heap for all of them; what holds them besides their modules' globals
+    # (the lists here, sys.modules, the frames of this call) is not the tests'.
+    ours = {id(looked_up), id(watched), id(sys.modules)}
+    return all(id(r) in homes for r in gc.get_referrers(*watched)
+               if id(r) not in ours and not isinstance(r, types.FrameType))
 
 
 def bind(name: str) -> None:
