@@ -206,7 +206,6 @@ class Zygote:
             os._exit(0)
         return None
 
-
     def _select(self, shared: pytest.Session, plugin: RunPlugin) -> None:
         """The child's one test, of those collected here, with the student's module bound."""
         items = [item for item in shared.items if item.nodeid == plugin.nodeid]
