@@ -44,8 +44,8 @@ def _package(tmp_path: Path, conftest: str | None, tests: str = TESTS) -> Path:
     return folder
 
 
-def _run(backend, tmp_path: Path, folder: Path, source: str,
-         limits: Limits | None = None) -> tuple[dict[str, Verdict], dict[str, str], bool]:
+def _run(backend, tmp_path: Path, folder: Path, source: str, limits: Limits | None = None
+         ) -> tuple[dict[str, Verdict], dict[str, str], dict[str, bool]]:
     sub = tmp_path / f"sub-{abs(hash(source))}"
     sub.mkdir(exist_ok=True)
     (sub / "solution.py").write_text(source)
@@ -54,9 +54,7 @@ def _run(backend, tmp_path: Path, folder: Path, source: str,
                               limits=limits or Limits(wall_seconds=5))
     ids, sharing = next(reversed(job._COLLECTED.values()))  # this package's, used last
     assert set(ids) == {r.nodeid for r in results}
-    _run.sharing = sharing  # type: ignore[attr-defined]
-    return ({r.name: r.verdict for r in results}, {r.name: r.output for r in results},
-            sharing["shared_start"])
+    return {r.name: r.verdict for r in results}, {r.name: r.output for r in results}, sharing
 
 
 @pytest.mark.parametrize("conftest", [
@@ -67,8 +65,8 @@ def test_a_package_that_never_uses_the_student_to_start_shares_the_session(
     backend, tmp_path, conftest
 ):
     folder = _package(tmp_path, conftest)
-    right, _, shared = _run(backend, tmp_path, folder, "def add(a, b):\n    return a + b\n")
-    assert shared is True
+    right, _, sharing = _run(backend, tmp_path, folder, "def add(a, b):\n    return a + b\n")
+    assert sharing["shared_start"] is True
     assert right == {"test_small": Verdict.PASSED, "test_negative": Verdict.PASSED}
     wrong, outputs, _ = _run(backend, tmp_path, folder, "def add(a, b):\n    return abs(a + b)\n")
     assert wrong == {"test_small": Verdict.PASSED, "test_negative": Verdict.FAILED}
@@ -91,9 +89,9 @@ def test_fixture_or_source(request):
         assert request.getfixturevalue("adder")(2, 2) == 4
 """
     folder = _package(tmp_path, conftest, tests)
-    verdicts, outputs, shared = _run(backend, tmp_path, folder,
+    verdicts, outputs, sharing = _run(backend, tmp_path, folder,
                                      "def add(a, b):\n    return a + b\n")
-    assert shared is False
+    assert sharing["shared_start"] is False
     assert set(verdicts.values()) == {Verdict.PASSED}, outputs
 
 
@@ -116,10 +114,10 @@ def test_second_sees_only_itself():
     assert add(1, 1) == 3
 '''
     folder = _package(tmp_path, conftest, tests)
-    verdicts, outputs, shared = _run(backend, tmp_path, folder,
+    verdicts, outputs, sharing = _run(backend, tmp_path, folder,
                                      "def add(a, b):\n    return a + b\n",
                                      Limits(wall_seconds=1))
-    assert shared is True
+    assert sharing["shared_start"] is True
     assert verdicts == {"test_first_hangs_after_printing": Verdict.TIMEOUT,
                         "test_second_sees_only_itself": Verdict.FAILED}
     assert "assert 2 == 3" in outputs["test_second_sees_only_itself"]  # not the SEEN check
@@ -143,14 +141,16 @@ def test_tests_collect_once_only_when_they_just_bind_the_students_names(
     backend, tmp_path, tests, collected_once
 ):
     folder = _package(tmp_path, None, tests)
-    verdicts, outputs, _ = _run(backend, tmp_path, folder, "def add(a, b):\n    return a + b\n")
-    assert _run.sharing["shared_collect"] is collected_once  # type: ignore[attr-defined]
+    verdicts, outputs, sharing = _run(backend, tmp_path, folder,
+                                      "def add(a, b):\n    return a + b\n")
+    assert sharing["shared_collect"] is collected_once
     assert verdicts == {"test_it": Verdict.PASSED}, outputs
 
 
 def test_a_missing_name_fails_each_test_as_the_import_would(backend, tmp_path):
     folder = _package(tmp_path, None)
-    verdicts, outputs, _ = _run(backend, tmp_path, folder, "def plus(a, b):\n    return a + b\n")
-    assert _run.sharing["shared_collect"] is True  # type: ignore[attr-defined]
+    verdicts, outputs, sharing = _run(backend, tmp_path, folder,
+                                      "def plus(a, b):\n    return a + b\n")
+    assert sharing["shared_collect"] is True
     assert set(verdicts.values()) == {Verdict.FAILED}
     assert all("cannot import name 'add' from 'solution'" in text for text in outputs.values())

@@ -208,16 +208,16 @@ class Zygote:
 
     def _select(self, shared: pytest.Session, plugin: RunPlugin) -> None:
         """The child's one test, of those collected here, with the student's module bound."""
-        items = [item for item in shared.items if item.nodeid == plugin.nodeid]
+        items = list(shared.items)
         try:
             collecting.bind(self.config["module"])
         except Exception as exc:  # as the tests' import statement would have failed
             plugin.collect_errors.append(f"{type(exc).__name__} while importing the tests: {exc}")
             items = []
-        if not items:
+        plugin.pytest_collection_modifyitems(shared.config, items)  # as if collected here
+        if not plugin.found:
             plugin.collect_errors.extend(self.collect_errors)
-        shared.items[:] = items[:1]
-        plugin.found = bool(items)
+        shared.items[:] = items
 
 
 class Child:
