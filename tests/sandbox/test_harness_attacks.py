@@ -66,3 +66,22 @@ def test_student_code_sees_the_helper_files_but_no_test_file(backend, tmp_path):
     source = "import os\ndef add(a, b):\n    return sorted(os.listdir('/work/tests'))\n"
     results = run_case(backend, "attack", submission(tmp_path, source=source), ATTACK)
     assert "assert ['shapes.py'] == 5" in results[0].output
+
+
+def test_a_student_class_named_like_a_builtin_or_a_helper_is_still_the_students(any_backend,
+                                                                               tmp_path):
+    # The trusted side names a student class by what the student side says: only a name.
+    source = (
+        "class Fake:\n"
+        "    def __eq__(self, other):\n        return True\n"
+        "    __hash__ = object.__hash__\n"
+        "Fake.__name__ = Fake.__qualname__ = 'int'\n"
+        "Fake.__module__ = 'builtins'\n"
+        "Box = type('Box', (), {'__module__': 'shapes', 'size': 3})\n"
+        "def add(a, b):\n    return Fake()\n"
+        "def make_box(size):\n    return Box()\n"
+    )
+    results = run_case(any_backend, "attack", submission(tmp_path, source=source), ATTACK)
+    assert len(results) == TESTS
+    assert passed(results) == 0, [(r.name, r.verdict, r.output[:300]) for r in results]
+    assert {r.verdict for r in results} == {Verdict.FAILED}

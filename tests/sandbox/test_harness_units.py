@@ -6,8 +6,11 @@ tests use a scripted stand-in for the trusted process to feed it malformed and f
 
 from __future__ import annotations
 
+import collections.abc
+import copy
 import json
 import math
+import pickle
 import socket
 import textwrap
 import threading
@@ -22,7 +25,7 @@ import pytest
 from sandbox.harness import run_pytest_file
 from sandbox.harness.agent.codec import Encoder, HelperRegistry
 from sandbox.harness.agent.decoder import Decoder
-from sandbox.harness.agent.proxy import RemoteObject, StudentModule
+from sandbox.harness.agent.proxy import RemoteObject, StudentModule, state
 from sandbox.harness.agent.session import Session, StudentException, StudentLost
 from sandbox.harness.agent.student import Agent
 from sandbox.harness.agent.wire import MAX_FRAME, Peer, ProtocolError, loads
@@ -202,6 +205,17 @@ def student(tmp_path, monkeypatch) -> Iterator[StudentModule]:
 
         def shout():
             print("HELLO")
+
+        class Outer:
+            "Holds a class."
+            class Inner:
+                pass
+
+        Odd = type("not a name", (), {})
+        Odd.__module__ = 7
+
+        def odd():
+            return Odd()
     """))
     monkeypatch.syspath_prepend(str(tmp_path))
     ours, theirs = socket.socketpair()
@@ -246,8 +260,54 @@ def test_an_oversized_callback_result_is_the_student_codes_error_not_the_tests(s
 def test_a_lying_eq_never_decides_a_comparison(student):
     liar = student.liar()
     assert isinstance(liar, RemoteObject)
-    assert not (liar == 5) and liar != 5 and liar != liar.__class__
+    assert not (liar == 5) and liar != 5 and liar != RemoteObject
     assert liar == liar  # the same student object
+
+
+def test_a_student_class_is_a_class_here_and_its_objects_are_its_instances(student):
+    session = student.__dict__["_grader_session"]
+    s = student.Stack()
+    assert type(s) is student.Stack and s.__class__ is student.Stack
+    assert (type(s).__name__, type(s).__qualname__, type(s).__module__) == (
+        "Stack", "Stack", "unit_solution")
+    assert type(student.Outer.Inner()).__qualname__ == "Outer.Inner"
+    assert student.Outer.__doc__ == student.Outer().__doc__ == "Holds a class."
+    assert student.Outer.Inner.__doc__ is None and student.fail.__doc__ is None
+    assert isinstance(s, student.Stack) and isinstance(student.Stack, type)
+    assert not isinstance(s, int) and not isinstance(5, student.Stack)
+    assert not isinstance(student.liar(), student.Stack)
+    assert list(student.count(2)) == [0, 1] and type(student.count(2)).__name__ != "Stack"
+    uses = session.uses
+    # Comparing and hashing a student class, and the caches of abc that do, never ask.
+    assert student.Stack == student.Stack and hash(student.Stack) == hash(type(s))
+    assert isinstance(s, collections.abc.Hashable) and isinstance(s, student.Stack | None)
+    assert copy.deepcopy(student.Stack) is student.Stack
+    assert session.uses == uses
+    with pytest.raises(TypeError, match="subclass"):
+        type("Mine", (student.Stack,), {})
+    for value in (s, student.Stack):
+        with pytest.raises(TypeError, match="cannot pickle the student's class Stack"):
+            pickle.dumps(value)
+
+
+def test_class_names_from_the_student_side_are_checked_never_trusted(student):
+    session = student.__dict__["_grader_session"]
+    odd = type(student.odd())  # type("not a name", ...), its __module__ set to 7
+    assert (odd.__name__, odd.__qualname__, odd.__module__) == (
+        "StudentClass", "StudentClass", "<student>")
+    made = session._decode_tag({"h": 9001, "k": "class", "t": "type", "n": "",
+                                "q": ["x" * 201, "os.system", "os; rm"]})
+    assert (made.__name__, made.__qualname__, made.__module__) == (
+        "StudentClass", "os.system", "<student>")
+    instance = state(student.Stack()).hid
+    for hostile in (
+        {"k": "obj", "t": "X", "n": ""},  # "the class" of an object is not a class
+        {"k": "class", "t": "type", "n": "", "c": {"h": 9002, "k": "class", "t": "type"}},
+        {"h": instance, "k": "class", "t": "type", "n": ""},  # a handle already an object
+    ):
+        with pytest.raises(ProtocolError):
+            session._decode_tag({"h": 9003, "k": "obj", "t": "X", "c": {"h": 9004, **hostile}})
+        session._proxies.pop(9004, None)
 
 
 def test_a_vanished_student_fails_every_later_use(student):

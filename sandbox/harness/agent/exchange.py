@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 MAX_TEXT = 10_000  # characters of a repr()/str() of a student object kept
 MAX_OUTPUT = 64 * 1024  # characters of student stdout/stderr forwarded per reply
 HANDLE_KINDS = ("obj", "callable", "class", "iter", "module")
+MAX_CLASS_NAME = 200  # characters of a student class's __name__, __qualname__ or __module__
 MAX_WARNINGS = 50
 MAX_RECORDS = 100  # log records of one reply
 # What the student side may ask of the test's sys.stdin (``student.RemoteStdin``).
@@ -171,12 +172,13 @@ class Exchange:
     # -- codec policies --------------------------------------------------------------------
 
     def _encode_other(self, x: object) -> Tag:
-        from .proxy import RemoteMethod, RemoteObject
+        from .proxy import RemoteMethod, RemoteObject, state
 
         if isinstance(x, RemoteObject):
-            if object.__getattribute__(x, "_grader_session") is not self:
+            found = state(x)
+            if found.session is not self:
                 raise TypeError("an object from another test's student process")
-            return {"h": object.__getattribute__(x, "_grader_hid")}
+            return {"h": found.hid}
         if isinstance(x, RemoteMethod):
             return {"m": [x._grader_target, x._grader_name]}
         name = getattr(x, "__name__", None)
@@ -200,20 +202,11 @@ class Exchange:
         )
 
     def _decode_tag(self, tag: Tag) -> object:
-        from .proxy import RemoteIterator, RemoteMethod, RemoteObject
+        from .proxy import RemoteMethod
 
         session = cast("Session", self)  # an Exchange is only ever a Session's half
         if "h" in tag:
-            hid, kind, type_name = tag.get("h"), tag.get("k"), tag.get("t")
-            if type(hid) is not int or kind not in HANDLE_KINDS or not isinstance(type_name, str):
-                raise ProtocolError("bad handle")
-            assert isinstance(hid, int)
-            proxy = self._proxies.get(hid)
-            if proxy is None:
-                cls = RemoteIterator if kind == "iter" else RemoteObject
-                proxy = cls(session, hid, kind, type_name[:200], as_text(tag.get("n"))[:200])
-                self._proxies[hid] = proxy
-            return proxy
+            return self._handle(tag)
         if "m" in tag:
             pair = tag["m"]
             if (not isinstance(pair, list) or len(pair) != 2 or not isinstance(pair[1], str)
@@ -237,6 +230,41 @@ class Exchange:
                 raise ProtocolError(f"builtin {tag['b']!r} is not allowed")
             return getattr(builtins, tag["b"])
         raise ProtocolError(f"unknown tag {sorted(tag)[:3]!r}")
+
+    def _handle(self, tag: Tag, of_instance: bool = False) -> object:
+        """The proxy of student handle ``tag`` (made once per handle): a class of its own for
+        a student class, an instance of that class for an object whose class came along
+        (``"c"``), else a :class:`~.proxy.RemoteInstance` or :class:`~.proxy.RemoteIterator`."""
+        from .proxy import RemoteClass, RemoteInstance, RemoteIterator, RemoteObject, State
+
+        hid, kind, type_name = tag.get("h"), tag.get("k"), tag.get("t")
+        if type(hid) is not int or kind not in HANDLE_KINDS or not isinstance(type_name, str) \
+                or (of_instance and (kind != "class" or "c" in tag)):
+            raise ProtocolError("bad handle")
+        assert isinstance(hid, int) and isinstance(kind, str)
+        proxy = self._proxies.get(hid)
+        if proxy is not None:
+            return proxy
+        found = State(cast("Session", self), hid, kind, type_name[:200],
+                      as_text(tag.get("n"))[:200])
+        if kind == "class":
+            name, qualname, module = class_names(tag.get("q"))
+            namespace = {"__slots__": (), "__qualname__": qualname, "__module__": module,
+                         "__doc__": RemoteObject.__dict__["__doc__"], "_grader_class": found}
+            base = RemoteIterator if tag.get("i") is True else RemoteInstance
+            proxy = type.__new__(RemoteClass, name, (base,), namespace)
+        else:
+            cls: type = RemoteIterator if kind == "iter" else RemoteInstance
+            if isinstance(tag.get("c"), dict) and kind != "module":
+                made = self._handle(tag["c"], of_instance=True)
+                if not isinstance(made, RemoteClass):
+                    raise ProtocolError("the class of a student object is not a class")
+                if issubclass(made, RemoteIterator) == (kind == "iter"):
+                    cls = made
+            proxy = object.__new__(cls)
+            object.__setattr__(proxy, "_grader_state", found)
+        self._proxies[hid] = proxy
+        return proxy
 
     # -- exceptions ------------------------------------------------------------------------
 
@@ -277,6 +305,30 @@ class Exchange:
         return error
 
 
+def no_pickle(cls: type) -> NoReturn:
+    """Pickling a class would import the module it names (the student's) to check it; a
+    student class, and so each of its objects, is refused instead (``copy`` does not ask)."""
+    raise TypeError(f"cannot pickle the student's class {cls.__name__} or its objects")
+
+
+def class_names(found: object) -> tuple[str, str, str]:
+    """A student class's ``__name__``, ``__qualname__`` and ``__module__`` from the student
+    side's ``[name, qualname, module]``: each kept only if it is an identifier (a dotted name
+    for the other two; ``<locals>`` may be part of a qualified name) of at most
+    ``MAX_CLASS_NAME`` characters, else ``StudentClass``, the name, and ``<student>``."""
+    name, qualname, module = found if isinstance(found, list) and len(found) == 3 else [""] * 3
+
+    def fits(text: object, part: Callable[[str], bool]) -> bool:
+        return type(text) is str and 0 < len(text) <= MAX_CLASS_NAME and all(
+            part(p) for p in text.split("."))
+
+    name = name if fits(name, str.isidentifier) and "." not in name else "StudentClass"
+    qualname = qualname if fits(qualname, lambda p: p.isidentifier() or p == "<locals>") \
+        else name
+    module = module if fits(module, str.isidentifier) else "<student>"
+    return name, qualname, module
+
+
 def as_text(value: object) -> str:
     return value if isinstance(value, str) else ""
 
@@ -303,4 +355,4 @@ def _read_stdin(method: str, size: int) -> object:
     return result
 
 
-__all__ = ["MAX_TEXT", "Exchange", "as_text"]
+__all__ = ["MAX_TEXT", "Exchange", "as_text", "no_pickle"]

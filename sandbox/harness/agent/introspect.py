@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+MAX_NAME = 200  # characters of a class's name sent: one more than the trusted side keeps
 PREDICATES = ("isfunction", "ismethod", "isclass", "isgeneratorfunction", "iscoroutinefunction",
               "isasyncgenfunction", "isgenerator", "isbuiltin", "isroutine", "isabstract")
 
@@ -71,6 +72,26 @@ def dataclass_call(name: str, obj: object, changes: dict[str, Any] | None = None
     return function(obj)  # type: ignore[operator]
 
 
+def class_info(x: object, kind: str, encode: Callable[[object], dict[str, Any]]) -> dict[str, Any]:
+    """What the trusted side names a student class by, added to the tag of a handle: for a class
+    its ``[__name__, __qualname__, __module__]`` (``"q"``) and whether its instances are
+    iterators (``"i"``); for an instance of a class not of ``builtins``, its class's tag (``"c"``).
+    The trusted side validates the names (``exchange.class_names``) and runs nothing they name."""
+    try:
+        if kind == "class":
+            assert isinstance(x, type)
+            names = [getattr(x, n, None) for n in ("__name__", "__qualname__", "__module__")]
+            return {"q": [n[:MAX_NAME + 1] if isinstance(n, str) else "" for n in names],
+                    "i": hasattr(x, "__next__")}
+        cls = type(x)
+        if kind == "module" or cls.__module__ == "builtins" or issubclass(cls, BaseException):
+            return {}
+        tag = encode(cls)
+    except Exception:  # a class whose metaclass fails to answer: sent without its names
+        return {}
+    return {"c": tag} if "h" in tag else {}
+
+
 OPERATIONS: dict[str, Callable[..., Any]] = {
     "source": source_info,
     "signature": signature_info,
@@ -78,4 +99,4 @@ OPERATIONS: dict[str, Callable[..., Any]] = {
     "dataclass": dataclass_call,
 }
 
-__all__ = ["OPERATIONS", "PREDICATES"]
+__all__ = ["OPERATIONS", "PREDICATES", "class_info"]

@@ -2,9 +2,9 @@
 
 ``import solution`` in a test gets a :class:`StudentModule`; reading an attribute asks the
 student process, which answers with a plain value, a helper-class instance, or a handle that
-becomes a :class:`RemoteObject` (student functions, classes, instances, modules),
-a :class:`RemoteIterator` (generators and other iterators) or a :class:`RemoteMethod` (a bound
-method of a student object).
+becomes a :class:`RemoteObject`: a student class is a class here (:class:`RemoteClass`, named
+as the student's), whose instances are the proxies of its objects (``type(x) is solution.A``);
+a :class:`RemoteIterator` is a generator or other iterator, a :class:`RemoteMethod` a bound method.
 
 What a proxy never does is let the student decide a comparison with a value of the test:
 ``proxy == 5`` is False whatever the student's ``__eq__`` says (the operands are compared by
@@ -22,11 +22,13 @@ comes back is a plain value (or another proxy, with the same rules).
 
 from __future__ import annotations
 
+import copyreg
 import sys
 import types
 from collections.abc import Callable, Iterator
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
+from .exchange import no_pickle
 from .session import Session
 
 FORWARDED_DUNDER_ATTRS = ("__name__", "__qualname__")
@@ -36,9 +38,18 @@ def _is_dunder(name: str) -> bool:
     return name.startswith("__") and name.endswith("__")
 
 
-def _session(obj: object) -> Session:
-    session: Session = object.__getattribute__(obj, "_grader_session")
-    return session
+class State(NamedTuple):  # what a proxy knows of its student object
+    session: Session
+    hid: int
+    kind: str
+    type_name: str
+    name: str
+
+
+def state(obj: object) -> State:  # not isinstance(obj, type): that reads __class__
+    if issubclass(type(obj), type):
+        return type.__getattribute__(obj, "_grader_class")  # type: ignore[no-any-return]
+    return object.__getattribute__(obj, "_grader_state")  # type: ignore[no-any-return]
 
 
 class StudentOperandError(TypeError):
@@ -55,13 +66,13 @@ def _binary(op: str, *, reflected: bool = False) -> Callable[[RemoteObject, obje
                 if result is not NotImplemented:
                     return result
             raise StudentOperandError(
-                f"a student {object.__getattribute__(self, '_grader_type')} cannot be combined "
+                f"a student {state(self).type_name} cannot be combined "
                 f"with the test's {type(other).__name__} by '{op}': the student's code would "
                 "compute the test's verdict. Compare plain values (its attributes, float(x)...)"
             )
-        if _session(other) is not _session(self):
+        if state(other).session is not state(self).session:
             return NotImplemented
-        session = _session(self)
+        session = state(self).session
         return session.dunder(op, other, self) if reflected else session.dunder(op, self, other)
 
     method.__name__ = f"__{'r' if reflected else ''}{op}__"
@@ -71,28 +82,19 @@ def _binary(op: str, *, reflected: bool = False) -> Callable[[RemoteObject, obje
 def _compare(op: str) -> Callable[[RemoteObject, object], Any]:
     def method(self: RemoteObject, other: object) -> Any:
         __tracebackhide__ = True
-        if not isinstance(other, RemoteObject) or _session(other) is not _session(self):
+        if not isinstance(other, RemoteObject) or state(other).session is not state(self).session:
             return NotImplemented  # a test's value against a student object: identity only
-        return _session(self).dunder(op, self, other)
+        return state(self).session.dunder(op, self, other)
 
     method.__name__ = f"__{op}__"
     return method
 
 
-def _unary(op: str) -> Callable[[RemoteObject], Any]:
+def _unary(op: str, kind: type | None = None) -> Callable[[RemoteObject], Any]:
     def method(self: RemoteObject) -> Any:
         __tracebackhide__ = True
-        return _session(self).dunder(op, self)
-
-    method.__name__ = f"__{op}__"
-    return method
-
-
-def _typed(op: str, kind: type) -> Callable[[RemoteObject], Any]:
-    def method(self: RemoteObject) -> Any:
-        __tracebackhide__ = True
-        value = _session(self).dunder(op, self)
-        if type(value) is not kind:
+        value = state(self).session.dunder(op, self)
+        if kind is not None and type(value) is not kind:
             raise TypeError(f"__{op}__ returned {type(value).__name__}, not {kind.__name__}")
         return value
 
@@ -101,123 +103,116 @@ def _typed(op: str, kind: type) -> Callable[[RemoteObject], Any]:
 
 
 class RemoteObject:
-    """A student object (function, class, instance, module) living in the student process."""
+    """A student object (function, class, instance, module) living in the student process: the
+    operations of every proxy, of :class:`RemoteInstance` and of :class:`RemoteClass` alike."""
 
-    __slots__ = ("_grader_session", "_grader_hid", "_grader_kind", "_grader_type",
-                 "_grader_name", "__weakref__")
-
-    def __init__(self, session: Session, hid: int, kind: str, type_name: str, name: str) -> None:
-        object.__setattr__(self, "_grader_session", session)
-        object.__setattr__(self, "_grader_hid", hid)
-        object.__setattr__(self, "_grader_kind", kind)
-        object.__setattr__(self, "_grader_type", type_name)
-        object.__setattr__(self, "_grader_name", name)
+    __slots__ = ()
 
     def __getattr__(self, name: str) -> Any:
         __tracebackhide__ = True
         if _is_dunder(name) and name not in FORWARDED_DUNDER_ATTRS:
             raise AttributeError(name)  # pytest and copy probe these; they stay local
-        return _session(self).getattr(self._grader_hid, name)
+        return state(self).session.getattr(state(self).hid, name)
 
     def __setattr__(self, name: str, value: object) -> None:
         __tracebackhide__ = True
         if _is_dunder(name):
             raise AttributeError(f"cannot set {name} on a student object")
-        _session(self).setattr(self._grader_hid, name, value)
+        state(self).session.setattr(state(self).hid, name, value)
 
     def __delattr__(self, name: str) -> None:
         __tracebackhide__ = True
-        _session(self).delattr(self._grader_hid, name)
+        state(self).session.delattr(state(self).hid, name)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         __tracebackhide__ = True
-        return _session(self).call(self._grader_hid, None, args, kwargs)
+        return state(self).session.call(state(self).hid, None, args, kwargs)
 
     def __repr__(self) -> str:
         try:
-            return _session(self).text("repr", self)
+            return state(self).session.text("repr", self)
         except BaseException:  # repr must not fail; the session remembers a broken channel
-            kind = self._grader_kind
-            label = self._grader_name if kind in ("callable", "class", "module") else ""
-            return f"<student {self._grader_type} {label}>".replace(" >", ">")
+            found = state(self)
+            label = found.name if found.kind in ("callable", "class", "module") else ""
+            return f"<student {found.type_name} {label}>".replace(" >", ">")
 
     def __str__(self) -> str:
         __tracebackhide__ = True
-        return _session(self).text("str", self)
+        return state(self).session.text("str", self)
 
     def __bool__(self) -> bool:
         __tracebackhide__ = True
-        value = _session(self).dunder("bool", self)
+        value = state(self).session.dunder("bool", self)
         if type(value) is not bool:
             raise TypeError("__bool__ should return bool")
         return value
 
     def __len__(self) -> int:
         __tracebackhide__ = True
-        value = _session(self).dunder("len", self)
+        value = state(self).session.dunder("len", self)
         if type(value) is not int or value < 0:
             raise TypeError("__len__ should return an int >= 0")
         return value
 
     def __iter__(self) -> Iterator[Any]:
         __tracebackhide__ = True
-        it = _session(self).dunder("iter", self)
+        it = state(self).session.dunder("iter", self)
         return it if isinstance(it, RemoteIterator) else iter(it)
 
     def __contains__(self, item: object) -> bool:
-        __tracebackhide__ = True
-        # Compared here, by the test's own values: the student cannot answer "yes" to anything.
+        __tracebackhide__ = True  # compared here: the student cannot answer "yes" to anything
         return any(x is item or x == item for x in self)
 
     def __hash__(self) -> int:
         __tracebackhide__ = True
-        value = _session(self).dunder("hash", self)
+        value = state(self).session.dunder("hash", self)
         if type(value) is not int:
             raise TypeError("__hash__ should return an int")
         return value
 
     def __getitem__(self, key: object) -> Any:
         __tracebackhide__ = True
-        return _session(self).dunder("getitem", self, key)
+        return state(self).session.dunder("getitem", self, key)
 
     def __setitem__(self, key: object, value: object) -> None:
         __tracebackhide__ = True
-        _session(self).dunder("setitem", self, key, value)
+        state(self).session.dunder("setitem", self, key, value)
 
     def __delitem__(self, key: object) -> None:
         __tracebackhide__ = True
-        _session(self).dunder("delitem", self, key)
+        state(self).session.dunder("delitem", self, key)
 
     def __enter__(self) -> Any:
         __tracebackhide__ = True
-        return _session(self).dunder("enter", self)
+        return state(self).session.dunder("enter", self)
 
     def __exit__(self, *exc_info: object) -> Literal[False]:
         __tracebackhide__ = True
-        _session(self).dunder("exit", self)
+        state(self).session.dunder("exit", self)
         return False  # never let student code swallow an exception of the test
 
     def __subclasscheck__(self, subclass: object) -> bool:
         __tracebackhide__ = True
-        if not isinstance(subclass, RemoteObject) or _session(subclass) is not _session(self):
+        if not isinstance(subclass, RemoteObject) or (
+                state(subclass).session is not state(self).session):
             return False  # a class of the test's is never a subclass of the student's
-        return _session(self).dunder("issubclass", subclass, self) is True
+        return state(self).session.dunder("issubclass", subclass, self) is True
 
     @property  # type: ignore[misc]
     def __doc__(self) -> str | None:  # type: ignore[override]
-        value = _session(self).getattr(self._grader_hid, "__doc__")
+        value = state(self).session.getattr(state(self).hid, "__doc__")
         return value if isinstance(value, str) else None
 
     def __instancecheck__(self, instance: object) -> bool:
         __tracebackhide__ = True
         try:
-            value = _session(self).dunder("isinstance", self, instance)
+            value = state(self).session.dunder("isinstance", self, instance)
         except TypeError:  # the instance cannot travel: it is not one of the student's
             return False
         return value is True
 
     def __dir__(self) -> list[str]:
-        names = _session(self).dunder("dir", self)
+        names = state(self).session.dunder("dir", self)
         return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
 
     __eq__ = _compare("eq")  # type: ignore[assignment]
@@ -241,28 +236,49 @@ class RemoteObject:
     __rshift__, __rrshift__ = _binary("rshift"), _binary("rshift", reflected=True)
     __neg__, __pos__ = _unary("neg"), _unary("pos")
     __abs__, __invert__ = _unary("abs"), _unary("invert")
-    __index__, __int__ = _typed("index", int), _typed("int", int)
-    __float__ = _typed("float", float)
+    __index__, __int__ = _unary("index", int), _unary("int", int)
+    __float__ = _unary("float", float)
 
 
-class RemoteIterator(RemoteObject):
-    """A student iterator or generator: each ``next()`` is one request."""
+class RemoteInstance(RemoteObject):  # a student object other than a class (of its RemoteClass)
+    __doc__ = RemoteObject.__dict__["__doc__"]  # a docstring of ours would hide the student's
+
+    __slots__ = ("_grader_state", "__weakref__")
+
+
+class RemoteClass(RemoteObject, type):
+    # Student classes, made once per handle by exchange.py (never by a test's ``class``):
+    # attributes, calls, isinstance ask the student; ==, hash() and | stay here.
+    __doc__ = RemoteObject.__dict__["__doc__"]
+
+    def __new__(mcs, *args: Any, **kwargs: Any) -> RemoteClass:
+        raise TypeError("a test cannot subclass a student class; use the student's own class")
+
+    __eq__, __ne__ = type.__eq__, type.__ne__  # type: ignore[assignment]
+    __hash__, __or__, __ror__ = type.__hash__, type.__or__, type.__ror__
+
+
+copyreg.pickle(RemoteClass, no_pickle)
+
+
+class RemoteIterator(RemoteInstance):  # a student iterator or generator: next() asks once
+    __doc__ = RemoteObject.__dict__["__doc__"]
 
     __slots__ = ()
 
     @property  # type: ignore[misc]
     def __class__(self) -> type:  # type: ignore[override]
         # isinstance(x, types.GeneratorType) and inspect.isgenerator(x) look here.
-        if object.__getattribute__(self, "_grader_type") == "generator":
+        if state(self).type_name == "generator" and type(self) is RemoteIterator:
             return types.GeneratorType
-        return RemoteIterator
+        return type(self)
 
     def __iter__(self) -> Iterator[Any]:
         return self
 
     def __next__(self) -> Any:
         __tracebackhide__ = True
-        return _session(self).dunder("next", self)
+        return state(self).session.dunder("next", self)
 
 
 class RemoteMethod:
@@ -375,6 +391,7 @@ class LazyModule(types.ModuleType):
 
 
 __all__ = [
-    "CollectionTimeUse", "LazyModule", "RemoteIterator", "RemoteMethod", "RemoteObject",
-    "StudentModule", "StudentOperandError", "Unresolved",
+    "CollectionTimeUse", "LazyModule", "RemoteClass", "RemoteInstance", "RemoteIterator",
+    "RemoteMethod", "RemoteObject", "State", "StudentModule", "StudentOperandError", "Unresolved",
+    "state",
 ]

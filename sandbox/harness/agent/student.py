@@ -25,7 +25,7 @@ from typing import Any
 from .ambient import Applier
 from .codec import NOTHING, SAFE_BUILTINS, Encoder, HelperRegistry, Tag
 from .decoder import Decoder
-from .introspect import OPERATIONS
+from .introspect import OPERATIONS, class_info
 from .scripts import run_code, run_program
 from .streams import LogCollector, RemoteStdin, builtin_exception, captured, drained, file_opener
 from .tracer import LineTracer
@@ -315,7 +315,8 @@ class Agent:
             kind = "obj"
         label = getattr(x, "__name__", "") if kind != "obj" else ""
         return {"h": self._register(x), "k": kind, "t": type(x).__name__,
-                "n": label if isinstance(label, str) else ""}
+                "n": label if isinstance(label, str) else "",
+                **class_info(x, kind, self.encode_other)}
 
     def decode_tag(self, tag: Tag) -> object:
         if "h" in tag:

@@ -30,7 +30,6 @@ VARIANTS = ("correct", "buggy")
 # Idioms the harness does not support yet, and why: expected to disagree (see README).
 KNOWN_GAPS = {
     "tmp_path_files": "tmp_path is in the test's sandbox; the student's code cannot see it",
-    "type_name_check": "type(x) of a student object is the proxy class; use isinstance",
 }
 LIMITS = Limits(wall_seconds=10.0, cpu_seconds=5.0, memory_mb=512)
 _PLUGIN = '''
