@@ -6,8 +6,11 @@ For the package's correct submission (``examples/submissions/<package>/correct.*
 interleaved so that machine load hits both alike:
 
 - **harness**: ``run_pytest_file`` on each pytest file of the package (collection cached, as for
-  every submission after the first): one trusted sandbox, one student sandbox per submission
-  folder (a fork server, one forked process per test);
+  every submission after the first): a job of the warm trusted run of the package
+  (``sandbox/harness/warm.py``), one student sandbox per submission folder (a fork server, one
+  forked process per test);
+- **harness, cold**: the same with ``SANDBOX_WARM_TRUSTED`` off: a trusted sandbox run of its
+  own per submission;
 - **plain**: the same test files and solution in one sandbox running plain pytest (``python -m
   pytest``, plugin autoload off as in the harness, which also leaves out the venv's own plugins);
 - **io**: the package's io tests, one sandbox run each, added to both sides ("plus the io runs").
@@ -32,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from sandbox import get_backend  # noqa: E402
-from sandbox.harness import run_pytest_file  # noqa: E402
+from sandbox.harness import run_pytest_file, warm  # noqa: E402
 from sandbox.languages import get_language  # noqa: E402
 from sandbox.package import load_package  # noqa: E402
 from sandbox.types import Backend, RunResult, RunSpec, Verdict  # noqa: E402
@@ -117,13 +120,21 @@ def main() -> None:
                 ))
                 shutil.rmtree(work, ignore_errors=True)
 
+        def cold() -> None:
+            warm.ENABLED = False  # not configure(): that would close the warm run too
+            try:
+                harness()
+            finally:
+                warm.ENABLED = True
+
         harness()  # collection, cached from here on as for every later submission
         plain()
         backend.spans.clear()
-        rows: dict[str, list[float]] = {"harness": [], "plain": [], "io": []}
+        rows: dict[str, list[float]] = {"harness": [], "cold": [], "plain": [], "io": []}
         load_before = os.getloadavg()[0]
         for _ in range(args.runs):
             rows["harness"].append(_ms(harness))
+            rows["cold"].append(_ms(cold))
             rows["plain"].append(_ms(plain))
             rows["io"].append(_ms(io))
         load_after = os.getloadavg()[0]
@@ -132,12 +143,16 @@ def main() -> None:
           f"{len(io_tests)} io tests; backend {args.backend}; median of {args.runs} runs")
     print(f"{'':24} {'ms':>8}")
     print(f"{'harness (pytest files)':24} {med['harness']:8.0f}")
+    print(f"{'harness, cold trusted':24} {med['cold']:8.0f}")
     print(f"{'plain pytest, 1 sandbox':24} {med['plain']:8.0f}")
     print(f"{'io runs':24} {med['io']:8.0f}")
     ratio = med["harness"] / med["plain"]
     both = (med["harness"] + med["io"]) / (med["plain"] + med["io"])
     print(f"harness / plain: {ratio:.2f}x; with the io runs on both sides: {both:.2f}x "
           f"(target <= 1.5x)")
+    cold_both = (med["cold"] + med["io"]) / (med["plain"] + med["io"])
+    print(f"cold trusted / plain: {med['cold'] / med['plain']:.2f}x; with the io runs: "
+          f"{cold_both:.2f}x")
     for key in ("trusted", "student"):
         spans = backend.spans.get(key, [])
         if spans:

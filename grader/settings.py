@@ -193,6 +193,7 @@ SANDBOX_BACKEND_OPTIONS: dict[str, dict[str, object]] = {"docker": {
     "image": os.environ.get("SANDBOX_DOCKER_IMAGE") or "grader-sandbox:latest",
     "pool_size": env_int("SANDBOX_DOCKER_POOL", 2),  # warm containers per set of limits
 }}
+SANDBOX_WARM_TRUSTED = env_bool("SANDBOX_WARM_TRUSTED", True)  # sandbox/harness/warm.py
 
 # --- Celery --------------------------------------------------------------------------------
 # Time limits nest and all come from GRADING_TIME_LIMIT (readthedocs #12347: a task that outlives

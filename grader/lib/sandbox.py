@@ -12,6 +12,7 @@ from django.conf import settings
 
 from sandbox import Backend, get_backend
 from sandbox.backends import backend_name
+from sandbox.harness import warm
 
 
 def backend_options(name: str) -> dict[str, object]:
@@ -22,4 +23,5 @@ def backend_options(name: str) -> dict[str, object]:
 @cache
 def sandbox_backend() -> Backend:
     name = settings.SANDBOX_BACKEND
+    warm.configure(enabled=settings.SANDBOX_WARM_TRUSTED)
     return get_backend(name, **backend_options(name))

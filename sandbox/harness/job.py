@@ -13,16 +13,16 @@ import json
 import os
 import secrets
 import socket
-import stat
 import sys
 import threading
 import time
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from sandbox.harness import lint
+from sandbox.harness import lint, warm
 from sandbox.harness.agent.wire import (
     START_SLACK,
     ChannelClosed,
@@ -31,7 +31,7 @@ from sandbox.harness.agent.wire import (
     Peer,
     ProtocolError,
 )
-from sandbox.harness.layout import Layout
+from sandbox.harness.layout import Layout, source_memfd
 from sandbox.harness.results import (
     CaseResult,
     case_from_report,
@@ -40,6 +40,7 @@ from sandbox.harness.results import (
 )
 from sandbox.harness.students import StudentServer, boot_argv, done
 from sandbox.harness.traces import Evidence, parse_evidence
+from sandbox.harness.warm import WarmRun
 from sandbox.types import Backend, Fault, Limits, RunResult, RunSpec, Verdict
 
 AGENT_DIR = Path(__file__).resolve().with_name("agent")
@@ -47,7 +48,6 @@ AGENT_MOUNT = "/opt/grader/_grader_harness"
 BOOT = "import sys; sys.path.insert(0, '/opt/grader'); from _grader_harness.{} import main; main()"
 TESTS_MOUNT = "/work/tests"
 CTL_FRAME = 1 << 20  # bytes of one message from the trusted process
-MAX_SOURCE = 4 << 20  # bytes of the student's module sent to the trusted side as text
 # Collection never sees a submission, so its result depends only on the package: remember it
 # per (tests folder contents, test file, module name) for the next submissions of the package.
 # Each entry: the node ids, and how much of a pytest session the tests' processes may share
@@ -69,16 +69,20 @@ class TrustedRun:
         self.ours, theirs = socket.socketpair()
         self.peer = Peer(self.ours, max_frame=CTL_FRAME)
         self.peer.deadline = time.monotonic() + limits.wall_seconds + 30
-        spec = RunSpec(
+        spec = replace(self.spec(job, {**config, "ctl_fd": theirs.fileno()}, limits),
+                       pass_fds=(theirs.fileno(),))
+        self.future = job.pool.submit(_run_then_close, job.backend, spec, theirs)
+
+    @staticmethod
+    def spec(job: Job, config: dict[str, Any], limits: Limits) -> RunSpec:
+        return RunSpec(
             argv=[sys.executable, "-I", "-c", BOOT.format("trusted")],
             workdir=job.layout.trusted_work,
             limits=limits,
-            stdin=json.dumps({**config, "ctl_fd": theirs.fileno()}).encode(),
+            stdin=json.dumps(config).encode(),
             env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
             ro_binds={str(job.layout.tests): TESTS_MOUNT, str(AGENT_DIR): AGENT_MOUNT},
-            pass_fds=(theirs.fileno(),),
         )
-        self.future = job.pool.submit(_run_then_close, job.backend, spec, theirs)
 
     def recv(self) -> Message | None:
         """The next message, or None once the run is over (or spoke out of turn)."""
@@ -121,6 +125,7 @@ class Job:
         # What collecting found the tests' processes may share: a started pytest session, and
         # its collected tests too (``agent/trusted.py``). Nothing, until it says so.
         self.sharing = dict.fromkeys(SHARING, False)
+        self.warm = warm.ENABLED  # run in a warm trusted run of the package if one is
 
     def _config(self, mode: str, **extra: object) -> dict[str, Any]:
         return {"mode": mode, "module": self.module_name, "test_file": self.test_file,
@@ -215,13 +220,24 @@ class Job:
         limits = _trusted_limits(self.limits, wall=_per_test(wall) * len(todo) + 30)
         nodeids = [n for _, n in todo]
         config = self._config("run", nodeids=nodeids, wall_seconds=wall, **self.sharing)
-        run = TrustedRun(self, config, limits)
-        self._server_for([slot for slot, _ in todo])  # boots while the trusted side imports
+        run: TrustedRun | WarmRun
+        if self.warm:
+            self._server_for([slot for slot, _ in todo])  # boots while a warm run starts
+            run = self._warm_run(config, limits) or TrustedRun(self, config, limits)
+        else:
+            run = TrustedRun(self, config, limits)
+            self._server_for([slot for slot, _ in todo])  # boots while the trusted side imports
         current: tuple[int, StudentServer | Future[RunResult]] | None = None
         failure = ""
         index = 0
+        first = run.recv()
+        if first is None and isinstance(run, WarmRun):  # the warm run was gone before the job
+            run.finish()
+            run = TrustedRun(self, config, limits)
+            first = run.recv()
         try:
-            while (message := run.recv()) is not None:
+            message = first
+            while message is not None:
                 op = message.get("op")
                 if op == "start" and current is None and index < len(todo) and (
                     message.get("index") == index and message.get("nodeid") == nodeids[index]
@@ -238,6 +254,7 @@ class Job:
                     text = message.get("output")
                     failure = text if isinstance(text, str) else f"unexpected message {op!r}"
                     break
+                message = run.recv()
         finally:
             if current is None and index == len(todo) and self.server is not None:
                 self.server.release()  # no test is left for it: it ends with the trusted run
@@ -246,6 +263,20 @@ class Job:
                 slot, student = current
                 results[slot] = case_when_trusted_died(nodeids[index], outcome, failure)
                 self._end_student(slot, student)
+
+    def _warm_run(self, config: dict[str, Any], limits: Limits) -> WarmRun | None:
+        """This job in a warm trusted run of the package (``warm.py``), if one is or gets
+        ready."""
+        base = {**config, "nodeids": []}
+        key = (self.backend, self.layout.fingerprint, self.test_file, self.module_name,
+               tuple(self.layout.helper_modules), tuple(sorted(self.sharing.items())),
+               self.limits)
+        spec = TrustedRun.spec(self, base, _trusted_limits(self.limits, wall=warm.LIFETIME))
+        found = warm.acquire(self.backend, key, spec, {
+            "tests": self.layout.tests, "trusted": self.layout.trusted_work,
+        }, limits.wall_seconds)
+        return None if found is None else found.start(config["nodeids"], limits.wall_seconds,
+                                                       limits)
 
     def _server_for(self, slots: list[int]) -> StudentServer:
         """The fork server for the submission of ``slots[0]``: the running one when it serves
@@ -271,7 +302,7 @@ class Job:
         self.server = server
         return server
 
-    def _start_student(self, run: TrustedRun, slots: list[int]
+    def _start_student(self, run: TrustedRun | WarmRun, slots: list[int]
                        ) -> StudentServer | Future[RunResult]:
         """A fresh student process for the test of plan index ``slots[0]``, its socket and the
         student's source handed to the trusted side. The server that forked it, or (when no
@@ -304,7 +335,7 @@ class Job:
             other.close()
             self.server = None
             student = done(server.lost_at_start())
-        source = _source_memfd(server.source / f"{self.module_name}.py")
+        source = source_memfd(server.source / f"{self.module_name}.py")
         try:
             run.send_fds(trusted_end.fileno(), source)
         except OSError:
@@ -341,31 +372,6 @@ class Job:
 
 def _per_test(wall: float) -> float:
     return 2 * wall + START_SLACK + 5  # waiting out a lingering student, then the test
-
-
-def _source_memfd(path: Path) -> int:
-    """A memfd holding the student module's bytes, for the trusted side to read as text.
-
-    The file is the student's (a build step in the sandbox may have written it): read without
-    following a symbolic link, only a regular file, capped; anything else gives an empty text.
-    """
-    data = b""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        fd = -1
-    if fd >= 0:
-        try:
-            if stat.S_ISREG(os.fstat(fd).st_mode):
-                data = os.read(fd, MAX_SOURCE)
-        finally:
-            os.close(fd)
-    memfd = os.memfd_create("student-source", os.MFD_CLOEXEC)
-    view = memoryview(data)
-    while view:
-        view = view[os.write(memfd, view):]
-    os.lseek(memfd, 0, os.SEEK_SET)
-    return memfd
 
 
 def _trusted_limits(limits: Limits, *, wall: float) -> Limits:

@@ -10,7 +10,9 @@ readable copy of the submission it restores ``/work`` from before each test.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from typing import Any
 from sandbox import fstree
 from sandbox.harness.agent.codec import HelperRegistry
 
+MAX_SOURCE = 4 << 20  # bytes of the student's module sent to the trusted side as text
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
 
 
@@ -105,4 +108,29 @@ def _make_readable(folder: Path) -> None:
             path.chmod(mode | (0o555 if path.is_dir() else 0o444))
 
 
-__all__ = ["Layout"]
+def source_memfd(path: Path) -> int:
+    """A memfd holding the student module's bytes, for the trusted side to read as text.
+
+    The file is the student's (a build step in the sandbox may have written it): read without
+    following a symbolic link, only a regular file, capped; anything else gives an empty text.
+    """
+    data = b""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        fd = -1
+    if fd >= 0:
+        try:
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                data = os.read(fd, MAX_SOURCE)
+        finally:
+            os.close(fd)
+    memfd = os.memfd_create("student-source", os.MFD_CLOEXEC)
+    view = memoryview(data)
+    while view:
+        view = view[os.write(memfd, view):]
+    os.lseek(memfd, 0, os.SEEK_SET)
+    return memfd
+
+
+__all__ = ["Layout", "source_memfd"]

@@ -110,8 +110,9 @@ for correct and for wrong solutions alike (the corpus of idioms that holds this 
   its text, a module loader). Such tests are refused at upload (``lint.py``) and stopped when
   they run (an audit hook, ``redirect.install_guard``): SANDBOX_ERROR with ``Fault.PACKAGE``,
   never a score.
-* Not yet: share files with the student's code (``tmp_path``, a patched ``open``), see its log
-  records (``caplog``), or ``type()`` of a student object (a proxy; ``isinstance`` works).
+* Not yet: share files with the student's code (``tmp_path``: the test's folders are not the
+  student's). A package's reference solution (``solution/``), graded at upload, shows the
+  teacher such a test failing before students submit.
 * Pass plain values, instances of the tests/ helper classes, student objects and functions
   (called back across the channel). Instances of classes defined in a test module or conftest
   cannot be passed. Tuples come back as tuples, namedtuples of the student as plain tuples.

@@ -55,7 +55,7 @@ from typing import Any, NoReturn
 
 import pytest
 
-from . import collecting, redirect
+from . import collecting, redirect, warm
 from .ambient import Tracker
 from .codec import HelperRegistry
 from .plugin import RunPlugin
@@ -81,8 +81,9 @@ def pytest_args(test_file: str) -> list[str]:
 
 def main() -> None:
     config: dict[str, Any] = json.loads(sys.stdin.buffer.read())
-    ctl_sock = socket.socket(fileno=config["ctl_fd"])
-    ctl = Peer(ctl_sock)
+    pool = None if config.get("pool_fd") is None else socket.socket(fileno=config["pool_fd"])
+    ctl_sock = pool if pool is not None else socket.socket(fileno=config["ctl_fd"])
+    ctl = Peer(ctl_sock)  # kept warm (``warm.py``): each job brings its own
     os.chdir("/work")
     # The tests are read-only; cache their assertion-rewritten bytecode in this sandbox's
     # private /tmp, so only the first test of a run pays for the rewrite.
@@ -92,25 +93,31 @@ def main() -> None:
         if config["mode"] == "collect":
             collecting.collect(config, ctl, pytest_args(config["test_file"]))
         else:
-            _serve(config, ctl, ctl_sock)
+            _serve(config, ctl, ctl_sock, pool)
     except BaseException:
-        ctl.send({"op": "fatal", "output": traceback.format_exc()[-8000:]})
+        if pool is not None:
+            warm.send(pool, {"op": "fatal", "output": traceback.format_exc()[-8000:]})
+        else:
+            ctl.send({"op": "fatal", "output": traceback.format_exc()[-8000:]})
         raise
 
 
-def _serve(config: dict[str, Any], ctl: Peer, ctl_sock: socket.socket) -> None:
+def _serve(config: dict[str, Any], ctl: Peer, ctl_sock: socket.socket,
+           pool: socket.socket | None) -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
+    if pool is not None:  # kept warm: nobody reads this run's stderr until it ends
+        os.dup2(devnull, 2)
     _preload_pytest()
     args = pytest_args(config["test_file"])
-    zygote = Zygote(config, ctl, ctl_sock)
+    zygote = Zygote(config, ctl, ctl_sock, pool)
     if not config.get("shared_start"):
         _prepare_config(args)
         # What is loaded now is shared by every child: out of the collector's sight, so that
         # the gc.collect() pytest runs at every session's end (unraisableexception) walks only
         # what the test itself made, and no page of it is copied on write by a collection.
         gc.freeze()
-        zygote.serve(None)
+        zygote.serve_all(None)
         os._exit(0)
     os.dup2(devnull, 2)  # before pytest captures the fds: the children's captures stay theirs
     redirect.install_collecting(config["module"])  # never the student's code in this process
@@ -128,8 +135,9 @@ def _serve(config: dict[str, Any], ctl: Peer, ctl_sock: socket.socket) -> None:
 class Zygote:
     """Serves the node ids of ``config`` one by one, each in a forked child."""
 
-    def __init__(self, config: dict[str, Any], ctl: Peer, ctl_sock: socket.socket) -> None:
-        self.config, self.ctl, self.ctl_sock = config, ctl, ctl_sock
+    def __init__(self, config: dict[str, Any], ctl: Peer, ctl_sock: socket.socket,
+                 pool: socket.socket | None = None) -> None:
+        self.config, self.ctl, self.ctl_sock, self.pool = config, ctl, ctl_sock, pool
         self.child: Child | None = None  # set in a forked child
         self.collect_errors: list[str] = []  # of a collection made here, for the children
 
@@ -139,7 +147,7 @@ class Zygote:
         if collected:
             session.perform_collect()  # with stand-ins (see collecting.only_bound)
         gc.freeze()  # the session as started, shared by every child (see _serve)
-        if self.serve(session) is None:
+        if self.serve_all(session) is None:
             return True if collected else None  # a child: it (collects and) runs its test
         os._exit(0)  # every result is sent: nothing of this session is left to do
 
@@ -150,6 +158,14 @@ class Zygote:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
         return None if self.child is not None else True  # the parent runs no test itself
+
+    def serve_all(self, shared: pytest.Session | None) -> bool | None:
+        """``serve`` this run's tests, or (kept warm) every job's in a process of its own."""
+        if self.pool is None:
+            return self.serve(shared)
+        module = self.config["module"]
+        warm.loop(self, shared, self.pool, lambda: _write_source(module, None))
+        return None  # a test's child
 
     def serve(self, shared: pytest.Session | None) -> bool | None:
         """True once every test ran (the parent); None in a child that goes on with ``shared``."""
