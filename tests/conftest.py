@@ -40,6 +40,17 @@ def _media_root(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None
     settings.FEEDBACK_REPAIR_SECONDS = 300
 
 
+@pytest.fixture(autouse=True)
+def _no_warm_trusted_run_outlives_its_test() -> Iterator[None]:
+    """A warm trusted run (``sandbox/harness/warm.py``) would live on in this process after
+    the test that started it, its sandbox's cgroups and uid slot with it: a later test looking
+    for what a run left behind must not find it."""
+    yield
+    from sandbox.harness import warm
+
+    warm.close_all(wait=10)
+
+
 @pytest.fixture
 def world(db: None) -> SimpleNamespace:
     from django.contrib.auth import get_user_model

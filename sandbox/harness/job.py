@@ -23,14 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.harness import lint, warm
-from sandbox.harness.agent.wire import (
-    START_SLACK,
-    ChannelClosed,
-    ChannelTimeout,
-    Message,
-    Peer,
-    ProtocolError,
-)
+from sandbox.harness.agent.wire import START_SLACK, Peer
 from sandbox.harness.layout import Layout, source_memfd
 from sandbox.harness.results import (
     CaseResult,
@@ -40,7 +33,7 @@ from sandbox.harness.results import (
 )
 from sandbox.harness.students import StudentServer, boot_argv, done
 from sandbox.harness.traces import Evidence, parse_evidence
-from sandbox.harness.warm import WarmRun
+from sandbox.harness.warm import Ctl, WarmRun
 from sandbox.types import Backend, Fault, Limits, RunResult, RunSpec, Verdict
 
 AGENT_DIR = Path(__file__).resolve().with_name("agent")
@@ -62,7 +55,7 @@ def error_case(nodeid: str, output: str, fault: Fault = Fault.HARNESS) -> CaseRe
     return case_result(nodeid, nodeid, Verdict.SANDBOX_ERROR, output[-8000:], 0.0, fault)
 
 
-class TrustedRun:
+class TrustedRun(Ctl):
     """One trusted sandbox run, with the ``ctl`` socket to talk to it while it runs."""
 
     def __init__(self, job: Job, config: dict[str, Any], limits: Limits) -> None:
@@ -83,18 +76,6 @@ class TrustedRun:
             env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
             ro_binds={str(job.layout.tests): TESTS_MOUNT, str(AGENT_DIR): AGENT_MOUNT},
         )
-
-    def recv(self) -> Message | None:
-        """The next message, or None once the run is over (or spoke out of turn)."""
-        try:
-            return self.peer.recv()
-        except ChannelClosed:
-            return None
-        except (ProtocolError, ChannelTimeout) as exc:
-            return {"op": "malformed", "output": str(exc)}
-
-    def send_fds(self, *fds: int) -> None:
-        socket.send_fds(self.ours, [b"F"], list(fds))
 
     def finish(self) -> RunResult:
         self.ours.close()  # a trusted process still waiting for us gets EOF and stops

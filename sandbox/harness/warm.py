@@ -50,6 +50,7 @@ POOL_MESSAGE = 1 << 16
 ENABLED = True  # jobs run in warm trusted runs; False: a trusted run each (``configure``)
 _LOCK = threading.Lock()
 _WARM: OrderedDict[tuple[Any, ...], Warm] = OrderedDict()
+_LIVE: set[Warm] = set()  # every warm run whose sandbox run or folder is not gone yet
 
 
 class Warm:
@@ -65,8 +66,12 @@ class Warm:
         self.used = self.started
         self.busy = False
         self.dead = False
+        self.closed = False
         self.ended: RunResult | None = None
         self.jobs = 0
+        self.gone = threading.Event()  # its sandbox run ended and its folder is removed
+        with _LOCK:
+            _LIVE.add(self)
         self._thread = threading.Thread(target=self._run, args=(spec, theirs), daemon=True,
                                         name="warm-trusted")
         self._thread.start()
@@ -116,7 +121,9 @@ class Warm:
 
     def close(self) -> None:
         """End the warm run: its zygote sees EOF and kills everything of it."""
-        self.dead = True
+        if self.closed:
+            return
+        self.closed = self.dead = True
         self.ours.close()
         with _LOCK:
             if _WARM.get(self.key) is self:
@@ -126,19 +133,19 @@ class Warm:
     def _discard(self) -> None:
         self._thread.join(LIFETIME)
         fstree.discard(self.root)
+        with _LOCK:
+            _LIVE.discard(self)
+        self.gone.set()
 
 
-class WarmRun:
-    """One job of a warm run, with the same face as a trusted run of its own."""
+class Ctl:
+    """The runner's end of a trusted process's ``ctl`` socket (a trusted run's or a job's)."""
 
-    def __init__(self, warm: Warm, ours: socket.socket, limits: Limits) -> None:
-        self.warm, self.ours = warm, ours
-        self.wall = limits.wall_seconds
-        self.started = time.monotonic()
-        self.peer = Peer(ours, max_frame=1 << 20)
-        self.peer.deadline = self.started + self.wall + 30
+    ours: socket.socket
+    peer: Peer
 
     def recv(self) -> Message | None:
+        """The next message, or None once the run is over (or spoke out of turn)."""
         try:
             return self.peer.recv()
         except ChannelClosed:
@@ -148,6 +155,17 @@ class WarmRun:
 
     def send_fds(self, *fds: int) -> None:
         socket.send_fds(self.ours, [b"F"], list(fds))
+
+
+class WarmRun(Ctl):
+    """One job of a warm run, with the same face as a trusted run of its own."""
+
+    def __init__(self, warm: Warm, ours: socket.socket, limits: Limits) -> None:
+        self.warm, self.ours = warm, ours
+        self.wall = limits.wall_seconds
+        self.started = time.monotonic()
+        self.peer = Peer(ours, max_frame=1 << 20)
+        self.peer.deadline = self.started + self.wall + 30
 
     def finish(self) -> RunResult:
         """How the job ended; the warm run goes back to the pool, or is closed."""
@@ -265,13 +283,20 @@ def configure(*, enabled: bool) -> None:
         close_all()
 
 
-def close_all() -> None:
-    """Close every warm run of this process (tests; a worker shutting down)."""
+def close_all(*, wait: float = 0.0) -> None:
+    """Close every warm run of this process (tests; a worker shutting down); with ``wait``,
+    give each up to that many seconds to be gone, its sandbox run and folder with it."""
     with _LOCK:
         warms = list(_WARM.values())
         _WARM.clear()
+        live = list(_LIVE)
     for warm in warms:
         warm.close()
+    deadline = time.monotonic() + wait
+    for warm in live if wait else []:
+        if not warm.closed:
+            warm.close()
+        warm.gone.wait(max(0.0, deadline - time.monotonic()))
 
 
-__all__ = ["Warm", "WarmRun", "acquire", "close_all", "configure"]
+__all__ = ["Ctl", "Warm", "WarmRun", "acquire", "close_all", "configure"]
