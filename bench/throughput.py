@@ -5,7 +5,8 @@
 Uses a fresh data folder (SQLite + file-system queue unless DATABASE_URL / REDIS_URL are set)
 and a real `celery worker` with N processes (default: all cores). Prints graded submissions per
 minute per core and upload-to-result latency percentiles. SANDBOX_BACKEND=docker (or --backend
-docker) measures the Docker warm pool when `docker info` works. A figure, never pass/fail.
+docker) measures the Docker backend (a container per submission, from the warm pool) when
+`docker info` works. A figure, never pass/fail.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from sandbox import fstree
+from sandbox.backends import session
 from sandbox.languages import BuildResult, get_language
 from sandbox.outcome import TestOutcome, Ungradable, trim, ungradable
 from sandbox.package import AssignmentPackage
@@ -79,7 +80,9 @@ def grade(package: AssignmentPackage, files: dict[str, bytes], backend: Backend,
     """
     started = time.monotonic()
     language = get_language(package.language)
-    with fstree.temporary_folder("grade-") as root:
+    # One backend session per submission: its build and every test's runs (Docker: in
+    # containers of this submission only, reset between runs).
+    with session(backend) as backend, fstree.temporary_folder("grade-") as root:
         built = write_files(files, root / "built")
         # Our build runs unless every test builds the upload itself (TestType.own_build).
         build = (

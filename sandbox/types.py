@@ -132,6 +132,10 @@ class SandboxError(Exception):
 
 
 class Backend(Protocol):
+    """Runs specs. A backend may also have ``session()``, a context manager whose ``Backend``
+    runs the specs of one submission (``sandbox.backends.session``): Docker keeps one container
+    per submission there; without it every run stands alone."""
+
     name: str
 
     def run(self, spec: RunSpec) -> RunResult:

@@ -10,7 +10,11 @@ backend's module can be costly or fail (Docker needs the ``docker`` client), hen
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from sandbox.types import Backend
 
 BACKENDS: dict[str, str] = {
     "bubblewrap": "sandbox.backends.bwrap:BubblewrapBackend",
@@ -34,4 +38,18 @@ def backend_class(name: str) -> Any:
     return getattr(importlib.import_module(module), attr)
 
 
-__all__ = ["ALIASES", "BACKENDS", "backend_class", "backend_name"]
+@contextmanager
+def session(backend: Backend) -> Iterator[Backend]:
+    """The backend for the runs of one submission (``sandbox.grade.grade`` opens one per
+    submission): ``backend.session()`` where the backend has one (Docker: the submission's own
+    containers, reset between its runs and removed at the end), else ``backend`` itself
+    (bubblewrap: every run gets a fresh sandbox anyway)."""
+    opener = getattr(backend, "session", None)
+    if opener is None:
+        yield backend
+        return
+    with opener() as scoped:
+        yield scoped
+
+
+__all__ = ["ALIASES", "BACKENDS", "backend_class", "backend_name", "session"]

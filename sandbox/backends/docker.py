@@ -1,4 +1,5 @@
-"""Docker backend: each run in a locked-down, single-use container taken from a warm pool.
+"""Docker backend: runs in locked-down containers taken from a warm pool, one per run, or one
+per submission (and set of limits) within a session.
 
 Theory of operation
 -------------------
@@ -15,9 +16,20 @@ spec's stdin, reads the multiplexed stdout/stderr with caps and the wall clock, 
 that ignored ENOSPC and exited 0) and streams ``/work`` back (so a build's output reaches the
 next run), in one exec; a run whose ``/work`` is discarded is measured from the host instead,
 through the container's ``/proc/<pid>/root``, where this process can see it. Then it throws the
-container away. A
-container is never reused: nothing a run leaves behind (processes, files, /dev/shm segments)
-can reach another run. The pool is refilled by a background thread.
+container away. The pool is refilled by a background thread.
+
+``session()`` (``docker_session``; ``sandbox.grade`` opens one per submission) keeps the
+container of a submission's run for that submission's next run: the run's one exec then first
+kills every process of the sandbox uid, empties ``/work``, ``/tmp``, ``/dev/shm`` and the uid's
+IPC, and waits while the host gives the container this run's memory, pids and scratch limits
+where they differ (a build's), starts the cgroup's peak memory again and reads its counters
+(``docker_transfer.RESET_SCRIPT``, ``pump``'s ``hold``), then stages and runs as above: still
+one exec a run, and no container start or removal. Each run keeps its own
+rlimits, wall clock, caps and figures (CPU and OOM kills as deltas, peak memory since the
+reset). A run killed for time or output, or a container that cannot be reset, goes down and
+the next run takes a fresh one; the session's containers are removed when it ends. A container
+never serves two submissions: nothing one leaves behind (processes, files, /dev/shm segments)
+can reach another's runs.
 
 A spec with binds (``ro_binds``/``rw_binds``) cannot use a pre-started container, so it gets a
 cold one with those binds. ``pass_fds`` cross into the container the way they cross between
@@ -36,8 +48,9 @@ when the host exposes them (cpuacct.usage, memory.max_usage_in_bytes, which coun
 too), else 0. A program killed by the kernel OOM killer is recognized by the cgroup's oom_kill
 counter.
 
-Modules: ``docker_pool`` (warm containers, orphan sweep), ``docker_stream`` (one exec's
-streams, exit and kill), ``docker_transfer`` (files in and out), ``docker_fds`` (``pass_fds``),
+Modules: ``docker_pool`` (warm containers, orphan sweep), ``docker_session`` (a submission's
+containers), ``docker_exec`` (a run's exec), ``docker_stream`` (one exec's streams, exit and
+kill), ``docker_transfer`` (files in and out, the reset), ``docker_fds`` (``pass_fds``),
 ``docker_verdict``; helpers shared with bubblewrap live in ``sandbox.backends.common``.
 """
 
@@ -45,16 +58,16 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import threading
-import time
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from sandbox.backends.common import child_environment
-from sandbox.backends.docker_fds import FdHandoff, translate_arg0
+from sandbox.backends.docker_exec import SANDBOX_UID, Execs, NotStaged
+from sandbox.backends.docker_fds import FdHandoff
 from sandbox.backends.docker_pool import (
     LABEL,
     MAX_POOL_KEYS,
@@ -64,18 +77,16 @@ from sandbox.backends.docker_pool import (
     WarmPool,
     pool_key,
 )
-from sandbox.backends.docker_stream import ExitWatch, cgroup_counters, kill_pid_namespace, pump
+from sandbox.backends.docker_session import DockerSession
+from sandbox.backends.docker_stream import kill_pid_namespace, limits_settable, reset_peak
 from sandbox.backends.docker_transfer import (
     FINISH_SCRIPT,
     SCRATCH_MOUNTS,
-    STAGE_SCRIPT,
-    STAGE_SECONDS,
-    STAGED,
     TRANSFER_CAP,
     tar_of,
     untar_into,
 )
-from sandbox.backends.docker_verdict import disk_exceeded_result, exec_result
+from sandbox.backends.docker_verdict import disk_exceeded_result
 from sandbox.types import RunResult, RunSpec, SandboxError
 
 log = logging.getLogger(__name__)
@@ -83,15 +94,11 @@ log = logging.getLogger(__name__)
 # grader/settings.py, which passes them as keyword arguments: the sandbox reads no environment.
 IMAGE = "grader-sandbox:latest"
 POOL_SIZE = 2  # warm containers per limits set
-SANDBOX_UID = "65534:65534"
 
 
-class _NotStaged(SandboxError):
-    """The exec ended before staging said a word: the program never started."""
-
-
-class DockerBackend(WarmPool):
-    """Runs :class:`RunSpec` commands in single-use containers from a warm pool."""
+class DockerBackend(WarmPool, Execs):
+    """Runs :class:`RunSpec` commands in containers from a warm pool: one per run, or one per
+    submission and set of limits within a :meth:`session`."""
 
     name = "docker"
 
@@ -127,6 +134,8 @@ class DockerBackend(WarmPool):
         self._wanted = threading.Condition(self._lock)
         self._closed = False
         self._killed: set[str] = set()  # containers _kill() took down during their run
+        self._used: set[str] = set()  # containers that ran a run and are not discarded yet
+        self._limits_of: dict[str, PoolKey] = {}  # of a session's containers, where changed
         self._removals = ThreadPoolExecutor(max_workers=2, thread_name_prefix="docker-rm")
         self.remove_orphans()
         self._filler = threading.Thread(
@@ -138,28 +147,64 @@ class DockerBackend(WarmPool):
         """Run ``spec`` in a fresh container; the container is gone when this returns."""
         if spec.pass_fds:
             with FdHandoff(spec.pass_fds) as handoff:
-                return self._run(handoff.wrap(spec))
-        return self._run(spec)
+                return self._run(handoff.wrap(spec))[0]
+        return self._run(spec)[0]
 
-    def _run(self, spec: RunSpec) -> RunResult:
+    @contextmanager
+    def session(self) -> Iterator[DockerSession]:
+        """The runs of one submission: in containers of its own, reset between runs, removed
+        at the end (``sandbox.backends.docker_session``)."""
+        scoped = DockerSession(self)
+        try:
+            yield scoped
+        finally:
+            scoped.close()
+
+    def run_kept(self, spec: RunSpec, held: Warm | None) -> tuple[RunResult, Warm | None]:
+        """Run ``spec`` (no binds, no ``pass_fds``) in ``held``, a container a run of the same
+        session left, else in a fresh one; return the result and the container to keep for the
+        session's next run with these limits (None: it was killed, or is gone)."""
+        return self._run(spec, held, keep=True)
+
+    def discard_later(self, container_id: str) -> None:
+        """Remove a container in the background: its processes are dead or about to be (we
+        waited for the program, or _kill() killed them), and the engine can take seconds to
+        tear a container down under load; the next run need not wait for that."""
+        self._used.discard(container_id)
+        self._limits_of.pop(container_id, None)
+        try:
+            self._removals.submit(self._discard, container_id)
+        except RuntimeError:  # the backend was closed (a session that ended after it)
+            self._discard(container_id)
+
+    def _run(self, spec: RunSpec, held: Warm | None = None, *,
+             keep: bool = False) -> tuple[RunResult, Warm | None]:
         workdir = Path(spec.workdir).resolve()
         if not workdir.is_dir():
             raise SandboxError(f"workdir {workdir} is not a folder")
         key = pool_key(spec)
+        if held is not None:
+            try:
+                return self._run_in(held, spec, workdir, keep=keep)
+            except NotStaged:  # the container could not be reset, or died: nothing ran yet
+                log.warning("a sandbox container of this submission did not stage the run; "
+                            "running it in a fresh one")
         binds = bool(spec.ro_binds or spec.rw_binds)
         warm = None if binds else self._take(key)
         if warm is not None:
             try:
-                return self._run_in(warm, spec, workdir)
-            except _NotStaged:
+                return self._run_in(warm, spec, workdir, keep=keep)
+            except NotStaged:
                 # A warm container that died while it waited (the engine under load) takes the
                 # exec with it before anything ran, and one that did not stage in time was
                 # killed before the program started: running it once in a fresh container is
                 # safe and is not a second attempt of the program.
                 log.warning("a warm sandbox container did not stage the run; retrying fresh")
-        return self._run_in(self._start(key, spec), spec, workdir)
+        return self._run_in(self._start(key, spec), spec, workdir, keep=keep)
 
-    def _run_in(self, warm: Warm, spec: RunSpec, workdir: Path) -> RunResult:
+    def _run_in(self, warm: Warm, spec: RunSpec, workdir: Path, *,
+                keep: bool = False) -> tuple[RunResult, Warm | None]:
+        kept = False
         try:
             # Paths a bind covers inside /work are the bind's, as under bubblewrap.
             covered = [
@@ -167,6 +212,8 @@ class DockerBackend(WarmPool):
                 for dst in [*spec.ro_binds.values(), *spec.rw_binds.values()]
                 if PurePosixPath(dst).is_relative_to("/work")
             ]
+            if keep:
+                self._limits_of.setdefault(warm.id, warm.key)
             result = self._exec_run(warm.id, spec, tar_of(workdir, covered))
             if warm.id not in self._killed:
                 # A run we killed took its container with it; its /work does not matter.
@@ -177,13 +224,15 @@ class DockerBackend(WarmPool):
                     full = self._finish(warm.id, workdir, copy_back=not spec.discard_workdir)
                 if full:
                     result = disk_exceeded_result(result, spec)
-            return result
+                # Kept only where the next run's peak memory can be its own.
+                kept = keep and warm.id not in self._killed and reset_peak(warm.id)
+                if kept and warm.settable is None:
+                    warm.settable = limits_settable(warm.id, self.init_pid(warm.id))
+            return result, (warm if kept else None)
         finally:
             self._killed.discard(warm.id)
-            # Removal runs in the background: the run's processes are already dead (we waited
-            # for the program, or _kill() killed them), and the engine can take seconds to
-            # tear a container down under load; the next run need not wait for that.
-            self._removals.submit(self._discard, warm.id)
+            if not kept:
+                self.discard_later(warm.id)
 
     def close(self) -> None:
         """Stop the filler and remove the warm containers (tests, benchmarks, shutdown)."""
@@ -259,125 +308,6 @@ class DockerBackend(WarmPool):
             untar_into(data, workdir)
         return full and any(int(f) == 0 for f in figures)
 
-    # -- exec ---------------------------------------------------------------------------------
-
-    def _exec_run(self, container_id: str, spec: RunSpec, work_tar: bytes) -> RunResult:
-        limits = spec.limits
-        cpu = max(1, int(limits.cpu_seconds + 0.999))
-        argv = [translate_arg0(a) if i == 0 else a for i, a in enumerate(spec.argv)]
-        # One exec per run (each costs ~60 ms here): a fixed script unpacks the workdir from
-        # the first bytes of stdin, says so on stderr, then becomes the program under prlimit
-        # with the rest of stdin. argv travels as positional parameters, never as shell text.
-        wrapped = [
-            "sh",
-            "-c",
-            STAGE_SCRIPT,
-            "stage",
-            str(len(work_tar)),
-            f"--cpu={cpu}:{cpu + 1}",
-            f"--fsize={limits.file_size_mb * 1024 * 1024}",
-            "--core=0",
-            "--nofile=256",
-            "--",
-            *argv,
-        ]
-        before = cgroup_counters(container_id)
-        started = time.monotonic()
-        try:
-            code, out, err, killed = self._exec(
-                container_id,
-                wrapped,
-                stdin=work_tar + spec.stdin,
-                timeout=STAGE_SECONDS,
-                cap=limits.output_bytes + len(STAGED),
-                env=child_environment(spec),
-                cwd=spec.cwd,
-                then=(STAGED, limits.wall_seconds),
-            )
-        except SandboxError as exc:
-            # The engine refused the exec (e.g. the container is not running): nothing ran.
-            # Only this exec's refusal may be retried; one after the program (copying /work
-            # back, measuring it) must not run the program again.
-            raise _NotStaged(str(exc)) from exc
-        if not err.startswith(STAGED):
-            # The marker comes before the program runs, so only a staging failure lacks it.
-            if killed:  # killed with its container before the program could start
-                raise _NotStaged("the sandbox container did not start the program in time")
-            if not err:  # not even tar's complaint: the exec never ran the staging script
-                raise _NotStaged("the sandbox container ended before the run was staged")
-            raise SandboxError(f"staging the workdir failed: {err[-500:]!r}")
-        err = err[len(STAGED) :]
-        wall = time.monotonic() - started
-        after = cgroup_counters(container_id)
-        if code == 127 and b"prlimit: failed to execute" in err:
-            raise SandboxError(f"the sandbox image cannot run {argv[0]!r}")
-        return exec_result(spec, code, out, err, killed, before, after, wall)
-
-    def _exec(
-        self,
-        container_id: str,
-        argv: list[str],
-        *,
-        stdin: bytes,
-        timeout: float,
-        cap: int,
-        env: dict[str, str] | None = None,
-        cwd: str = "/work",
-        then: tuple[bytes, float] | None = None,
-    ) -> tuple[int | None, bytes, bytes, str]:
-        """Exec ``argv``; return (exit code, stdout, stderr, killed-for: "" | wall | output).
-
-        ``then=(marker, seconds)``: once stderr starts with ``marker`` the deadline becomes
-        ``seconds`` from that moment (the program's own wall clock starts after staging).
-        """
-        from docker.errors import DockerException
-
-        api = self._client.api
-        try:
-            exec_id = api.exec_create(
-                container_id,
-                argv,
-                stdin=True,
-                user=SANDBOX_UID,
-                stdout=True,
-                stderr=True,
-                environment=env or {},
-                workdir=cwd,
-            )["Id"]
-            sock = api.exec_start(exec_id, socket=True)
-        except DockerException as exc:  # nothing ran: e.g. the container is not running
-            raise SandboxError(f"docker exec failed: {exc}") from exc
-        raw: socket.socket = getattr(sock, "_sock", sock)
-        ended = "error"
-        out, err = bytearray(), bytearray()
-        try:
-            ended = pump(
-                raw,
-                stdin,
-                out,
-                err,
-                cap,
-                time.monotonic() + timeout,
-                then,
-                finished=ExitWatch(api, exec_id),
-            )
-        finally:
-            # Close our end first: the engine does not finish a kill while it still has
-            # output to hand us. The container is single-use: killing it is how the whole
-            # tree dies (a daemon holding the streams open included).
-            raw.close()
-            if ended != "eof":
-                self._kill(container_id)
-        killed = ended if ended in ("wall", "output") else ""
-        if killed:
-            return None, bytes(out), bytes(err), killed
-        for _ in range(50):  # the exit code lands a moment after the stream closes
-            info = api.exec_inspect(exec_id)
-            if not info.get("Running"):
-                return info.get("ExitCode"), bytes(out), bytes(err), ""
-            time.sleep(0.01)
-        return info.get("ExitCode"), bytes(out), bytes(err), ""
-
 
 __all__ = ["IMAGE", "LABEL", "MAX_POOL_KEYS", "OWNER", "POOL_SIZE", "SANDBOX_UID", "DockerBackend",
-           "PoolKey", "Warm"]
+           "DockerSession", "PoolKey", "Warm"]

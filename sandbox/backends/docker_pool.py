@@ -33,7 +33,10 @@ class PoolKey:
 @dataclass
 class Warm:
     id: str
-    key: PoolKey
+    key: PoolKey  # the limits it was started with
+    # Its memory, pids and scratch limits can be set from the host: a session may run specs of
+    # other limits (same network) in it (``docker_session``). None: not looked at yet.
+    settable: bool | None = None
 
 
 def pool_key(spec: RunSpec) -> PoolKey:

@@ -22,11 +22,28 @@ FINISH_SCRIPT = (
 )
 
 STAGED = b"\x00grader-staged\n"
+RESET = b"\x00grader-reset\n"
 STAGE_SECONDS = 10.0  # unpacking the workdir, on top of the program's wall limit (a loaded
 # engine has taken more than 5 s to start an exec)
 STAGE_SCRIPT = (
     'head -c "$1" | tar -x -m --no-same-owner -C /work -f - || exit 125; '
     "printf '\\000grader-staged\\n' >&2; shift; exec prlimit \"$@\""
+)
+# Put before STAGE_SCRIPT for a run in a container that already ran one of the submission's
+# runs (``DockerSession``): every process of the sandbox uid killed until none is left, zombies
+# reaped (``kill -0`` finds ours: root's docker-init and sleep refuse it); ``/work``, ``/tmp``,
+# ``/dev/shm`` and the POSIX message queues emptied (dotfiles, folders the run made unreadable);
+# the uid's SysV IPC removed; then the marker, on which the host reads the cgroup's counters
+# and starts its peak memory again before it sends the workdir (``pump``'s ``hold``). Anything
+# left (exit 126: no marker) and the run goes to a fresh container.
+RESET_SCRIPT = (
+    "n=0; while kill -9 -1 2>/dev/null; do left=; for p in /proc/[0-9]*; do p=${p#/proc/}; "
+    '[ "$p" = $$ ] || ! kill -0 "$p" 2>/dev/null || left=1; done; [ "$left" ] || break; '
+    "n=$((n+1)); [ $n -lt 20 ] || sleep 0.01; [ $n -lt 400 ] || exit 126; done; "
+    "chmod -R u+rwx /work /tmp /dev/shm 2>/dev/null; "
+    "find /work /tmp /dev/shm -mindepth 1 -delete || exit 126; "
+    "[ ! -d /dev/mqueue ] || find /dev/mqueue -mindepth 1 -delete || exit 126; "
+    "ipcrm --all 2>/dev/null; printf '\\000grader-reset\\n' >&2; "
 )
 
 
@@ -80,5 +97,5 @@ def untar_into(data: bytes, workdir: Path) -> None:
                 continue  # a name listed twice, or a file where a folder should be
 
 
-__all__ = ["FINISH_SCRIPT", "SCRATCH_MOUNTS", "STAGED", "STAGE_SCRIPT", "STAGE_SECONDS",
-           "TRANSFER_CAP", "tar_of", "untar_into"]
+__all__ = ["FINISH_SCRIPT", "RESET", "RESET_SCRIPT", "SCRATCH_MOUNTS", "STAGED", "STAGE_SCRIPT",
+           "STAGE_SECONDS", "TRANSFER_CAP", "tar_of", "untar_into"]
