@@ -139,3 +139,14 @@ def test_a_job_that_outlives_its_time_is_killed_and_the_next_one_is_served(count
     outcome = run.finish()
     assert outcome.verdict == Verdict.TIMEOUT
     assert _grade(counting, tmp_path, folder, WRONG, 1) == _expected(WRONG)
+
+
+def test_on_both_backends_one_warm_run_serves_the_submissions_in_a_row(any_backend, tmp_path):
+    """On Docker the container's own processes (docker-init, the idle ``sleep``: root's) are not
+    a job's: the zygote cannot signal them and does not wait for them to die, so its warm run
+    serves the next submission instead of being dropped after each one."""
+    folder = _package(tmp_path)
+    for n, source in enumerate([RIGHT, WRONG, RIGHT]):
+        assert _grade(any_backend, tmp_path, folder, source, n) == _expected(source), n
+        mine = [w for w in warm._WARM.values() if w.backend == any_backend]
+        assert [w.jobs for w in mine] == [n + 1], n

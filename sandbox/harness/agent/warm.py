@@ -153,7 +153,8 @@ def _wait(pid: int, deadline: float, pool: socket.socket) -> tuple[int, float, b
 
 
 def _kill_others() -> bool:
-    """Kill every process of the sandbox but this one and pid 1; True once they are gone."""
+    """Kill every process of the sandbox this one may signal but itself and pid 1; True once
+    they are gone."""
     with contextlib.suppress(ProcessLookupError):
         os.kill(-1, signal.SIGKILL)
     mine = {os.getpid(), 1}
@@ -163,11 +164,23 @@ def _kill_others() -> bool:
             while os.waitpid(-1, os.WNOHANG)[0]:
                 pass
         others = [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in mine
-                  and not _is_zombie(p)]
+                  and _ours(int(p)) and not _is_zombie(p)]
         if not others:
             return True
         time.sleep(0.005)
     return False
+
+
+def _ours(pid: int) -> bool:
+    """Whether this process may signal ``pid``: every process a job starts may; the
+    container's own (Docker's init and idle ``sleep``, root's) may not, and are not a job's."""
+    try:
+        os.kill(pid, 0)
+    except PermissionError:
+        return False
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def _is_zombie(pid: str) -> bool:
