@@ -106,7 +106,7 @@ def test_a_littered_workspace_grades_normally_and_leaves_nothing(any_backend, tm
     ], [t.output for t in report.tests]
     assert report.score == report.max_score == 3
     # The package's warm trusted run (sandbox/harness/warm.py) is kept on purpose, its copy of
-    # the tests with it; once it is closed, nothing of the grading is left.
-    assert [p.name.startswith("grader-warm-") for p in Path(scratch).iterdir()] in ([], [True])
+    # the tests (and on Docker its descriptor hand-off folder) with it; once it is closed,
+    # nothing of the grading is left.
     warm.close_all(wait=10)
     assert list(Path(scratch).iterdir()) == []
