@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One command to a working grader on http://127.0.0.1:8000 with a demo course.
+# One command to a working grader on http://127.0.0.1:8000 (PORT=... for another) with a demo course.
 # Embedded default: SQLite file, bubblewrap sandbox, a real Celery worker on a file-system queue.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,5 +14,5 @@ mkdir -p var/log
 .venv/bin/celery -A grader worker -B -Q grading,batch,feedback --concurrency 2 --loglevel INFO >var/log/worker.log 2>&1 &
 WORKER=$!
 trap 'kill $WORKER 2>/dev/null; wait $WORKER 2>/dev/null' EXIT INT TERM
-echo "Worker log: var/log/worker.log. Open http://127.0.0.1:8000/ (Ctrl-C stops everything)."
+echo "Worker log: var/log/worker.log. Open http://127.0.0.1:${PORT:-8000}/ (Ctrl-C stops everything)."
 $PY manage.py runserver 127.0.0.1:${PORT:-8000} --noreload

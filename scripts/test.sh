@@ -33,6 +33,6 @@ echo "== mypy"; mypy grader sandbox feedback
 echo "== pytest (Postgres + Redis)"
 DATABASE_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/grader} \
 REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/15} \
-  pytest "$@"
+  pytest --durations=25 "$@"  # the slowest tests: where CI's time goes
 echo "== pytest (embedded default: SQLite + file-system queue; sandbox-only tests already ran)"
 env -u DATABASE_URL -u REDIS_URL pytest -m "not sandbox" "$@"

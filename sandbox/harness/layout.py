@@ -39,9 +39,11 @@ class Layout:
     @classmethod
     def create(cls, root: Path, tests_dir: Path, submission: Path, module_name: str) -> Layout:
         tests = root / "tests"
-        shutil.copytree(tests_dir, tests, ignore=_IGNORED)
+        # Files, folders and links of the package as they are; FIFOs, sockets and devices left
+        # out, setuid bits dropped (``fstree.copy_tree``).
+        fstree.copy_tree(tests_dir, tests, ignore=_IGNORED)
         helpers = root / "helpers"
-        shutil.copytree(tests_dir, helpers, ignore=_helper_filter(module_name))
+        fstree.copy_tree(tests_dir, helpers, ignore=_helper_filter(module_name))
         for folder in (tests, helpers):
             _make_world_readable(folder)
         trusted_work = root / "trusted"

@@ -110,9 +110,13 @@ for correct and for wrong solutions alike (the corpus of idioms that holds this 
   its text, a module loader). Such tests are refused at upload (``lint.py``) and stopped when
   they run (an audit hook, ``redirect.install_guard``): SANDBOX_ERROR with ``Fault.PACKAGE``,
   never a score.
-* Not yet: share files with the student's code (``tmp_path``: the test's folders are not the
-  student's). A package's reference solution (``solution/``), graded at upload, shows the
-  teacher such a test failing before students submit.
+* Share files with the student's code through its temporary folders (``tmp_path``,
+  ``tmpdir``, ``tmp_path_factory``, ``monkeypatch.chdir(tmp_path)``): pytest's base temporary
+  folder is one path on both sides, and every message carries what changed in it, both ways
+  (``agent/shared.py``). What comes from the student side is data: regular files and folders
+  only, by content, names checked and written without following a link, so a link it makes is
+  never followed by the test. Files elsewhere are not shared (a package's reference solution,
+  graded at upload, shows the teacher such a test failing before students submit).
 * Pass plain values, instances of the tests/ helper classes, student objects and functions
   (called back across the channel). Instances of classes defined in a test module or conftest
   cannot be passed. Tuples come back as tuples, namedtuples of the student as plain tuples.

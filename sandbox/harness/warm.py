@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import select
-import shutil
 import socket
 import tempfile
 import threading
@@ -211,6 +210,37 @@ def _result(message: dict[str, Any], seconds: float) -> RunResult:
                      message=f"the test runner ended with {how}")
 
 
+def close_idle(now: float | None = None) -> int:
+    """Close the warm runs idle for more than ``IDLE_SECONDS`` at ``now``; how many."""
+    now = time.monotonic() if now is None else now
+    with _LOCK:
+        idle = [w for w in _WARM.values() if not w.busy and now - w.used > IDLE_SECONDS]
+        for warm in idle:
+            del _WARM[warm.key]
+    for warm in idle:
+        warm.close()
+    return len(idle)
+
+
+def _reap() -> None:
+    """Close idle warm runs even when no job comes to notice them: a worker with nothing to
+    grade holds no sandbox for long."""
+    while True:
+        time.sleep(IDLE_SECONDS / 4)
+        close_idle()
+
+
+_REAPER: threading.Thread | None = None
+
+
+def _start_reaper() -> None:
+    global _REAPER
+    with _LOCK:
+        if _REAPER is None or not _REAPER.is_alive():
+            _REAPER = threading.Thread(target=_reap, daemon=True, name="warm-reaper")
+            _REAPER.start()
+
+
 def acquire(backend: Backend, key: tuple[Any, ...], spec: RunSpec, folders: dict[str, Path],
             wall: float) -> Warm | None:
     """A ready warm run for ``key`` (started from ``spec`` if there is none), marked busy; None
@@ -244,6 +274,7 @@ def acquire(backend: Backend, key: tuple[Any, ...], spec: RunSpec, folders: dict
         old.close()
     if warm is not None or not fresh:
         return warm
+    _start_reaper()
     warm = _start(backend, key, spec, folders)
     if warm is None or not warm.wait_ready():
         return None
@@ -262,7 +293,7 @@ def _start(backend: Backend, key: tuple[Any, ...], spec: RunSpec,
     moved: dict[str, str] = {}
     try:
         for name, source in folders.items():
-            shutil.copytree(source, root / name, symlinks=True)
+            fstree.copy_tree(source, root / name)
             moved[str(source)] = str(root / name)
     except OSError:
         fstree.discard(root)
@@ -299,4 +330,4 @@ def close_all(*, wait: float = 0.0) -> None:
         warm.gone.wait(max(0.0, deadline - time.monotonic()))
 
 
-__all__ = ["Ctl", "Warm", "WarmRun", "acquire", "close_all", "configure"]
+__all__ = ["Ctl", "Warm", "WarmRun", "acquire", "close_all", "close_idle", "configure"]

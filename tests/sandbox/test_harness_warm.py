@@ -150,3 +150,14 @@ def test_on_both_backends_one_warm_run_serves_the_submissions_in_a_row(any_backe
         assert _grade(any_backend, tmp_path, folder, source, n) == _expected(source), n
         mine = [w for w in warm._WARM.values() if w.backend == any_backend]
         assert [w.jobs for w in mine] == [n + 1], n
+
+
+def test_an_idle_warm_run_is_closed_without_another_submission_coming(counting, tmp_path):
+    folder = _package(tmp_path)
+    assert _grade(counting, tmp_path, folder, RIGHT, 0) == _expected(RIGHT)
+    (found,) = [w for w in warm._WARM.values() if w.backend is counting]
+    assert warm.close_idle(time.monotonic()) == 0  # just used: kept
+    assert warm.close_idle(time.monotonic() + warm.IDLE_SECONDS + 1) == 1
+    assert found.gone.wait(10) and not found.root.exists()
+    assert found not in warm._WARM.values()
+    assert warm._REAPER is not None and warm._REAPER.is_alive()  # what calls close_idle

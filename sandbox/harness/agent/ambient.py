@@ -2,12 +2,14 @@
 
 Under plain pytest the test and the student's code share one interpreter, so what a test patches
 (``monkeypatch.setattr("builtins.input", ...)``, ``mock.patch("random.randint")``,
-``sys.argv``, ``random.seed(7)``, ``monkeypatch.setenv``) is what the student's code sees. Here
-they are two processes. Before every request, the trusted side compares that state with how it
-was when the test process started (:class:`Tracker`) and sends what differs since the last
-request; the student side applies it (:func:`apply`). State flows one way only, test to
-student: nothing the student process does changes the test's process state (a student that
-could set the test's random state could choose the test's inputs).
+``sys.argv``, ``random.seed(7)``, ``monkeypatch.setenv``, ``monkeypatch.chdir(tmp_path)``) is
+what the student's code sees. Here they are two processes. Before every request, the trusted
+side compares that state with how it was when the test process started (:class:`Tracker`) and
+sends what differs since the last request; the student side applies it (:func:`apply`). State
+flows one way only, test to student: nothing the student process does changes the test's
+process state (a student that could set the test's random state could choose the test's
+inputs). The working folder is mirrored only when the test moved into one of its temporary
+folders, whose files travel both ways as data (``shared.py``).
 
 ``MIRRORED`` is the registry: module → attributes whose replacement is mirrored. A replacement
 that is a function (a ``lambda``, a ``Mock``) reaches the student process as a callback, so the
@@ -21,11 +23,14 @@ prints is written to the test's ``sys.stdout``/``sys.stderr`` (``capsys``, ``red
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import os
 import sys
 from typing import Any
+
+from .shared import ROOT
 
 MIRRORED: dict[str, tuple[str, ...]] = {
     "builtins": ("input", "print", "open"),
@@ -42,6 +47,11 @@ MIRRORED: dict[str, tuple[str, ...]] = {
 MAX_ENV = 64 * 1024  # characters of changed environment sent at once
 MAX_LOGGERS = 200  # loggers whose level is compared (caplog.set_level, caplog.at_level)
 _MISSING = object()
+
+
+def _shared(path: str) -> bool:
+    """A path in the temporary folders both sides have (``shared.ROOT``)."""
+    return (path == ROOT or path.startswith(ROOT + "/")) and "/../" not in path + "/"
 
 
 def _levels() -> dict[str, int]:
@@ -83,6 +93,7 @@ class Tracker:
                                                                                 None)
         self._random_state: object = None
         self.levels = _levels()
+        self.cwd = os.getcwd()
         self._sent: dict[str, Any] = {}
 
     def _marking(self, function: Any) -> Any:
@@ -140,6 +151,12 @@ class Tracker:
         levels = {n: v for n, v in _levels().items() if self.levels.get(n, 0) != v}
         if levels:
             state["levels"] = levels
+        try:
+            cwd = os.getcwd()
+        except OSError:  # the test removed its own working folder
+            cwd = self.cwd
+        if cwd != self.cwd and _shared(cwd):  # monkeypatch.chdir(tmp_path)
+            state["cwd"] = cwd
         return state
 
     def changes(self) -> dict[str, Any] | None:
@@ -155,7 +172,7 @@ class Tracker:
             delta["set"] = set_now
         if reset:
             delta["reset"] = reset
-        for key in ("argv", "env", "random", "levels"):
+        for key in ("argv", "env", "random", "levels", "cwd"):
             now, sent = state.get(key), self._sent.get(key)
             if now is not sent and now != sent:
                 delta[key] = now
@@ -176,6 +193,7 @@ class Applier:
         self.saved: dict[str, Any] = {}
         self.adapters = adapters or {}
         self.levels: dict[str, int] = {}
+        self.cwd = os.getcwd()
 
     def apply(self, delta: object) -> None:
         if not isinstance(delta, dict):
@@ -203,6 +221,18 @@ class Applier:
             self._random(delta["random"])
         if "levels" in delta:
             self._levels(delta["levels"])
+        if "cwd" in delta:
+            self._chdir(delta["cwd"])
+
+    def _chdir(self, cwd: object) -> None:
+        """The test's working folder, when it is one of its temporary folders (whose files
+        ``shared.Mirror`` wrote before this); back to the student's own otherwise."""
+        target = cwd if isinstance(cwd, str) and _shared(cwd) else self.cwd
+        try:
+            os.chdir(target)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.chdir(self.cwd)
 
     def _levels(self, levels: object) -> None:
         """Logger levels the test set (``caplog.set_level``): records below them are not made."""

@@ -21,7 +21,8 @@ trusted side, ``Agent.decode_tag`` on the student side).
 
 An entry is ``{"t": kind, "v": ...}``: list, tuple, set, frozenset, deque (``"n"``: maxlen),
 dict (``v`` is a list of [key, value] pairs), bytes, bytearray (base64), complex, fraction,
-decimal, range, slice, date, time, datetime, timedelta, and the helper kinds ``obj`` (``"c"``:
+decimal, range, slice, date, time, datetime, timedelta, path (``"k"``: ``pure`` for a
+``PurePosixPath``, else a ``PosixPath``), and the helper kinds ``obj`` (``"c"``:
 ``module:qualname``, ``v``: attributes), ``tobj`` (a helper tuple subclass, ``v``: items) and
 ``enum`` (``v``: member name). Entries are flat (their items are values, containers inside are
 refs), so neither side recurses over nesting depth and the JSON itself stays shallow.
@@ -64,7 +65,7 @@ SAFE_BUILTINS = frozenset({
 # Entry kinds; the decoder fills mutable ones in this order (helper objects first).
 MUTABLE_KINDS = ("obj", "list", "deque", "bytearray", "dict", "set")
 IMMUTABLE_KINDS = ("tuple", "frozenset", "tobj", "enum", "bytes", "complex", "fraction",
-                   "decimal", "range", "slice", "date", "time", "datetime", "timedelta")
+                   "decimal", "range", "slice", "date", "time", "datetime", "timedelta", "path")
 # The graph of [None, None]: the value part of a reply that carries no result and no arguments.
 NOTHING: dict[str, Any] = {"v": {"r": 0}, "o": [{"t": "list", "v": [None, None]}]}
 _BASE_VALUE_TYPES = (list, tuple, dict, set, frozenset, bytes, bytearray, collections.deque,
@@ -72,7 +73,7 @@ _BASE_VALUE_TYPES = (list, tuple, dict, set, frozenset, bytes, bytearray, collec
 # Standard-library value types from modules imported only on demand (the student side starts
 # faster without them): if a module is not loaded, no instance of its classes can exist.
 _LAZY_VALUE_TYPES = {"fractions": ("Fraction",), "decimal": ("Decimal",),
-                     "datetime": ("date", "time", "timedelta")}
+                     "datetime": ("date", "time", "timedelta"), "pathlib": ("PurePath",)}
 
 
 def _loaded(module: str, name: str) -> type | None:
@@ -273,6 +274,11 @@ class Encoder:
         import datetime as dt
         import decimal
         import fractions
+        import pathlib
+
+        if isinstance(x, pathlib.PurePath):  # its text, never a subclass's own __str__
+            return {"t": "path", "v": pathlib.PurePath.__str__(x),
+                    "k": "posix" if isinstance(x, pathlib.Path) else "pure"}
 
         if isinstance(x, fractions.Fraction):
             return {"t": "fraction", "v": [v(x.numerator), v(x.denominator)]}

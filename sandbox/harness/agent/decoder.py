@@ -144,6 +144,14 @@ class Decoder:
             if member is None:
                 raise ProtocolError(f"{cls.__name__} has no member {raw!r}")
             return member
+        if kind == "path":
+            import pathlib
+
+            text = check_str(raw, "a path", 4096)
+            if "\0" in text:
+                raise ProtocolError("a path with a NUL byte")
+            return pathlib.PosixPath(text) if entry.get("k") == "posix" \
+                else pathlib.PurePosixPath(text)
         if kind == "decimal":
             import decimal
 

@@ -28,6 +28,7 @@ from .errors import (
     make_exception_class,
     path_of,
 )
+from .shared import Mirror
 from .wire import Message, ProtocolError, dumps
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ class Exchange:
     """What ``Session`` does with what crosses the channel (see the module docstring)."""
 
     helpers: HelperRegistry
+    files: Mirror | None
     memory_error: bool
     exception_classes: ExceptionClasses
     _pending_output: list[tuple[str, str]]
@@ -67,6 +69,17 @@ class Exchange:
         comes with the request and is written out first, so output keeps its order."""
         self._take_output(request)
         self._flush_output()
+        files = self.files
+        if files is not None:
+            files.apply(request.get("files"))
+        reply = self._answer(request)
+        if files is not None:
+            changed = files.changes()
+            if changed is not None:
+                reply["files"] = changed
+        return reply
+
+    def _answer(self, request: Message) -> Message:
         op = request.get("op")
         root: object = None
         objs: list[object] = []

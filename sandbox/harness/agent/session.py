@@ -37,6 +37,7 @@ from .errors import (
     ValueNotTransferable,
 )
 from .exchange import MAX_TEXT, Exchange, as_text
+from .shared import Mirror
 from .wire import ChannelClosed, ChannelTimeout, Message, Peer, ProtocolError, dumps
 
 
@@ -58,6 +59,9 @@ class Session(Exchange):
         # Process state of the test mirrored into the student process (``ambient.py``); None
         # where nothing is mirrored (unit tests drive a Session by hand).
         self.ambient: Tracker | None = None
+        # The test's temporary folders mirrored both ways with every message (``shared.py``);
+        # None where nothing is (unit tests).
+        self.files: Mirror | None = None
         self.imported = False  # the student process imported the module at least once
         self.module_doc: str | None = None
         # Requests to the student process so far that could tell the test something about the
@@ -321,8 +325,15 @@ class Session(Exchange):
                     message = {**message, "env": graph}
                 except (TypeError, ValueError):
                     pass  # a replacement that cannot travel: the student keeps its own
+        if self.files is not None:
+            files = self.files.changes()
+            if files is not None:
+                message = {**message, "files": files}
         try:
-            return self.peer.request(message, self._serve)
+            reply = self.peer.request(message, self._serve)
+            if self.files is not None:
+                self.files.apply(reply.get("files"))
+            return reply
         except ChannelClosed as exc:
             self.lost = f"the connection to the student program broke ({exc})"
             self._stop(StudentLost(self.lost))

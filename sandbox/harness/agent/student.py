@@ -27,6 +27,7 @@ from .codec import NOTHING, SAFE_BUILTINS, Encoder, HelperRegistry, Tag
 from .decoder import Decoder
 from .introspect import OPERATIONS, class_info
 from .scripts import run_code, run_program
+from .shared import Mirror
 from .streams import LogCollector, RemoteStdin, builtin_exception, captured, drained, file_opener
 from .tracer import LineTracer
 from .wire import ChannelClosed, Message, Peer, ProtocolError, dumps
@@ -104,6 +105,7 @@ class Agent:
         self.handles: dict[int, object] = {}
         self.handle_ids: dict[int, int] = {}
         self.ambient = Applier({"builtins.open": file_opener(self)})
+        self.files = Mirror()  # the test's temporary folders (``shared.py``)
         self.logs: LogCollector | None = None
 
     def serve(self) -> None:
@@ -127,7 +129,12 @@ class Agent:
         if args is not None:
             graph, originals = self.encoder().encode(args)
             message = {**message, "a": graph}
-        reply = self.peer.request({**message, **drained()}, self.handle)
+        message = {**message, **drained()}
+        files = self.files.changes()
+        if files is not None:
+            message["files"] = files
+        reply = self.peer.request(message, self.handle)
+        self.files.apply(reply.get("files"))
         root, _ = Decoder(self.helpers, self.decode_tag, originals).decode(reply.get("v"))
         if reply.get("ok") is not True:
             info = reply.get("exc")
@@ -153,6 +160,16 @@ class Agent:
         return {**reply, **output}
 
     def handle(self, message: Message) -> Message:
+        """Answer a request of the test, with the test's files written before and the
+        student's changes to them sent back with the reply."""
+        self.files.apply(message.get("files"))
+        reply = self._handle(message)
+        files = self.files.changes()
+        if files is not None:
+            reply["files"] = files
+        return reply
+
+    def _handle(self, message: Message) -> Message:
         if "env" in message:
             with contextlib.suppress(Exception):
                 delta, _ = Decoder(self.helpers, self.decode_tag).decode(message["env"])

@@ -45,6 +45,7 @@ import importlib
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import sys
@@ -55,7 +56,7 @@ from typing import Any, NoReturn
 
 import pytest
 
-from . import collecting, redirect, warm
+from . import collecting, redirect, shared, warm
 from .ambient import Tracker
 from .codec import HelperRegistry
 from .plugin import RunPlugin
@@ -75,7 +76,9 @@ def pytest_args(test_file: str) -> list[str]:
         # No ini file of the package applies (-c /dev/null): no addopts, no changed discovery.
         # No terminal plugin: nobody reads its output, and it formats long tracebacks for it.
         "-c", os.devnull, "--rootdir", "/work",
-        "-p", "no:cacheprovider", "-p", "no:terminal", "-W", "ignore", test_file,
+        "-p", "no:cacheprovider", "-p", "no:terminal", "-W", "ignore",
+        # tmp_path and friends under the folder mirrored into the student process.
+        "--basetemp", shared.ROOT, test_file,
     ]
 
 
@@ -248,6 +251,11 @@ class Child:
         # report now instead of letting pytest format a traceback nobody will read.
         session.on_broken = self.leave
         session.ambient = Tracker()
+        # This test's temporary folders are mirrored into the student process with every
+        # message; an earlier test's are removed first, not sent along (pytest would remove
+        # them only when this test first asks for tmp_path).
+        shutil.rmtree(shared.ROOT, ignore_errors=True)
+        session.files = shared.Mirror()
         redirect.install(session, config["module"])
         self.plugin = RunPlugin(nodeid, session, on_start=self.ready)
 

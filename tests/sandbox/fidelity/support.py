@@ -27,10 +27,8 @@ from sandbox.types import Backend, Limits, Verdict
 
 CORPUS = Path(__file__).resolve().parent
 VARIANTS = ("correct", "buggy")
-# Idioms the harness does not support yet, and why: expected to disagree (see README).
-KNOWN_GAPS = {
-    "tmp_path_files": "tmp_path is in the test's sandbox; the student's code cannot see it",
-}
+# Idioms the harness does not support yet, and why: expected to disagree (see README). None now.
+KNOWN_GAPS: dict[str, str] = {}
 LIMITS = Limits(wall_seconds=10.0, cpu_seconds=5.0, memory_mb=512)
 _PLUGIN = '''
 import json, os

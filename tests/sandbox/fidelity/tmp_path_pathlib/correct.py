@@ -1,0 +1,11 @@
+from pathlib import Path
+
+
+def copy_upper(source, target):
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(Path(source).read_text().upper())
+
+
+def total_size(folder):
+    return sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file())

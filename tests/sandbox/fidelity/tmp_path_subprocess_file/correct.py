@@ -1,0 +1,12 @@
+import sys
+
+
+def main(source, target):
+    with open(source) as fh:
+        count = sum(1 for _ in fh)
+    with open(target, "w") as fh:
+        fh.write(f"{count}\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
