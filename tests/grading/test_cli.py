@@ -85,3 +85,15 @@ def test_wrong_submission_file_type_exits_2(tmp_path):
     bad.write_text("hello")
     proc = grade(PACKAGES / "add_two_numbers", bad)
     assert proc.returncode == 2 and "expected a .py file" in proc.stderr
+
+
+def test_file_io_tests_with_tmp_path_grade_as_under_plain_pytest():
+    """word_report's tests write and read files in tmp_path, chdir into it and run the file as
+    a program on one: plain pytest passes the correct solution 5/5 and the wrong one 2/5."""
+    out = results("word_report", "correct.py")
+    assert out["score"] == out["max_score"] == 5, [t["output"][-300:] for t in out["tests"]]
+    out = results("word_report", "wrong.py")
+    assert out["score"] == 2 and out["max_score"] == 5
+    failed = sorted(t["name"] for t in out["tests"] if t["status"] == "failed")
+    assert failed == ["test_counts_words_case_and_punctuation",
+                      "test_report_is_sorted_by_count_then_word", "test_run_as_a_program"]

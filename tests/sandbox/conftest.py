@@ -25,8 +25,8 @@ class RecordingBackend(BubblewrapBackend):
     last_uid: int | None = None
 
     @contextmanager
-    def _slot(self) -> Iterator[int | None]:
-        with super()._slot() as uid:
+    def _slot(self, avoid: set[int] | None = None) -> Iterator[int | None]:
+        with super()._slot(avoid) as uid:
             self.last_uid = uid
             yield uid
 

@@ -198,3 +198,35 @@ def test_without_cgroups_runs_still_work_and_the_log_says_so_once(workdir, monke
     assert (result.verdict, result.stdout) == (Verdict.PASSED, b"45\n")
     big = first.run(RunSpec(argv=py("b = bytearray(200 << 20)"), workdir=workdir, limits=LIMITS))
     assert big.verdict == Verdict.MEMORY  # RLIMIT_AS, the second line, still holds
+
+
+def test_a_slot_whose_uid_is_full_of_zombies_gives_way_to_another(workdir, monkeypatch, caplog):
+    """bwrap cannot fork when processes of the slot's uid fill RLIMIT_NPROC (dying or not yet
+    reaped: here zombies, which the slot's kill(-1) cannot clear). Nothing of the program ran, so
+    the run goes to another slot instead of failing as "could not be graded"."""
+    if os.geteuid() != 0:
+        pytest.skip("slots are the root backend's")
+    base = SPARE_UID + 10
+    backend = BubblewrapBackend(uid_base=base, pool_size=2)
+    limits = LIMITS.with_(max_processes=3)
+    zombies = []
+    for _ in range(limits.max_processes + 2):
+        pid = os.fork()
+        if pid == 0:  # a zombie of uid `base` until this test reaps it
+            os.setresuid(base, base, base)
+            os._exit(0)
+        zombies.append(pid)
+    # Both orders of trying the two slots: the full one first, and the free one first.
+    monkeypatch.setattr(bwrap.os, "getpid", lambda: 0)
+    try:
+        for first in (0, 1):
+            monkeypatch.setattr(bwrap.time, "monotonic_ns", lambda first=first: first)
+            with caplog.at_level(logging.WARNING, logger="sandbox.backends.bwrap"):
+                result = backend.run(RunSpec(argv=py("print('ran')"), workdir=workdir,
+                                             limits=limits))
+            assert result.verdict == Verdict.PASSED and result.stdout == b"ran\n"
+        assert f"sandbox slot {base}: bwrap could not fork" in caplog.text
+        assert f"processes of uid {base}: {len(zombies)} Z" in caplog.text
+    finally:
+        for pid in zombies:
+            os.waitpid(pid, 0)

@@ -51,10 +51,12 @@ HOST_MARKERS = ["/usr/pwned", "/etc/pwned", "/pwned", "/tmp/pwned", "/dev/shm/pw
 SHADOW_HEAD = b"root:"
 
 
-def expected_verdict(path: Path) -> Verdict:
-    match = re.search(r"expect: (\w+)", path.read_text().splitlines()[0])
+def expected_verdicts(path: Path) -> set[Verdict]:
+    """``expect: memory``, or ``expect: memory|timeout`` for a program that two limits may end
+    first (which one depends on the machine: both keep it from doing what it tried)."""
+    match = re.search(r"expect: ([\w|]+)", path.read_text().splitlines()[0])
     assert match, f"{path.name} must start with an 'expect: <verdict>' comment"
-    return Verdict(match.group(1))
+    return {Verdict(name) for name in match.group(1).split("|")}
 
 
 PROGRAMS = sorted(p for p in CORPUS.iterdir() if p.suffix in LANGUAGE_OF)
@@ -98,7 +100,7 @@ def test_hostile_program_gets_its_verdict_and_leaves_the_machine_unharmed(
     result = backend.run(spec)
     elapsed = time.monotonic() - started
 
-    assert result.verdict == expected_verdict(program), (result.message, result.stderr[-600:])
+    assert result.verdict in expected_verdicts(program), (result.message, result.stderr[-600:])
     assert result.message or result.verdict == Verdict.PASSED
     assert elapsed < LIMITS.wall_seconds + 2
     assert leftovers(backend) == []
