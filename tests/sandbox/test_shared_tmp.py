@@ -176,6 +176,22 @@ def test_what_one_message_carries_is_bounded(tmp_path):
     assert test.changes() is None  # over what any message carries: stays on its side
 
 
+def test_an_earlier_tests_folders_are_not_sent_but_one_made_again_is(tmp_path):
+    test, student, test_root, student_root = _pair(tmp_path)
+    stale = test_root / "test_report_is_sorted_by_count0"  # pytest cuts names at 30 characters
+    stale.mkdir()
+    (stale / "old.txt").write_text("an earlier test's")
+    test.baseline()
+    assert test.changes() is None
+    # This test's tmp_path has the same name: pytest removed the folder and made it again.
+    for path in (stale / "old.txt", stale):
+        path.unlink() if path.is_file() else path.rmdir()
+    stale.mkdir()
+    delta = _send(test, student)
+    assert delta == {"d": [stale.name], "g": [f"{stale.name}/old.txt"]}
+    assert (student_root / stale.name).is_dir()  # where the student's code writes its report
+
+
 def test_no_folder_costs_nothing(tmp_path):
     assert Mirror(str(tmp_path / "missing")).changes() is None
 
@@ -198,6 +214,18 @@ def test_links_and_fifos_the_student_makes_never_reach_the_test(tmp_path):
     solution.plant(str(tmp_path))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plain.txt"]
     assert (tmp_path / "plain.txt").read_text() == "kept"
+
+
+def test_the_students_code_writes_into_tmp_path_first(tmp_path):
+    solution.write_into(str(tmp_path))
+    assert (tmp_path / "r.txt").read_text() == "r"
+
+
+def test_the_students_code_writes_into_tmp_path_again(tmp_path):
+    # pytest cuts tmp_path's name at 30 characters: this one is the folder of the test before,
+    # removed and made again.
+    solution.write_into(str(tmp_path))
+    assert (tmp_path / "r.txt").read_text() == "r"
 
 
 def test_an_earlier_tests_files_are_gone(tmp_path_factory):
@@ -224,6 +252,11 @@ def plant(folder):
     os.mkfifo(os.path.join(folder, "fifo"))
 
 
+def write_into(folder):
+    with open(os.path.join(folder, "r.txt"), "w") as fh:
+        fh.write("r")
+
+
 def listing(folder):
     return sorted(os.listdir(folder))
 '''
@@ -244,5 +277,7 @@ def test_through_the_harness(any_backend, tmp_path):
     assert [(r.name.rsplit("::", 1)[-1], r.verdict) for r in results] == [
         ("test_the_student_sees_the_file_and_the_test_sees_the_answer", Verdict.PASSED),
         ("test_links_and_fifos_the_student_makes_never_reach_the_test", Verdict.PASSED),
+        ("test_the_students_code_writes_into_tmp_path_first", Verdict.PASSED),
+        ("test_the_students_code_writes_into_tmp_path_again", Verdict.PASSED),
         ("test_an_earlier_tests_files_are_gone", Verdict.PASSED),
     ], [r.output[-600:] for r in results]

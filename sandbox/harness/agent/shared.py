@@ -51,6 +51,12 @@ class Mirror:
         self.root = root
         self.known: Known = {}
 
+    def baseline(self) -> None:
+        """Take what is under the root now as already on the other side, without sending it:
+        an earlier test's folders (pytest removes them when this test first asks for one, and
+        that removal is what reaches the student) stay out of this test's messages."""
+        self.known = {rel: (_signature(info), None, True) for rel, info in _walk(self.root)}
+
     # -- sending ---------------------------------------------------------------------------
 
     def changes(self) -> dict[str, Any] | None:
@@ -69,7 +75,8 @@ class Mirror:
             old = self.known.get(rel)
             if stat.S_ISDIR(info.st_mode):
                 found[rel] = (signature, None, True)
-                if old is None or old[1] is not None:
+                if old is None or old[1] is not None or old[0] != signature:  # new, or made
+                    # again (an earlier test's folder of the same name removed by pytest)
                     dirs.append(rel)
                 continue
             if old is not None and old[0] == signature and old[2]:
@@ -123,8 +130,20 @@ class Mirror:
                         continue
                     budget -= len(data)
                     self._write(root, rel, data)
+            self._settle_folders()
         finally:
             os.close(root)
+
+    def _settle_folders(self) -> None:
+        """Folders as they are after what was written into them: not news to send back."""
+        for rel, (_, data, _) in list(self.known.items()):
+            if data is None:
+                try:
+                    info = os.stat(os.path.join(self.root, rel), follow_symlinks=False)
+                except OSError:
+                    continue
+                if stat.S_ISDIR(info.st_mode):
+                    self.known[rel] = (_signature(info), None, True)
 
     def _remove(self, root: int, rel: str) -> None:
         self.known = {k: v for k, v in self.known.items()

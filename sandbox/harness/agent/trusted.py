@@ -45,7 +45,6 @@ import importlib
 import json
 import os
 import select
-import shutil
 import signal
 import socket
 import sys
@@ -252,10 +251,11 @@ class Child:
         session.on_broken = self.leave
         session.ambient = Tracker()
         # This test's temporary folders are mirrored into the student process with every
-        # message; an earlier test's are removed first, not sent along (pytest would remove
-        # them only when this test first asks for tmp_path).
-        shutil.rmtree(shared.ROOT, ignore_errors=True)
+        # message; what an earlier test left there is not sent along (pytest removes it when
+        # this test first asks for tmp_path, or keeps it when this process's session had
+        # made the folder before this test: either way as under plain pytest).
         session.files = shared.Mirror()
+        session.files.baseline()
         redirect.install(session, config["module"])
         self.plugin = RunPlugin(nodeid, session, on_start=self.ready)
 
