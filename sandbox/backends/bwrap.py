@@ -117,6 +117,7 @@ from sandbox.backends.bwrap_supervise import (
     DiskWatch,
     Outcome,
     classify_outcome,
+    processes_of,
     supervise,
     teardown,
 )
@@ -156,17 +157,9 @@ def _could_not_fork(out: Outcome) -> bool:
 def _census(uid: int) -> str:
     """The processes of ``uid`` right now, by state (R, S, Z...): what held its slot."""
     states: dict[str, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            status = Path(f"/proc/{entry}/status").read_text()
-        except OSError:
-            continue
-        fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
-        if fields.get("Uid", "").split()[:1] == [str(uid)]:
-            state = fields.get("State", "?")[:1]
-            states[state] = states.get(state, 0) + 1
+    for fields in processes_of(uid).values():
+        state = fields.get("State", "?")[:1]
+        states[state] = states.get(state, 0) + 1
     found = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
     return f"processes of uid {uid}: {found or 'none left'}"
 

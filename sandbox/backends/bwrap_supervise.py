@@ -229,19 +229,26 @@ def teardown(
     os.close(status_r)
 
 
-def _children_with_uid(uid: int | None) -> list[int]:
-    if uid is None:
-        return []
-    me, found = os.getpid(), []
+def processes_of(uid: int) -> dict[int, dict[str, str]]:
+    """pid -> the ``/proc/<pid>/status`` fields of every process (zombies included) whose real
+    uid is ``uid``."""
+    found = {}
     for entry in os.listdir("/proc"):
         try:
             status = Path(f"/proc/{entry}/status").read_text() if entry.isdigit() else ""
         except OSError:
             continue
         fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
-        if fields.get("PPid") == str(me) and fields.get("Uid", "").split()[:1] == [str(uid)]:
-            found.append(int(entry))
+        if fields.get("Uid", "").split()[:1] == [str(uid)]:
+            found[int(entry)] = fields
     return found
+
+
+def _children_with_uid(uid: int | None) -> list[int]:
+    if uid is None:
+        return []
+    me = str(os.getpid())
+    return [pid for pid, fields in processes_of(uid).items() if fields.get("PPid") == me]
 
 
 def _status_pids(out: Outcome) -> list[int]:

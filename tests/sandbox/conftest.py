@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.backends import bwrap_supervise
 from sandbox.backends.bwrap import SCRATCH_DIR, BubblewrapBackend
 from sandbox.backends.docker import DockerBackend
 from sandbox.types import RunResult, RunSpec, SandboxError
@@ -123,15 +124,5 @@ def processes_of(uid: int | None) -> list[str]:
     """Host processes (zombies included) whose real uid is ``uid``: "pid name state" each."""
     if uid is None:
         return []
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            status = Path(f"/proc/{entry}/status").read_text()
-        except OSError:
-            continue
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        if int(fields["Uid"].split()[0]) == uid:
-            found.append(f"{entry} {fields['Name'].strip()} {fields['State'].strip()}")
-    return found
+    return [f"{pid} {fields['Name'].strip()} {fields['State'].strip()}"
+            for pid, fields in bwrap_supervise.processes_of(uid).items()]

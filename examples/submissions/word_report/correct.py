@@ -1,21 +1,23 @@
+"""Word report: a student's solution (collections.Counter, pathlib)."""
 import sys
+from collections import Counter
+from pathlib import Path
+
+PUNCTUATION = ".,;:!?"
 
 
 def count_words(path):
-    counts = {}
-    with open(path) as fh:
-        for word in fh.read().lower().split():
-            word = word.strip(".,;:!?")
-            if word:
-                counts[word] = counts.get(word, 0) + 1
-    return counts
+    text = Path(path).read_text().lower()
+    words = [w.strip(PUNCTUATION) for w in text.split()]
+    return dict(Counter(w for w in words if w))
 
 
 def write_report(counts, path):
-    with open(path, "w") as fh:
-        for word, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
-            fh.write(f"{word} {count}\n")
+    ordered = sorted(counts, key=lambda w: (-counts[w], w))
+    lines = [f"{w} {counts[w]}\n" for w in ordered]
+    Path(path).write_text("".join(lines))
 
 
 if __name__ == "__main__":
-    write_report(count_words(sys.argv[1]), sys.argv[2])
+    source, target = sys.argv[1], sys.argv[2]
+    write_report(count_words(source), target)

@@ -26,6 +26,7 @@ import os
 import shutil
 import stat
 import time
+from collections.abc import Callable
 from typing import Any
 
 ROOT = "/tmp/grader-tmp"  # noqa: S108 - the sandbox's private /tmp (pytest --basetemp)
@@ -152,11 +153,7 @@ class Mirror:
         if parent is None:
             return
         try:
-            info = os.stat(name, dir_fd=parent, follow_symlinks=False)
-            if stat.S_ISDIR(info.st_mode):
-                shutil.rmtree(name, dir_fd=parent)
-            else:
-                os.unlink(name, dir_fd=parent)
+            _clear(parent, name)
         except OSError:
             pass
         finally:
@@ -167,10 +164,7 @@ class Mirror:
         if parent is None:
             return
         try:
-            with contextlib.suppress(FileNotFoundError):
-                info = os.stat(name, dir_fd=parent, follow_symlinks=False)
-                if not stat.S_ISDIR(info.st_mode):  # a file or link in its place: replaced
-                    os.unlink(name, dir_fd=parent)
+            _clear(parent, name, keep=stat.S_ISDIR)  # a file or link in its place goes
             with contextlib.suppress(FileExistsError):
                 os.mkdir(name, 0o700, dir_fd=parent)
             info = os.stat(name, dir_fd=parent, follow_symlinks=False)
@@ -186,13 +180,7 @@ class Mirror:
         if parent is None:
             return
         try:
-            with contextlib.suppress(FileNotFoundError):
-                info = os.stat(name, dir_fd=parent, follow_symlinks=False)
-                if not stat.S_ISREG(info.st_mode):  # a folder or link in its place: replaced
-                    if stat.S_ISDIR(info.st_mode):
-                        shutil.rmtree(name, dir_fd=parent)
-                    else:
-                        os.unlink(name, dir_fd=parent)
+            _clear(parent, name, keep=stat.S_ISREG)  # a folder or link in its place goes
             fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
                          | os.O_CLOEXEC, 0o600, dir_fd=parent)
             try:
@@ -206,6 +194,21 @@ class Mirror:
             pass
         finally:
             os.close(parent)
+
+
+def _clear(parent: int, name: str, keep: Callable[[int], bool] | None = None) -> None:
+    """Remove ``name`` of folder ``parent`` (a folder with everything in it, never through a
+    link), unless ``keep`` of its mode says it stays."""
+    try:
+        info = os.stat(name, dir_fd=parent, follow_symlinks=False)
+    except FileNotFoundError:
+        return
+    if keep is not None and keep(info.st_mode):
+        return
+    if stat.S_ISDIR(info.st_mode):
+        shutil.rmtree(name, dir_fd=parent)
+    else:
+        os.unlink(name, dir_fd=parent)
 
 
 def _signature(info: os.stat_result) -> Signature:
