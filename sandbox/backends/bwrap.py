@@ -46,7 +46,9 @@ process would be reparented to it as well and stay a zombie until reaped. Then t
 counters are read and the groups removed, the scratch tmpfs is measured once more (more than
 ``tmp_size_mb`` written is OUTPUT_LIMIT even for a program that ignored ENOSPC), copied back to
 the workdir (unless ``discard_workdir``) and unmounted. Whatever a crash leaves (groups, the
-mount) is removed by the next run of the same slot, which holds the slot's lock. Should bwrap
+mount) is removed by the next run of the same slot, which holds the slot's lock; so are the
+slot's zombies among this process's children (a child process killed mid-run leaves its bwrap
+to us, the subreaper: ``_reap_orphans``). Should bwrap
 find the slot's uid at its process limit (EAGAIN before the program starts: processes of that
 uid still dying or not reaped), the run goes to another slot, at most ``SETUP_RETRIES`` times,
 and the log counts what held the slot.
@@ -117,7 +119,9 @@ from sandbox.backends.bwrap_supervise import (
     DiskWatch,
     Outcome,
     classify_outcome,
+    proc_status,
     processes_of,
+    real_uid,
     supervise,
     teardown,
 )
@@ -152,6 +156,33 @@ def _could_not_fork(out: Outcome) -> bool:
     return not started and not out.killed_for and any(
         line.startswith(b"bwrap:") and line.endswith(b"Resource temporarily unavailable")
         for line in bytes(out.stderr).splitlines())
+
+
+def _reap_orphans(uid: int) -> int:
+    """Reap this process's zombie children of slot ``uid``; how many. The caller holds the
+    slot's lock, so no run of that slot is in progress and none of them is a run's to wait for:
+    they are bwrap processes of a child process killed mid-run (a worker, a server a test
+    stopped), reparented to us, the subreaper. Unreaped, they count against the slot uid's
+    process limit until its runs cannot start."""
+    reaped = 0
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return 0
+    for tid in tasks:
+        try:
+            children = Path(f"/proc/self/task/{tid}/children").read_text().split()
+        except OSError:
+            continue
+        for pid in children:
+            fields = proc_status(pid)
+            if real_uid(fields) == uid and fields.get("State", "").startswith("Z"):
+                try:
+                    os.waitpid(int(pid), os.WNOHANG)
+                    reaped += 1
+                except ChildProcessError:
+                    continue
+    return reaped
 
 
 def _census(uid: int) -> str:
@@ -325,6 +356,7 @@ class BubblewrapBackend:
                 os.close(fd)
                 continue
             try:
+                _reap_orphans(uid)
                 yield uid
             finally:
                 os.close(fd)  # releases the lock

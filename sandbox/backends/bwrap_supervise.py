@@ -229,17 +229,27 @@ def teardown(
     os.close(status_r)
 
 
+def proc_status(pid: int | str) -> dict[str, str]:
+    """The fields of ``/proc/<pid>/status`` ({} once the process is gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return {}
+    return dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+
+
+def real_uid(fields: dict[str, str]) -> int | None:
+    first = fields.get("Uid", "").split()[:1]
+    return int(first[0]) if first and first[0].isdigit() else None
+
+
 def processes_of(uid: int) -> dict[int, dict[str, str]]:
     """pid -> the ``/proc/<pid>/status`` fields of every process (zombies included) whose real
     uid is ``uid``."""
     found = {}
     for entry in os.listdir("/proc"):
-        try:
-            status = Path(f"/proc/{entry}/status").read_text() if entry.isdigit() else ""
-        except OSError:
-            continue
-        fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
-        if fields.get("Uid", "").split()[:1] == [str(uid)]:
+        fields = proc_status(entry) if entry.isdigit() else {}
+        if real_uid(fields) == uid:
             found[int(entry)] = fields
     return found
 

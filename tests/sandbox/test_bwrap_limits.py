@@ -7,6 +7,7 @@ scratch cap is shared and checked at exit, and that the backend works without cg
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import subprocess
@@ -200,22 +201,26 @@ def test_without_cgroups_runs_still_work_and_the_log_says_so_once(workdir, monke
     assert big.verdict == Verdict.MEMORY  # RLIMIT_AS, the second line, still holds
 
 
+def _zombies_of(uid: int, count: int) -> subprocess.Popen[bytes]:
+    """A process that leaves ``count`` zombies of ``uid`` and never reaps them."""
+    code = (f"import os, time\nfor _ in range({count}):\n    if os.fork() == 0:\n"
+            f"        os.setresuid({uid}, {uid}, {uid}); os._exit(0)\n"
+            "print('ready', flush=True); time.sleep(60)\n")
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+    assert holder.stdout is not None and holder.stdout.readline() == b"ready\n"
+    return holder
+
+
 def test_a_slot_whose_uid_is_full_of_zombies_gives_way_to_another(workdir, monkeypatch, caplog):
-    """bwrap cannot fork when processes of the slot's uid fill RLIMIT_NPROC (dying or not yet
-    reaped: here zombies, which the slot's kill(-1) cannot clear). Nothing of the program ran, so
-    the run goes to another slot instead of failing as "could not be graded"."""
+    """bwrap cannot fork when processes of the slot's uid fill RLIMIT_NPROC (dying, or zombies
+    of another process, which the slot's kill(-1) cannot clear and we cannot reap). Nothing of
+    the program ran, so the run goes to another slot instead of "could not be graded"."""
     if os.geteuid() != 0:
         pytest.skip("slots are the root backend's")
     base = SPARE_UID + 10
     backend = BubblewrapBackend(uid_base=base, pool_size=2)
     limits = LIMITS.with_(max_processes=3)
-    zombies = []
-    for _ in range(limits.max_processes + 2):
-        pid = os.fork()
-        if pid == 0:  # a zombie of uid `base` until this test reaps it
-            os.setresuid(base, base, base)
-            os._exit(0)
-        zombies.append(pid)
+    holder = _zombies_of(base, limits.max_processes + 2)
     # Both orders of trying the two slots: the full one first, and the free one first.
     monkeypatch.setattr(bwrap.os, "getpid", lambda: 0)
     try:
@@ -226,7 +231,38 @@ def test_a_slot_whose_uid_is_full_of_zombies_gives_way_to_another(workdir, monke
                                              limits=limits))
             assert result.verdict == Verdict.PASSED and result.stdout == b"ran\n"
         assert f"sandbox slot {base}: bwrap could not fork" in caplog.text
-        assert f"processes of uid {base}: {len(zombies)} Z" in caplog.text
+        assert f"processes of uid {base}: {limits.max_processes + 2} Z" in caplog.text
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_zombies_of_a_slot_left_to_this_process_are_reaped_before_its_next_run(workdir):
+    """A child process killed mid-run (a worker, a test's server) leaves its bwrap processes to
+    us, the subreaper; the next run of that slot reaps them instead of tripping over them."""
+    if os.geteuid() != 0:
+        pytest.skip("slots are the root backend's")
+    base = SPARE_UID + 20
+    backend = BubblewrapBackend(uid_base=base, pool_size=1)
+    limits = LIMITS.with_(max_processes=3)
+    zombies = []
+    for _ in range(limits.max_processes + 2):
+        pid = os.fork()
+        if pid == 0:
+            os.setresuid(base, base, base)
+            os._exit(0)
+        zombies.append(pid)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not all(
+                "State:\tZ" in Path(f"/proc/{pid}/status").read_text() for pid in zombies):
+            time.sleep(0.01)  # each child has exited: a zombie now
+        result = backend.run(RunSpec(argv=py("print('ran')"), workdir=workdir, limits=limits))
+        assert result.verdict == Verdict.PASSED and result.stdout == b"ran\n"
+        for pid in zombies:
+            with pytest.raises(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)  # reaped by the run
     finally:
         for pid in zombies:
-            os.waitpid(pid, 0)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
