@@ -156,7 +156,8 @@ def main() -> None:
     for key in ("trusted", "student"):
         spans = backend.spans.get(key, [])
         if spans:
-            print(f"  {key} sandbox runs: {len(spans) / args.runs:.1f} per submission, "
+            print(f"  {key} sandbox runs: {len(spans) / args.runs:.1f} per round (a warm and a "
+                  f"cold submission, the plain run), "
                   f"median {statistics.median(spans) * 1000:.0f} ms each")
     print(f"load average {load_before:.2f} → {load_after:.2f} on {os.cpu_count()} cores")
 

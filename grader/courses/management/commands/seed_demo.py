@@ -49,6 +49,6 @@ class Command(BaseCommand):
                 assignment_create_from_package(
                     course=course, source=folder, max_attempts=10, due_at=due
                 )
-        self.stdout.write("Demo course CS101 is ready. Log in at http://127.0.0.1:8000/ as:")
+        self.stdout.write("Demo course CS101 is ready. Log in as:")
         for username, password, role, *_ in DEMO_USERS:
             self.stdout.write(f"  {role:<8} {username:<9} password: {password}")
