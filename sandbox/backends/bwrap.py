@@ -165,9 +165,11 @@ def _reap_orphans(uid: int) -> int:
     stopped), reparented to us, the subreaper. Unreaped, they count against the slot uid's
     process limit until its runs cannot start."""
     reaped = 0
-    try:
+    try:  # the usual case, no child waiting to be reaped: one system call, no /proc reads
+        if os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None:
+            return 0
         tasks = os.listdir("/proc/self/task")
-    except OSError:
+    except OSError:  # no child at all (ChildProcessError), or no /proc
         return 0
     for tid in tasks:
         try:

@@ -103,6 +103,10 @@ class Warm:
             return None
         return message if isinstance(message, dict) else None
 
+    def idle(self, now: float) -> bool:
+        """Unused for more than ``IDLE_SECONDS`` at ``now``: to be closed."""
+        return not self.busy and now - self.used > IDLE_SECONDS
+
     def usable(self, now: float, wall: float) -> bool:
         return not self.dead and now - self.started + wall + 30 < LIFETIME
 
@@ -214,7 +218,7 @@ def close_idle(now: float | None = None) -> int:
     """Close the warm runs idle for more than ``IDLE_SECONDS`` at ``now``; how many."""
     now = time.monotonic() if now is None else now
     with _LOCK:
-        idle = [w for w in _WARM.values() if not w.busy and now - w.used > IDLE_SECONDS]
+        idle = [w for w in _WARM.values() if w.idle(now)]
         for warm in idle:
             del _WARM[warm.key]
     for warm in idle:
@@ -250,7 +254,7 @@ def acquire(backend: Backend, key: tuple[Any, ...], spec: RunSpec, folders: dict
     stale: list[Warm] = []
     with _LOCK:
         for other in list(_WARM.values()):
-            if other.dead or (not other.busy and now - other.used > IDLE_SECONDS):
+            if other.dead or other.idle(now):
                 stale.append(_WARM.pop(other.key))
         warm = _WARM.get(key)
         if warm is not None and warm.busy:

@@ -69,15 +69,10 @@ class Exchange:
         comes with the request and is written out first, so output keeps its order."""
         self._take_output(request)
         self._flush_output()
-        files = self.files
-        if files is not None:
-            files.apply(request.get("files"))
-        reply = self._answer(request)
-        if files is not None:
-            changed = files.changes()
-            if changed is not None:
-                reply["files"] = changed
-        return reply
+        if self.files is None:
+            return self._answer(request)
+        self.files.receive(request)
+        return self.files.attach(self._answer(request))
 
     def _answer(self, request: Message) -> Message:
         op = request.get("op")

@@ -326,13 +326,11 @@ class Session(Exchange):
                 except (TypeError, ValueError):
                     pass  # a replacement that cannot travel: the student keeps its own
         if self.files is not None:
-            files = self.files.changes()
-            if files is not None:
-                message = {**message, "files": files}
+            message = self.files.attach(message)
         try:
             reply = self.peer.request(message, self._serve)
             if self.files is not None:
-                self.files.apply(reply.get("files"))
+                self.files.receive(reply)
             return reply
         except ChannelClosed as exc:
             self.lost = f"the connection to the student program broke ({exc})"

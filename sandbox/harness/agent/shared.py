@@ -58,6 +58,17 @@ class Mirror:
         that removal is what reaches the student) stay out of this test's messages."""
         self.known = {rel: (_signature(info), None, True) for rel, info in _walk(self.root)}
 
+    # -- messages --------------------------------------------------------------------------
+
+    def attach(self, message: dict[str, Any]) -> dict[str, Any]:
+        """``message`` with what changed since the last one (``files``), when anything did."""
+        delta = self.changes()
+        return message if delta is None else {**message, "files": delta}
+
+    def receive(self, message: dict[str, Any]) -> None:
+        """Write what the peer's ``message`` brought (see ``attach``)."""
+        self.apply(message.get("files"))
+
     # -- sending ---------------------------------------------------------------------------
 
     def changes(self) -> dict[str, Any] | None:

@@ -129,12 +129,8 @@ class Agent:
         if args is not None:
             graph, originals = self.encoder().encode(args)
             message = {**message, "a": graph}
-        message = {**message, **drained()}
-        files = self.files.changes()
-        if files is not None:
-            message["files"] = files
-        reply = self.peer.request(message, self.handle)
-        self.files.apply(reply.get("files"))
+        reply = self.peer.request(self.files.attach({**message, **drained()}), self.handle)
+        self.files.receive(reply)
         root, _ = Decoder(self.helpers, self.decode_tag, originals).decode(reply.get("v"))
         if reply.get("ok") is not True:
             info = reply.get("exc")
@@ -162,12 +158,8 @@ class Agent:
     def handle(self, message: Message) -> Message:
         """Answer a request of the test, with the test's files written before and the
         student's changes to them sent back with the reply."""
-        self.files.apply(message.get("files"))
-        reply = self._handle(message)
-        files = self.files.changes()
-        if files is not None:
-            reply["files"] = files
-        return reply
+        self.files.receive(message)
+        return self.files.attach(self._handle(message))
 
     def _handle(self, message: Message) -> Message:
         if "env" in message:
