@@ -24,6 +24,10 @@ VENV_MOUNT = "/opt/venv"  # where sys.prefix of a venv appears: its host path ma
 
 _ETC_FILES = ("/etc/ld.so.cache", "/etc/alternatives", "/etc/localtime")
 _ETC_NETWORK = ("/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/ssl", "/etc/services")
+# .pth files of the grader's own install: its editable-install hook (an import finder mapping
+# ``grader``/``sandbox``/``feedback`` to the source folder, or that folder as a path) and
+# setuptools' distutils shim. Sandboxed interpreters never import the grader.
+GRADER_PTH = ("__editable__.grader-*.pth", "distutils-precedence.pth")
 _RESERVED = ("/work", "/tmp", "/proc", "/dev", "/etc", "/opt")  # noqa: S108 - sandbox paths
 
 LIBC = ctypes.CDLL(None, use_errno=True)
@@ -98,8 +102,13 @@ def base_args() -> list[str]:
     return args
 
 
-def python_mounts() -> list[tuple[str, str]]:
-    """The interpreter prefixes: base prefix at its own path, a venv at VENV_MOUNT."""
+def python_mounts(empty: Path | None = None) -> list[tuple[str, str]]:
+    """The interpreter prefixes: base prefix at its own path, a venv at VENV_MOUNT.
+
+    With ``empty`` (an empty, world-readable file), the venv's ``.pth`` files that only serve
+    the grader itself (``GRADER_PTH``) are covered with it: inside the sandbox they would put the
+    grader's source folder on ``sys.path`` (a host path that may name a sandbox folder, /work/...),
+    and the editable install's import hook costs every sandboxed interpreter ~16 ms at start."""
     base = os.path.realpath(sys.base_prefix)
     if base == "/usr" or base.startswith("/usr/"):
         mounts = []
@@ -108,8 +117,19 @@ def python_mounts() -> list[tuple[str, str]]:
     else:
         mounts = [(base, base)]
     if sys.prefix != sys.base_prefix:
-        mounts.append((os.path.realpath(sys.prefix), VENV_MOUNT))
+        venv = os.path.realpath(sys.prefix)
+        mounts.append((venv, VENV_MOUNT))
+        if empty is not None:
+            for pth in sorted(grader_pth_files(Path(venv))):
+                mounts.append((str(empty), f"{VENV_MOUNT}/{pth.relative_to(venv).as_posix()}"))
     return mounts
+
+
+def grader_pth_files(venv: Path) -> list[Path]:
+    """The venv's ``.pth`` files of the grader's own install (``GRADER_PTH``), not a student's
+    concern: site-packages of any Python version under ``lib``."""
+    found = (venv.glob(f"lib/python3*/site-packages/{pattern}") for pattern in GRADER_PTH)
+    return [pth for paths in found for pth in paths if pth.is_file() and not pth.is_symlink()]
 
 
 def _dest(path: str) -> str:
@@ -196,4 +216,4 @@ def sandbox_argv(
 
 
 __all__ = ["LIBC", "PR_SET_CHILD_SUBREAPER", "STATE_DIR", "VENV_MOUNT", "Child", "base_args",
-           "check", "python_mounts", "rlimits", "sandbox_argv"]
+           "check", "grader_pth_files", "python_mounts", "rlimits", "sandbox_argv"]

@@ -140,6 +140,27 @@ def test_root_home_and_the_project_are_invisible(backend, workdir):
     assert all(line.endswith("False") for line in lines), lines
 
 
+def test_the_graders_own_install_is_not_on_a_sandboxed_path(backend, workdir):
+    # The editable install's .pth (an import hook for grader/sandbox/feedback, or the source
+    # folder as a path) is covered with an empty file: a student's interpreter neither pays for
+    # the hook nor looks for modules under the host path of the grader's source.
+    from sandbox.backends.bwrap_command import grader_pth_files
+
+    covered = grader_pth_files(Path(sys.prefix))
+    if not covered:
+        pytest.skip("this venv has no .pth file of the grader's install (not an editable one)")
+    code = ("import sys, importlib.util\n"
+            "print([m for m in ('grader', 'sandbox', 'feedback') if importlib.util.find_spec(m)])\n"
+            "print([n for n in sys.modules if 'editable' in n or n == '_distutils_hack'])\n"
+            "print([p for p in sys.path if p.startswith(sys.argv[1])])\n")
+    result = run(backend, workdir, [*py(code), str(PROJECT)])
+    assert result.verdict == Verdict.PASSED, result.stderr
+    assert result.stdout.decode().splitlines() == ["[]", "[]", "[]"]
+    # site still works: exit() and the venv's site-packages are there as before
+    result = run(backend, workdir, py("import sys, pytest; exit(3)"))
+    assert result.exit_code == 3, result.stderr
+
+
 def test_nothing_outside_work_and_tmp_is_writable(backend, workdir):
     code = (
         "import os\n"

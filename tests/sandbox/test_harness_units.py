@@ -500,3 +500,20 @@ def test_the_test_list_of_a_package_is_collected_once(tmp_path):
     second = _run_scripted(tmp_path, backend)
     assert first == second and set(first.values()) == {Verdict.PASSED}
     assert backend.collections == 1 and len(backend.trusted_runs) == 2
+
+
+# -- the agent's bytecode -------------------------------------------------------------------
+
+
+def test_the_agents_bytecode_is_written_for_the_read_only_sandboxes():
+    # Sandboxes see the agent read-only and cannot cache its bytecode: the host writes it
+    # (even under PYTHONDONTWRITEBYTECODE), so no trusted run or fork server compiles it again.
+    import importlib.util
+
+    from sandbox.harness.job import AGENT_DIR, compile_agent
+
+    compile_agent.__wrapped__()
+    for source in sorted(AGENT_DIR.glob("*.py")):
+        cached = Path(importlib.util.cache_from_source(str(source)))
+        assert cached.is_file(), source.name
+        assert cached.stat().st_mtime >= source.stat().st_mtime, source.name
