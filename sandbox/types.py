@@ -100,8 +100,9 @@ class RunSpec:
     ro_binds: dict[str, str] = field(default_factory=dict)
     rw_binds: dict[str, str] = field(default_factory=dict)
     pass_fds: tuple[int, ...] = ()
-    # The caller throws the workdir away after the run: a backend that must copy files back
-    # out of the sandbox (Docker) may skip that.
+    # Nothing the run leaves in /work is needed after it (the caller throws the workdir away,
+    # or the run writes nothing, as Python's syntax check): a backend that must copy files back
+    # out of the sandbox may skip that. The host's workdir keeps what it had either way.
     discard_workdir: bool = False
     needs: RuntimeNeeds = RuntimeNeeds()
 

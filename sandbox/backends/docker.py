@@ -31,6 +31,17 @@ the next run takes a fresh one; the session's containers are removed when it end
 never serves two submissions: nothing one leaves behind (processes, files, /dev/shm segments)
 can reach another's runs.
 
+Where this process can set a container's limits from the host (root on the host: the usual
+worker), a session's container is served by one exec for all its runs instead of one per run
+(an exec costs the engine ~80 ms of CPU here): a runner (``docker_runner``, in-container side
+``docker_runner_agent``) started on its first run does the same reset, staging, rlimits, caps
+and wall clock for each run, and the finishing measure and copy back, as requests over that
+exec's streams; the host still sets the limits (with room for the runner: 24 MB, one
+process), reads the counters, keeps its own deadline and trusts nothing it says more than a
+program's output. A run the runner stopped for time or output leaves the container to the next
+run, whose reset checks that nothing is left. ``DockerBackend(runner=False)``, or a worker that
+cannot set the limits, keeps the exec path.
+
 A spec with binds (``ro_binds``/``rw_binds``) cannot use a pre-started container, so it gets a
 cold one with those binds. ``pass_fds`` cross into the container the way they cross between
 any two processes of one kernel: a host thread hands them over SCM_RIGHTS on a unix socket
@@ -51,7 +62,8 @@ counter.
 Modules: ``docker_pool`` (warm containers, orphan sweep), ``docker_session`` (a submission's
 containers), ``docker_exec`` (a run's exec), ``docker_stream`` (one exec's streams, exit and
 kill), ``docker_transfer`` (files in and out, the reset), ``docker_fds`` (``pass_fds``),
-``docker_verdict``; helpers shared with bubblewrap live in ``sandbox.backends.common``.
+``docker_verdict``, ``docker_runner`` and ``docker_runner_agent`` (a session container's runs
+without an exec each); helpers shared with bubblewrap live in ``sandbox.backends.common``.
 """
 
 from __future__ import annotations
@@ -77,6 +89,7 @@ from sandbox.backends.docker_pool import (
     WarmPool,
     pool_key,
 )
+from sandbox.backends.docker_runner import Runner, RunnerError
 from sandbox.backends.docker_session import DockerSession
 from sandbox.backends.docker_stream import kill_pid_namespace, limits_settable, reset_peak
 from sandbox.backends.docker_transfer import (
@@ -112,7 +125,8 @@ class DockerBackend(WarmPool, Execs):
         return "docker"
 
     def __init__(
-        self, *, image: str = IMAGE, pool_size: int = POOL_SIZE, client: Any = None
+        self, *, image: str = IMAGE, pool_size: int = POOL_SIZE, client: Any = None,
+        runner: bool = True,
     ) -> None:
         from docker.errors import DockerException, ImageNotFound
 
@@ -136,6 +150,11 @@ class DockerBackend(WarmPool, Execs):
         self._killed: set[str] = set()  # containers _kill() took down during their run
         self._used: set[str] = set()  # containers that ran a run and are not discarded yet
         self._limits_of: dict[str, PoolKey] = {}  # of a session's containers, where changed
+        self._use_runner = runner
+        self._runners: dict[str, Runner] = {}
+        self._no_runner: set[str] = set()
+        self._runners_lock = threading.Lock()
+        self._init_pids: dict[str, int] = {}
         self._removals = ThreadPoolExecutor(max_workers=2, thread_name_prefix="docker-rm")
         self.remove_orphans()
         self._filler = threading.Thread(
@@ -172,6 +191,7 @@ class DockerBackend(WarmPool, Execs):
         tear a container down under load; the next run need not wait for that."""
         self._used.discard(container_id)
         self._limits_of.pop(container_id, None)
+        self.forget(container_id)
         try:
             self._removals.submit(self._discard, container_id)
         except RuntimeError:  # the backend was closed (a session that ended after it)
@@ -214,7 +234,7 @@ class DockerBackend(WarmPool, Execs):
             ]
             if keep:
                 self._limits_of.setdefault(warm.id, warm.key)
-            result = self._exec_run(warm.id, spec, tar_of(workdir, covered))
+            result = self._exec_run(warm.id, spec, tar_of(workdir, covered), keep=keep)
             if warm.id not in self._killed:
                 # A run we killed took its container with it; its /work does not matter.
                 # Without a copy back the space is measured from the host when it can see the
@@ -261,9 +281,9 @@ class DockerBackend(WarmPool, Execs):
 
         api = self._client.api
         self._killed.add(container_id)
+        self.drop_runner(container_id)
         try:
-            init_pid = int(api.inspect_container(container_id)["State"].get("Pid") or 0)
-            if not kill_pid_namespace(init_pid):
+            if not kill_pid_namespace(self.init_pid(container_id)):
                 exec_id = api.exec_create(container_id, ["kill", "-9", "-1"], user=SANDBOX_UID)
                 api.exec_start(exec_id["Id"], detach=True)
         except DockerException:
@@ -275,14 +295,12 @@ class DockerBackend(WarmPool, Execs):
         """``_finish``'s measure, read from the host through ``/proc/<init>/root`` (the
         container's own mounts; the run cannot move them: the root is read-only and they are
         mount points). None when this process cannot see them (a worker in a container)."""
-        from docker.errors import DockerException
-
+        pid = self.init_pid(container_id)
+        if pid <= 0:
+            return None
         try:
-            pid = int(self._client.api.inspect_container(container_id)["State"].get("Pid") or 0)
-            if pid <= 0:
-                return None
             figures = [os.statvfs(f"/proc/{pid}/root{m}") for m in SCRATCH_MOUNTS]
-        except (DockerException, OSError):
+        except OSError:
             return None
         return any(f.f_bfree == 0 or f.f_ffree == 0 for f in figures)
 
@@ -292,7 +310,26 @@ class DockerBackend(WarmPool, Execs):
         whether a run left one of them full (no free block or inode): the kernel refused its
         writes past the cap, and a program that ignored ENOSPC and exited 0 is caught here, as
         the bubblewrap backend's measure at exit does. The figures come from this exec's own
-        stderr, which nothing of the run can write to."""
+        stderr, which nothing of the run can write to; or from the container's runner, when it
+        has one (no exec), as untrusted as that exec's tar."""
+        runner = self.runner_of(container_id)
+        if runner is not None:
+            try:
+                reply, payloads = runner.request({"op": "finish", "keep": copy_back},
+                                                 timeout=60, cap=TRANSFER_CAP)
+                space = reply.get("space")
+                if reply.get("op") != "finished" or len(payloads) != 1 or not (
+                        isinstance(space, list) and len(space) == len(SCRATCH_MOUNTS) and all(
+                            isinstance(pair, list) and len(pair) == 2
+                            and all(isinstance(n, int) and n >= 0 for n in pair)
+                            for pair in space)):
+                    raise RunnerError("the sandbox runner sent a malformed measure")
+                if copy_back and reply.get("readable") is True:
+                    untar_into(payloads[0], workdir)
+                return any(0 in pair for pair in space)
+            except RunnerError as exc:
+                log.warning("the sandbox runner did not finish a run (%s): one exec", exc)
+                self.drop_runner(container_id)
         code, data, err, _ = self._exec(
             container_id,
             ["sh", "-c", FINISH_SCRIPT, "finish", "keep" if copy_back else "drop"],

@@ -157,6 +157,16 @@ def cgroup_counters(container_id: str) -> dict[str, float]:
     return counters
 
 
+def memory_usage(container_id: str) -> float:
+    """The container's memory use now, in bytes (cgroup v1 ``memory.usage_in_bytes``; 0 when
+    there is no such counter)."""
+    try:
+        path = CGROUP_ROOT / "memory" / "docker" / container_id / "memory.usage_in_bytes"
+        return float(int(path.read_text()))
+    except (OSError, ValueError):
+        return 0.0
+
+
 def reset_peak(container_id: str) -> bool:
     """Start the container's peak memory (cgroup v1 ``memory.max_usage_in_bytes``) again from
     its present usage, so that the next run's figure is its own. True when done or when there is
@@ -266,4 +276,4 @@ def kill_pid_namespace(init_pid: int) -> bool:
 
 
 __all__ = ["CGROUP_ROOT", "ExitWatch", "cgroup_counters", "kill_pid_namespace",
-           "limits_settable", "pump", "reset_peak", "set_limits", "set_scratch"]
+           "limits_settable", "memory_usage", "pump", "reset_peak", "set_limits", "set_scratch"]

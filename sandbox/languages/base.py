@@ -44,6 +44,9 @@ class Language:
     extensions: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()  # other names an assignment may use ("py", "c++")
     needs: RuntimeNeeds = RuntimeNeeds()  # what its runtime (and compiler) asks of the backend
+    # The build leaves files the runs need (a binary, classes): /work comes back from its
+    # sandbox. False for a check that writes nothing: that copy (a Docker exec) is skipped.
+    build_writes: bool = True
 
     def build(self, backend: Backend, workdir: Path, main_file: str, limits: Limits) -> BuildResult:
         """Build ``main_file`` (relative to ``workdir``) inside the sandbox.
@@ -57,7 +60,7 @@ class Language:
         if argv is None:
             return BuildResult(ok=True, output="")
         result = backend.run(RunSpec(argv=argv, workdir=workdir, limits=self.build_limits(limits),
-                                     needs=self.needs))
+                                     needs=self.needs, discard_workdir=not self.build_writes))
         text = (result.stderr + result.stdout).decode("utf-8", errors="replace")
         output = trim_build_output(text)
         if result.verdict == Verdict.PASSED:

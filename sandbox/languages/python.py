@@ -36,6 +36,7 @@ class Python(Language):
     name = "python"
     extensions = (".py",)
     aliases = ("py", "python3")
+    build_writes = False  # the syntax check compiles in memory: no __pycache__, nothing else
 
     def build_argv(self, main_file: str) -> list[str] | None:
         # A syntax check only: nothing is written (no __pycache__ in /work), nothing imported

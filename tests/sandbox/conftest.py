@@ -47,9 +47,10 @@ class RecordingDockerBackend(DockerBackend):
 
     last_container: str | None = None
 
-    def _exec_run(self, container_id: str, spec: RunSpec, work_tar: bytes) -> RunResult:
+    def _exec_run(self, container_id: str, spec: RunSpec, work_tar: bytes, *,
+                  keep: bool = False) -> RunResult:
         self.last_container = container_id
-        return super()._exec_run(container_id, spec, work_tar)
+        return super()._exec_run(container_id, spec, work_tar, keep=keep)
 
     def container_exists(self, container_id: str) -> bool:
         from docker.errors import NotFound

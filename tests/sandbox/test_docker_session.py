@@ -35,16 +35,21 @@ def containers(docker_backend: RecordingDockerBackend,
     used: list[str] = []
     real = docker_backend._exec_run
 
-    def recording(container_id: str, spec: RunSpec, work_tar: bytes) -> RunResult:
+    def recording(container_id: str, spec: RunSpec, work_tar: bytes, **kw: Any) -> RunResult:
         used.append(container_id)
-        return real(container_id, spec, work_tar)
+        return real(container_id, spec, work_tar, **kw)
 
     monkeypatch.setattr(docker_backend, "_exec_run", recording)
     return used
 
 
-@pytest.fixture
-def scoped(docker_backend: RecordingDockerBackend) -> Iterator[DockerSession]:
+@pytest.fixture(params=["runner", "exec"])
+def scoped(docker_backend: RecordingDockerBackend, monkeypatch: pytest.MonkeyPatch,
+           request: pytest.FixtureRequest) -> Iterator[DockerSession]:
+    """A session whose kept containers serve their runs through one runner each
+    (``docker_runner``), or with one exec per run (where the host cannot make room for a
+    runner): both must give the same results."""
+    monkeypatch.setattr(docker_backend, "_use_runner", request.param == "runner")
     with docker_backend.session() as opened:
         yield opened
 
@@ -120,13 +125,47 @@ def test_nothing_a_run_leaves_reaches_the_next_run_of_the_session(
 
 @pytest.mark.sandbox
 @pytest.mark.docker
+def test_a_run_cannot_stop_or_talk_for_the_runner_that_serves_the_session(
+        docker_backend: RecordingDockerBackend, containers: list[str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(docker_backend, "_use_runner", True)
+    if not settable(docker_backend):
+        pytest.skip("this worker cannot set a container's limits: sessions use one exec a run")
+    attack = (
+        # every process it can see, the runner included; every fd it might have inherited
+        'for p in /proc/[0-9]*; do p=${p#/proc/}; [ "$p" = $$ ] || kill -9 "$p" 2>/dev/null; '
+        "done; kill -9 -1; kill -STOP -1; "
+        "for fd in 3 4 5 6 7 8 9; do echo forged >&$fd; done 2>/dev/null; "
+        "cat /proc/[0-9]*/fd/0 > /tmp/stolen 2>/dev/null; wc -c < /tmp/stolen; "
+        'python3 -c "import os; print(os.getuid())"')
+    with docker_backend.session() as scoped:
+        first = sh(scoped, tmp_path, "echo first")
+        runner = docker_backend.runner_of(containers[0])
+        assert runner is not None, "no runner in the session's container"
+        hit = sh(scoped, tmp_path, attack)
+        assert hit.verdict == Verdict.PASSED, (hit.message, hit.stderr)
+        # nothing read from another process's stdin (the runner's requests), no fd of its own
+        assert hit.stdout.splitlines() == [b"0", b"65534"], hit.stdout
+        after = sh(scoped, tmp_path, "echo after")
+        assert first.stdout == b"first\n" and after.stdout == b"after\n"
+        assert len(set(containers)) == 1 and docker_backend.runner_of(containers[0]) is runner
+
+
+@pytest.mark.sandbox
+@pytest.mark.docker
 def test_a_run_that_times_out_does_not_break_the_next_run(
-        scoped: DockerSession, containers: list[str], tmp_path: Path) -> None:
-    slow = sh(scoped, tmp_path, "sleep 30", limits=LIMITS.with_(wall_seconds=1))
+        scoped: DockerSession, containers: list[str], tmp_path: Path,
+        request: pytest.FixtureRequest) -> None:
+    slow = sh(scoped, tmp_path, "(sleep 30 &) ; touch /tmp/left; sleep 30",
+              limits=LIMITS.with_(wall_seconds=1))
     assert slow.verdict == Verdict.TIMEOUT
-    after = sh(scoped, tmp_path, "echo fine; ls -A /tmp")
-    assert after.verdict == Verdict.PASSED and after.stdout == b"fine\n"
-    assert containers[0] != containers[1]  # the killed run took its container down
+    after = sh(scoped, tmp_path, "echo fine; ls -A /tmp; cat /proc/[0-9]*/comm | grep -c sleep")
+    assert after.verdict == Verdict.PASSED
+    assert after.stdout == b"fine\n1\n"  # only the container's own idle sleep
+    if request.node.callspec.params["scoped"] == "exec":
+        assert containers[0] != containers[1]  # the killed run took its container down
+    else:  # the runner killed every process of the run; the next run's reset checked it
+        assert containers[0] == containers[1]
     again = sh(scoped, tmp_path, "echo again")
     assert again.stdout == b"again\n" and containers[2] == containers[1]
 

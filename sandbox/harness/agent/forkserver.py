@@ -39,7 +39,6 @@ import contextlib
 import ctypes
 import json
 import os
-import platform
 import resource
 import select
 import shutil
@@ -52,6 +51,7 @@ import traceback
 from typing import Any
 
 from . import student
+from .guard import install, seccomp_filter
 
 PRISTINE = "/opt/grader/_submission"  # the submission, read-only, as it was before any test
 WORK = "/work"
@@ -65,18 +65,8 @@ OUTPUT_TAIL = 4096
 END_GRACE = 1.0
 
 _LIBC = ctypes.CDLL(None, use_errno=True)
-_PR_SET_PDEATHSIG, _PR_SET_DUMPABLE, _PR_SET_NO_NEW_PRIVS = 1, 4, 38
-_PR_SET_SECCOMP, _PR_SET_CHILD_SUBREAPER, _SECCOMP_MODE_FILTER = 22, 36, 2
-# x86-64 system calls whose first argument is a pid (or pid group) the child must not aim at us.
-_AIMED = {"kill": 62, "tkill": 200, "tgkill": 234, "rt_sigqueueinfo": 129,
-          "rt_tgsigqueueinfo": 297, "pidfd_open": 434, "prlimit64": 302,
-          "sched_setparam": 142, "sched_setscheduler": 144, "sched_setaffinity": 203,
-          "sched_setattr": 314}
-_FCNTL, _IOCTL, _IOPRIO_SET, _PIDFD_SEND_SIGNAL = 72, 16, 251, 424
-_F_SETOWN, _F_SETOWN_EX = 8, 15
-_FIOSETOWN, _SIOCSPGRP = 0x8901, 0x8902
-
-
+_PR_SET_PDEATHSIG, _PR_SET_DUMPABLE = 1, 4
+_PR_SET_CHILD_SUBREAPER = 36
 class _Sock:
     """The ``ctl`` socket: requests in (raw, each one ``sendmsg`` with its fds), frames out."""
 
@@ -108,46 +98,6 @@ class _Sock:
                 return None
             buf += chunk
         return json.loads(bytes(buf)), fds
-
-
-def seccomp_filter(server: int) -> bytes | None:
-    """Classic BPF: EPERM for the calls that could reach process ``server`` (see the module
-    docstring); everything else is left to the backend's own filter. x86-64 only."""
-    if platform.machine() != "x86_64":
-        return None
-    ld, jeq, ret, allow, deny = 0x20, 0x15, 0x06, 0x7FFF0000, 0x00050000 | 1  # EPERM
-    body: list[tuple[int, int, int, int]] = []
-
-    def case(nr: int, offset: int, values: list[int]) -> None:
-        # if nr matches: load the argument, deny on any of the values, else allow
-        block = [(ld, 0, 0, offset)]
-        block += [(jeq, len(values) - i, 0, v & 0xFFFFFFFF) for i, v in enumerate(values)]
-        block += [(ret, 0, 0, allow), (ret, 0, 0, deny)]
-        body.append((jeq, 0, len(block), nr))
-        body.extend(block)
-        body.append((ld, 0, 0, 0))  # the next test compares the number again
-
-    for nr in _AIMED.values():
-        case(nr, 16, [server, -1, -server, 1])
-    case(_IOPRIO_SET, 24, [server])
-    case(_FCNTL, 24, [_F_SETOWN, _F_SETOWN_EX])
-    case(_IOCTL, 24, [_FIOSETOWN, _SIOCSPGRP])
-    code = [(ld, 0, 0, 0), (jeq, 0, 1, _PIDFD_SEND_SIGNAL), (ret, 0, 0, deny), *body,
-            (ret, 0, 0, allow)]
-    return b"".join(struct.pack("=HBBI", *op) for op in code)
-
-
-def _install(program: bytes) -> None:
-    buf = ctypes.create_string_buffer(program)
-
-    class _Prog(ctypes.Structure):
-        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
-
-    prog = _Prog(len(program) // 8, ctypes.addressof(buf))
-    if _LIBC.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 or _LIBC.prctl(
-        _PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0
-    ) != 0:
-        raise OSError(ctypes.get_errno(), "seccomp filter not installed")
 
 
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
@@ -251,7 +201,7 @@ def _child(config: dict[str, Any], limits: dict[str, Any], fd: int, out: int, ct
     memory = int(limits["memory_mb"]) << 20
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     if program is not None:
-        _install(program)
+        install(program)
     student.serve({**config, "fd": fd})
 
 
@@ -367,4 +317,4 @@ def main() -> None:
     os._exit(0)
 
 
-__all__ = ["PRISTINE", "main", "seccomp_filter"]
+__all__ = ["PRISTINE", "main"]
