@@ -157,19 +157,19 @@ class Job:
     # -- collection --------------------------------------------------------------------------
 
     def _collect(self) -> list[str] | CaseResult:
+        key = f"{self.layout.fingerprint}:{self.test_file}:{self.module_name}"
+        with _COLLECTED_LOCK:
+            if key in _COLLECTED:  # these very files passed the check below when collected
+                _COLLECTED.move_to_end(key)
+                nodeids, sharing = _COLLECTED[key]
+                self.sharing = dict(sharing)
+                return list(nodeids)
         # A package that runs text as code in its tests is refused at upload (lint.py); one
         # stored before that check existed is refused here, before any student code runs.
         unsafe = lint.check(self.layout.tests, self.module_name, kinds=("code",))
         if unsafe:
             return error_case(self.test_file, "These tests cannot be run safely:\n"
                               + "\n".join(map(str, unsafe)), Fault.PACKAGE)
-        key = f"{self.layout.fingerprint}:{self.test_file}:{self.module_name}"
-        with _COLLECTED_LOCK:
-            if key in _COLLECTED:
-                _COLLECTED.move_to_end(key)
-                nodeids, sharing = _COLLECTED[key]
-                self.sharing = dict(sharing)
-                return list(nodeids)
         found = self._collect_in_sandbox()
         if isinstance(found, CaseResult):
             return found
