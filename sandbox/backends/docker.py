@@ -35,8 +35,9 @@ Where this process can set a container's limits from the host (root on the host:
 worker), a session's container is served by one exec for all its runs instead of one per run
 (an exec costs the engine ~80 ms of CPU here): a runner (``docker_runner``, in-container side
 ``docker_runner_agent``) started on its first run does the same reset, staging, rlimits, caps
-and wall clock for each run, and the finishing measure and copy back, as requests over that
-exec's streams; the host still sets the limits (with room for the runner: 24 MB, one
+and wall clock for each run, and the measure at exit, as requests over that exec's streams
+(the copy back of a build's ``/work`` stays an exec, which streams it); the host still sets
+the limits (with room for the runner: 24 MB, one
 process), reads the counters, keeps its own deadline and trusts nothing it says more than a
 program's output. A run the runner stopped for time or output leaves the container to the next
 run, whose reset checks that nothing is left. ``DockerBackend(runner=False)``, or a worker that
@@ -310,25 +311,22 @@ class DockerBackend(WarmPool, Execs):
         whether a run left one of them full (no free block or inode): the kernel refused its
         writes past the cap, and a program that ignored ENOSPC and exited 0 is caught here, as
         the bubblewrap backend's measure at exit does. The figures come from this exec's own
-        stderr, which nothing of the run can write to; or from the container's runner, when it
-        has one (no exec), as untrusted as that exec's tar."""
-        runner = self.runner_of(container_id)
-        if runner is not None:
+        stderr, which nothing of the run can write to; or, with nothing to copy back, from the
+        container's runner when it has one (no exec)."""
+        runner = None if copy_back else self.runner_of(container_id)
+        if runner is not None:  # the measure only: a copy back streams through tar -c below
             try:
-                reply, payloads = runner.request({"op": "finish", "keep": copy_back},
-                                                 timeout=60, cap=TRANSFER_CAP)
+                reply, _ = runner.request({"op": "measure"}, timeout=60, cap=0)
                 space = reply.get("space")
-                if reply.get("op") != "finished" or len(payloads) != 1 or not (
+                if reply.get("op") != "measured" or not (
                         isinstance(space, list) and len(space) == len(SCRATCH_MOUNTS) and all(
                             isinstance(pair, list) and len(pair) == 2
                             and all(isinstance(n, int) and n >= 0 for n in pair)
                             for pair in space)):
                     raise RunnerError("the sandbox runner sent a malformed measure")
-                if copy_back and reply.get("readable") is True:
-                    untar_into(payloads[0], workdir)
                 return any(0 in pair for pair in space)
             except RunnerError as exc:
-                log.warning("the sandbox runner did not finish a run (%s): one exec", exc)
+                log.warning("the sandbox runner did not measure a run (%s): one exec", exc)
                 self.drop_runner(container_id)
         code, data, err, _ = self._exec(
             container_id,

@@ -10,16 +10,17 @@ Requests, one at a time:
   process is a child subreaper); ``/work``, ``/tmp``, ``/dev/shm`` and the POSIX message queues
   emptied (whatever modes a run left), the uid's SysV IPC removed (``ipcrm``). Replies ``ok``.
   This is what ``docker_transfer.RESET_SCRIPT`` does in the exec path.
-- ``run`` (payloads: the workdir as a tar, the program's stdin): the tar unpacked into
-  ``/work``, then the program forked with a session of its own, the run's rlimits (CPU soft and
-  hard+1, file size, no core, 256 files: what ``prlimit`` gets in the exec path), the guard's
-  seccomp filter (it cannot signal, re-limit or renice this process), and exec'd in ``cwd``
-  with ``env``. Its stdout and stderr are read with the cap (each, as ``pump`` caps them) and
-  the wall clock; when the program exits, or is killed for time or output, every process of
-  the run is killed. Replies the exit status (128+n for signal n, as Docker reports one),
-  ``killed`` ("", "wall", "output"), the seconds, and stdout and stderr as payloads.
-- ``finish``: the three scratch mounts' free blocks and inodes and, with ``keep``, ``/work``
-  as a tar (folders and regular files; nothing when the run left it unreadable).
+- ``run`` (payloads: the workdir as a tar, the program's stdin, both read as they are used:
+  neither is ever held whole here): the tar unpacked into ``/work``, then the program forked
+  with a session of its own, the run's rlimits (CPU soft and hard+1, file size, no core, 256
+  files: what ``prlimit`` gets in the exec path), the guard's seccomp filter (it cannot
+  signal, re-limit or renice this process), and exec'd in ``cwd`` with ``env``. Its stdout and
+  stderr are read with the cap (each, as ``pump`` caps them) and the wall clock; when the
+  program exits, or is killed for time or output, every process of the run is killed. Replies
+  the exit status (128+n for signal n, as Docker reports one), ``killed`` ("", "wall",
+  "output"), the seconds, and stdout and stderr as payloads.
+- ``measure``: the three scratch mounts' free blocks and inodes. (Copying ``/work`` back
+  stays the exec path's ``tar -c``, which streams it: the runner would have to hold it.)
 
 Nothing this process says is trusted more than the program's own output would be: it runs as
 the student's uid next to student code. The host keeps its own deadline over every request,
@@ -33,7 +34,6 @@ only, Python 3.8+ (the image's python3).
 from __future__ import annotations
 
 import ctypes
-import io
 import json
 import os
 import resource
@@ -60,7 +60,8 @@ _IGNORED = (signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU, signal.SIGHUP, signa
 
 class Channel:
     """Messages in on fd 0, out on a private copy of fd 1 (fd 1 itself goes to /dev/null, so
-    nothing but a message ever reaches the host on stdout)."""
+    nothing but a message ever reaches the host on stdout). A request's payloads are read by
+    its handler, as it uses them (``Payload``): a large workdir or stdin is never held whole."""
 
     def __init__(self) -> None:
         self.out = os.dup(1)
@@ -68,7 +69,7 @@ class Channel:
         os.dup2(devnull, 1)
         os.close(devnull)
 
-    def _read(self, size: int) -> bytes | None:
+    def read_exact(self, size: int) -> bytes | None:
         buf = bytearray()
         while len(buf) < size:
             chunk = os.read(0, min(size - len(buf), 1 << 20))
@@ -77,24 +78,22 @@ class Channel:
             buf += chunk
         return bytes(buf)
 
-    def recv(self) -> tuple[dict[str, Any], list[bytes]] | None:
-        head = self._read(4)
+    def recv(self) -> dict[str, Any] | None:
+        """The next request's header (its ``payload`` sizes checked), or None at the end."""
+        head = self.read_exact(4)
         if head is None:
             return None
         size = struct.unpack(">I", head)[0]
         if size > MAX_HEADER:
             return None
-        raw = self._read(size)
+        raw = self.read_exact(size)
         if raw is None:
             return None
         header = json.loads(raw)
-        payloads = []
-        for length in header.get("payload", []):
-            data = self._read(int(length))
-            if data is None:
-                return None
-            payloads.append(data)
-        return header, payloads
+        sizes = header.get("payload") if isinstance(header, dict) else None
+        if not isinstance(sizes, list) or not all(isinstance(n, int) and n >= 0 for n in sizes):
+            return None
+        return header
 
     def send(self, header: dict[str, Any], *payloads: bytes) -> None:
         header = {**header, "payload": [len(p) for p in payloads]}
@@ -103,6 +102,28 @@ class Channel:
         view = memoryview(data)
         while view:
             view = view[os.write(self.out, view):]
+
+
+class Payload:
+    """One payload of the request being handled, read from fd 0 as a file (at most ``size``
+    bytes); ``drain`` skips what its reader left, so the next request starts in step."""
+
+    def __init__(self, size: int) -> None:
+        self.left = size
+
+    def read(self, size: int = -1) -> bytes:
+        want = self.left if size is None or size < 0 else min(size, self.left)
+        if want <= 0:
+            return b""
+        chunk = os.read(0, min(want, 1 << 20))
+        if not chunk:
+            raise EOFError("the host went away")
+        self.left -= len(chunk)
+        return chunk
+
+    def drain(self) -> None:
+        while self.left:
+            self.read(1 << 20)
 
 
 def _kill_all() -> bool:
@@ -196,10 +217,15 @@ def _child(request: dict[str, Any], stdin: int, out: int, err: int, report: int,
     os._exit(127)
 
 
-def run(request: dict[str, Any], work_tar: bytes, stdin: bytes,
-        program: bytes | None) -> tuple[dict[str, Any], bytes, bytes]:
-    with tarfile.open(fileobj=io.BytesIO(work_tar), mode="r") as tar:
+def run(request: dict[str, Any], program: bytes | None) -> tuple[dict[str, Any], bytes, bytes]:
+    """The ``run`` request: its payloads (the workdir's tar, then stdin) are read from fd 0
+    while they are used, stdin as fast as the program reads it."""
+    tar_size, stdin_size = request["payload"]
+    work = Payload(tar_size)
+    with tarfile.open(fileobj=work, mode="r|") as tar:  # type: ignore[call-overload]
         tar.extractall(WORK)  # noqa: S202 - the host's own tar of the workdir (tar_of)
+    work.drain()
+    stdin = Payload(stdin_size)
     cap, wall = int(request["cap"]), float(request["wall"])
     in_r, in_w = os.pipe()
     out_r, out_w = os.pipe()
@@ -223,9 +249,9 @@ def run(request: dict[str, Any], work_tar: bytes, stdin: bytes,
     os.close(report_r)
     got = {out_r: bytearray(), err_r: bytearray()}
     streams = dict(got)  # those still open
-    pending = memoryview(stdin)
-    writers = [in_w] if pending else []
-    if pending:
+    pending = b""  # stdin read from the host, not yet taken by the program
+    feeding = stdin.left > 0  # the program's stdin is open and more is to come
+    if feeding:
         os.set_blocking(in_w, False)
     else:
         os.close(in_w)
@@ -239,19 +265,25 @@ def run(request: dict[str, Any], work_tar: bytes, stdin: bytes,
             killed = "wall"
             break
         readers = list(streams) + ([pidfd] if status is None else [])
+        if feeding and not pending:
+            readers.append(0)
+        writers = [in_w] if feeding and pending else []
         ready_r, ready_w, _ = select.select(readers, writers, [], left)
         if pidfd in ready_r:
             status = os.waitpid(pid, 0)[1]
             _kill_all()  # what the program left running dies with it (as under bubblewrap)
-        for fd in ready_w:
+        if 0 in ready_r:
+            pending = stdin.read(65536)
+        if ready_w:
             try:
-                pending = pending[os.write(fd, pending[:65536]):]
+                pending = pending[os.write(in_w, pending):]
             except (BlockingIOError, InterruptedError):
-                continue
-            except OSError:  # the program closed its stdin: fine
-                pending = pending[len(pending):]
-            if not pending:
-                writers = []
+                pass
+            except OSError:  # the program closed its stdin: the rest is skipped below
+                pending, feeding = b"", False
+                os.close(in_w)
+            if feeding and not pending and not stdin.left:
+                feeding = False
                 os.close(in_w)
         for fd in [fd for fd in ready_r if fd in streams]:
             chunk = os.read(fd, 65536)
@@ -264,7 +296,7 @@ def run(request: dict[str, Any], work_tar: bytes, stdin: bytes,
                 killed = "output"
         if killed:
             break
-    if writers:
+    if feeding:
         os.close(in_w)
     seconds = time.monotonic() - started
     if status is None:
@@ -272,6 +304,7 @@ def run(request: dict[str, Any], work_tar: bytes, stdin: bytes,
         status = os.waitpid(pid, 0)[1]
         _kill_all()
     os.close(pidfd)
+    stdin.drain()  # what the program never read
     out, err = bytes(got[out_r]), bytes(got[err_r])
     for fd in list(streams):
         os.close(fd)
@@ -281,23 +314,14 @@ def run(request: dict[str, Any], work_tar: bytes, stdin: bytes,
     return header, out, err
 
 
-def finish(keep: bool) -> tuple[dict[str, Any], bytes]:
+def measure() -> dict[str, Any]:
+    """Free blocks and inodes of the three scratch mounts (a run that filled one is caught
+    even if it ignored ENOSPC and exited 0)."""
     figures = []
     for mount in SCRATCH:
         found = os.statvfs(mount)
         figures.append([found.f_bfree, found.f_ffree])
-    data = b""
-    readable = True
-    if keep:
-        buf = io.BytesIO()
-        try:
-            with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-                for name in sorted(os.listdir(WORK)):
-                    tar.add(os.path.join(WORK, name), arcname=name)
-            data = buf.getvalue()
-        except OSError:
-            readable = False
-    return {"op": "finished", "space": figures, "readable": readable}, data
+    return {"op": "measured", "space": figures}
 
 
 def main() -> None:
@@ -308,17 +332,18 @@ def main() -> None:
     channel = Channel()
     program = seccomp_filter(os.getpid())
     channel.send({"op": "hello"})
-    while (got := channel.recv()) is not None:
-        request, payloads = got
-        op = request.get("op")
-        if op == "reset":
+    while (request := channel.recv()) is not None:
+        op, sizes = request.get("op"), request["payload"]
+        if op == "reset" and not sizes:
             channel.send({"op": "reset", "ok": reset()})
-        elif op == "run" and len(payloads) == 2:
-            header, out, err = run(request, payloads[0], payloads[1], program)
+        elif op == "run" and len(sizes) == 2:
+            try:
+                header, out, err = run(request, program)
+            except EOFError:
+                break
             channel.send(header, out, err)
-        elif op == "finish":
-            header, data = finish(bool(request.get("keep")))
-            channel.send(header, data)
+        elif op == "measure" and not sizes:
+            channel.send(measure())
         else:
             break
     _kill_all()

@@ -125,6 +125,25 @@ def test_nothing_a_run_leaves_reaches_the_next_run_of_the_session(
 
 @pytest.mark.sandbox
 @pytest.mark.docker
+def test_large_stdin_and_workdir_reach_the_program_and_the_session_stays_in_step(
+        scoped: DockerSession, containers: list[str], tmp_path: Path) -> None:
+    # The runner streams both (it never holds them whole, in a container of 128 MB); a
+    # program that reads none of its stdin leaves the rest to be skipped, not to the next run.
+    stdin = b"x" * (6 << 20)
+    counted = sh(scoped, tmp_path, "wc -c; wc -c < big", stdin=stdin,
+                 files={"big": "y" * (12 << 20)})
+    assert counted.verdict == Verdict.PASSED, (counted.message, counted.stderr)
+    assert counted.stdout.split() == [b"6291456", b"12582912"]
+    ignored = sh(scoped, tmp_path, "echo ignored", stdin=stdin)
+    assert ignored.verdict == Verdict.PASSED and ignored.stdout == b"ignored\n"
+    closed = sh(scoped, tmp_path, "exec 0<&-; head -c 3 /dev/zero | wc -c", stdin=stdin)
+    assert closed.verdict == Verdict.PASSED and closed.stdout == b"3\n"
+    after = sh(scoped, tmp_path, "cat", stdin=b"in step\n")
+    assert after.stdout == b"in step\n" and len(set(containers)) == 1
+
+
+@pytest.mark.sandbox
+@pytest.mark.docker
 def test_a_run_cannot_stop_or_talk_for_the_runner_that_serves_the_session(
         docker_backend: RecordingDockerBackend, containers: list[str], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
