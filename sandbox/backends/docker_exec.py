@@ -14,7 +14,7 @@ from typing import Any
 
 from sandbox.backends.common import child_environment
 from sandbox.backends.docker_fds import translate_arg0
-from sandbox.backends.docker_pool import PoolKey, pool_key
+from sandbox.backends.docker_pool import EXTRA_PIDS, PoolKey, pool_key
 from sandbox.backends.docker_runner import (
     RUNNER_MEMORY_MB,
     RUNNER_PROCESSES,
@@ -43,7 +43,6 @@ from sandbox.backends.docker_verdict import exec_result
 from sandbox.types import RunResult, RunSpec, SandboxError
 
 SANDBOX_UID = "65534:65534"
-EXTRA_PIDS = 4  # docker-init, sleep, the prlimit/tar execs (pids_limit = max_processes + this)
 log = logging.getLogger(__name__)
 
 
@@ -236,7 +235,7 @@ class Execs:
                 if have.tmp_size_mb != want.tmp_size_mb and not set_scratch(
                         self.init_pid(container_id), want.tmp_size_mb):
                     return False
-                if not set_limits(container_id, want.memory_mb, want.max_processes + 4):
+                if not set_limits(container_id, want.memory_mb, want.max_processes + EXTRA_PIDS):
                     return False
                 self._limits_of[container_id] = want
             counted.append(cgroup_counters(container_id))
@@ -368,4 +367,4 @@ def _done(reply: dict[str, Any], payloads: list[bytes]) -> tuple[int | None, str
     return (None if killed else code), str(killed), failed[:500]
 
 
-__all__ = ["EXTRA_PIDS", "SANDBOX_UID", "Execs", "NotStaged"]
+__all__ = ["SANDBOX_UID", "Execs", "NotStaged"]

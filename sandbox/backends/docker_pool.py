@@ -17,6 +17,8 @@ from typing import Any
 
 from sandbox.types import RunSpec, SandboxError
 
+EXTRA_PIDS = 4  # docker-init, sleep, the prlimit/tar execs (pids_limit = max_processes + this)
+
 MAX_POOL_KEYS = 6  # distinct limit sets kept warm (run, build, JVM run ... of recent packages)
 OWNER = f"{socket.gethostname()}:{os.getpid()}"
 LABEL = "grader.sandbox.owner"
@@ -142,7 +144,7 @@ class WarmPool:
                 volumes=volumes,
                 mem_limit=f"{key.memory_mb}m",
                 memswap_limit=f"{key.memory_mb}m",
-                pids_limit=key.max_processes + 4,  # docker-init, sleep, prlimit/tar execs
+                pids_limit=key.max_processes + EXTRA_PIDS,
                 cap_drop=["ALL"],
                 security_opt=["no-new-privileges"],
                 ulimits=[Ulimit(name="core", soft=0, hard=0)],
@@ -172,4 +174,5 @@ def alive(pid: int) -> bool:
     return True
 
 
-__all__ = ["LABEL", "MAX_POOL_KEYS", "OWNER", "PoolKey", "Warm", "WarmPool", "pool_key"]
+__all__ = ["EXTRA_PIDS", "LABEL", "MAX_POOL_KEYS", "OWNER", "PoolKey", "Warm", "WarmPool",
+           "pool_key"]

@@ -10,6 +10,7 @@ streams: capped, under the host's own deadline, never trusted (see the agent's d
 
 from __future__ import annotations
 
+import functools
 import json
 import select
 import socket
@@ -41,7 +42,9 @@ class RunnerTimeout(RunnerError):
     """No answer before the deadline."""
 
 
+@functools.cache
 def runner_argv() -> list[str]:
+    """The runner's command line: the two sources read once per process, not per container."""
     return ["python3", "-I", "-S", "-c", BOOT, Path(guard.__file__).read_text(),
             AGENT.read_text()]
 
