@@ -145,7 +145,10 @@ PROBE = '''
 import os, sys
 MARKER = "-".join(["REFERENCE", "{token}"])  # built at run time: no constant to find
 HOST_PATHS = {host_paths!r}
-SKIP = ("/usr", "/lib", "/proc", "/sys", "/dev", "/etc", "/bin", "/sbin", "/var/lib", "/opt")
+# Public software read-only bound in: the system and the interpreters' own installs (a pyenv
+# tree holds tens of thousands of files; reading them all can outlast the test's limits).
+SKIP = ("/usr", "/lib", "/proc", "/sys", "/dev", "/etc", "/bin", "/sbin", "/var/lib", "/opt",
+        "/root/.pyenv", *{{p for p in (sys.base_prefix, sys.prefix) if p not in ("/", "")}})
 
 def found():
     """Every readable file this process can reach that holds the marker."""
