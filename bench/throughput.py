@@ -4,9 +4,10 @@
 
 Uses a fresh data folder (SQLite + file-system queue unless DATABASE_URL / REDIS_URL are set)
 and a real `celery worker` with N processes (default: all cores). Prints graded submissions per
-minute per core and upload-to-result latency percentiles. SANDBOX_BACKEND=docker (or --backend
-docker) measures the Docker backend (a container per submission, from the warm pool) when
-`docker info` works. A figure, never pass/fail.
+minute per core (the cores the workers can use: N, at most the machine's) and upload-to-result
+latency percentiles. SANDBOX_BACKEND=docker (or --backend docker) measures the Docker backend
+(a container per submission, from the warm pool) when `docker info` works.
+A figure, never pass/fail.
 """
 
 from __future__ import annotations
@@ -95,7 +96,10 @@ def main() -> None:
     print(f"backend={args.backend} workers={args.concurrency} submissions={args.submissions} "
           f"package={args.package}")
     print(f"graded correctly: {graded}/{args.submissions} in {elapsed:.1f} s")
-    print(f"throughput: {per_minute:.0f}/min, {per_minute / args.concurrency:.0f}/min/core")
+    # Per core of the machine the workers can use: more worker processes than cores share them.
+    cores = min(args.concurrency, os.cpu_count() or 1)
+    print(f"throughput: {per_minute:.0f}/min, {per_minute / cores:.0f}/min/core "
+          f"({cores} cores)")
     print(
         f"upload→result latency: p50 {statistics.median(latencies):.2f} s, "
         f"p95 {latencies[int(0.95 * (len(latencies) - 1))]:.2f} s"

@@ -11,6 +11,8 @@ made safe, and a test using one gives no result for any submission ("could not b
 * starting a program other than the student's own file run with Python (a shell command,
   ``os.system``, ``multiprocessing``, ``subprocess`` of another program): a program started
   there could read and run the student's file;
+* a class of the test deriving from one of the student's (``class LoudDog(solution.Dog)``):
+  the student's classes live in its process;
 * using the student's module while the tests are collected (``@pytest.mark.parametrize("x",
   solution.CASES)``): there is no student process then, and the number of tests must not depend
   on the submission.
@@ -44,13 +46,16 @@ STARTS = "starts a program ({call}); a test may run only the student's own file,
     "[sys.executable, '{module}.py', ...], which the grader runs in the student's sandbox"
 COLLECTED = "uses the student's module while the tests are collected ({call}); the list of " \
     "tests must not depend on the submission: use it inside a test function or a fixture"
+SUBCLASSES = "defines a subclass of the student's class ({call}); the student's classes run " \
+    "in the student's sandbox and a class of the test cannot derive from one: test the " \
+    "student's class through its own instances"
 RESERVED = "the student's module may not be called {module}: pytest loads a module of that " \
     "name itself, in the test's own process"
 # Module names pytest would load itself from the student's folder: never a student's module.
 RESERVED_MODULES = frozenset({"conftest", "pytest", "_pytest", "pluggy", "sitecustomize",
                               "usercustomize"})
 # Kinds of finding; "code" is also refused when a stored package is graded (see job.py).
-KINDS = ("code", "loader", "program", "collection", "module")
+KINDS = ("code", "loader", "program", "collection", "subclass", "module")
 _RUNS_TEXT = {"exec", "eval", "compile", "builtins.exec", "builtins.eval", "builtins.compile"}
 _LOADERS = {"importlib.machinery.SourceFileLoader", "importlib.machinery.SourcelessFileLoader",
             "importlib.machinery.ExtensionFileLoader", "imp.load_source", "imp.load_module",
@@ -136,6 +141,7 @@ class _Checker:
                     if node.module == self.module:
                         self.student.add(alias.asname or alias.name)
         yield from self._calls(tree)
+        yield from self._subclasses(tree)
         yield from self._collected(tree.body, "")
 
     def _finding(self, node: ast.AST, test: str, kind: str, text: str, call: str) -> Finding:
@@ -163,6 +169,16 @@ class _Checker:
                 yield self._finding(node, test, "program", STARTS, f"{name}()")
             elif name in _SUBPROCESS and not _python_command(node):
                 yield self._finding(node, test, "program", STARTS, f"{name}()")
+
+    def _subclasses(self, tree: ast.Module) -> Iterator[Finding]:
+        """``class LoudDog(solution.Dog)``, at module level or inside a test."""
+        for scope, node in _with_scope(tree, ast.ClassDef):
+            assert isinstance(node, ast.ClassDef)
+            for base in [*node.bases, *[k.value for k in node.keywords]]:
+                if _reference(base, self.student):
+                    yield self._finding(node, scope, "subclass", SUBCLASSES,
+                                        f"class {node.name}({ast.unparse(base)[:60]})")
+                    break
 
     def _collected(self, body: list[ast.stmt], scope: str) -> Iterator[Finding]:
         """Uses of the student's module in code that runs while the test module is imported."""
@@ -195,6 +211,14 @@ class _Checker:
 
 def _calls_with_scope(tree: ast.Module) -> Iterator[tuple[str, ast.Call]]:
     """Every call with the test (function, ``Class.method``) it is in, "" at module level."""
+    for scope, node in _with_scope(tree, ast.Call):
+        assert isinstance(node, ast.Call)
+        yield scope, node
+
+
+def _with_scope(tree: ast.Module, kind: type[ast.AST]) -> Iterator[tuple[str, ast.AST]]:
+    """Every ``kind`` node with the test (function, ``Class.method``) it is in, "" at module
+    level (a class's own scope is where it is defined)."""
     stack: list[tuple[ast.AST, str]] = [(tree, "")]
     while stack:
         node, scope = stack.pop()
@@ -202,7 +226,7 @@ def _calls_with_scope(tree: ast.Module) -> Iterator[tuple[str, ast.Call]]:
             inner = scope
             if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 inner = f"{scope}.{child.name}" if scope else child.name
-            if isinstance(child, ast.Call):
+            if isinstance(child, kind):
                 yield scope, child
             stack.append((child, inner))
 

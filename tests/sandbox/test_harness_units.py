@@ -25,6 +25,7 @@ import pytest
 from sandbox.harness import run_pytest_file
 from sandbox.harness.agent.codec import Encoder, HelperRegistry
 from sandbox.harness.agent.decoder import Decoder
+from sandbox.harness.agent.errors import Refused
 from sandbox.harness.agent.proxy import RemoteObject, StudentModule, state
 from sandbox.harness.agent.session import Session, StudentException, StudentLost
 from sandbox.harness.agent.student import Agent
@@ -283,11 +284,14 @@ def test_a_student_class_is_a_class_here_and_its_objects_are_its_instances(stude
     assert isinstance(s, collections.abc.Hashable) and isinstance(s, student.Stack | None)
     assert copy.deepcopy(student.Stack) is student.Stack
     assert session.uses == uses
-    with pytest.raises(TypeError, match="subclass"):
-        type("Mine", (student.Stack,), {})
     for value in (s, student.Stack):
         with pytest.raises(TypeError, match="cannot pickle the student's class Stack"):
             pickle.dumps(value)
+    # A test's class deriving from it is refused, the test giving no result (last: it stops
+    # the session).
+    with pytest.raises(Refused, match="subclass of the student's class Stack"):
+        type("Mine", (student.Stack,), {})
+    assert session.refused and "subclass" in session.refused
 
 
 def test_class_names_from_the_student_side_are_checked_never_trusted(student):

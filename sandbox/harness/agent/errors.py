@@ -3,7 +3,9 @@
 Student exceptions are rebuilt from names only (never unpickled): a builtin exception class
 is itself, a student class becomes a :class:`StudentException` subclass of the same name that
 also derives from the student class's builtin base, so ``pytest.raises(ValueError)`` and
-``pytest.raises(solution.EmptyStackError)`` both work.
+``pytest.raises(solution.EmptyStackError)`` both work. What the exception object holds travels
+with it as values do (its ``args``, its attributes: ``info.value.shortfall``), and ``str()`` of
+a rebuilt student exception is the student's own.
 """
 
 from __future__ import annotations
@@ -65,6 +67,10 @@ class StudentBaseException(BaseException):
 
     _student_path: tuple[str, str] = ("builtins", "BaseException")
     student_traceback: str = ""
+    student_message: str | None = None  # str() of the student's exception, where it had one
+
+    def __str__(self) -> str:
+        return super().__str__() if self.student_message is None else self.student_message
 
 
 class StudentException(StudentBaseException, Exception):

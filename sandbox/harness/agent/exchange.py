@@ -13,6 +13,7 @@ function the test passed, of the test's patched ``open()``, or a read of the tes
 from __future__ import annotations
 
 import builtins
+import contextlib
 import sys
 import warnings
 from collections.abc import Callable
@@ -39,6 +40,7 @@ MAX_OUTPUT = 64 * 1024  # characters of student stdout/stderr forwarded per repl
 HANDLE_KINDS = ("obj", "callable", "class", "iter", "module")
 MAX_CLASS_NAME = 200  # characters of a student class's __name__, __qualname__ or __module__
 MAX_WARNINGS = 50
+MAX_ATTRS = 64  # attributes of a student exception object set on its rebuilt one
 MAX_RECORDS = 100  # log records of one reply
 # What the student side may ask of the test's sys.stdin (``student.RemoteStdin``).
 STDIN_METHODS = frozenset({"read", "readline", "readlines", "buffer.read", "buffer.readline",
@@ -303,7 +305,10 @@ class Exchange:
             except Exception:
                 base = StudentException if issubclass(cls, Exception) else StudentBaseException
                 error = make_exception_class(*path_of(cls), (base,))(message)
+        self._set_attributes(error, info.get("attrs"))
         trace = as_text(info.get("tb"))[:MAX_TEXT]
+        if isinstance(error, StudentBaseException):
+            error.student_message = message  # str() as the student's class gave it
         if isinstance(error, MemoryError):
             self.memory_error = True
         if isinstance(error, StudentBaseException):
@@ -311,6 +316,24 @@ class Exchange:
         if trace:
             error.add_note(trace)
         return error
+
+    def _set_attributes(self, error: BaseException, encoded: object) -> None:
+        """The attributes the student's exception object held (``info.value.shortfall``),
+        decoded as any value from the student is; a name the exception cannot take is left
+        out, as is anything that does not decode."""
+        if encoded is None:
+            return
+        try:
+            attrs, _ = Decoder(self.helpers, self._decode_tag).decode(encoded)
+        except ProtocolError:
+            return
+        if not isinstance(attrs, dict):
+            return
+        for name, value in list(attrs.items())[:MAX_ATTRS]:
+            if (type(name) is str and name.isidentifier() and not name.startswith("__")
+                    and not hasattr(StudentBaseException, name)):  # never the harness's own
+                with contextlib.suppress(Exception):
+                    setattr(error, name, value)
 
 
 def no_pickle(cls: type) -> NoReturn:

@@ -26,12 +26,15 @@ import copyreg
 import sys
 import types
 from collections.abc import Callable, Iterator
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, NoReturn
 
 from .exchange import no_pickle
 from .session import Session
 
 FORWARDED_DUNDER_ATTRS = ("__name__", "__qualname__")
+SUBCLASS = ("the test defines a subclass of the student's class {name}: the student's classes "
+            "run in the student's sandbox, and a class of the test cannot derive from one; test "
+            "the student's class through its own instances")
 
 
 def _is_dunder(name: str) -> bool:
@@ -252,6 +255,12 @@ class RemoteClass(RemoteObject, type):
     __doc__ = RemoteObject.__dict__["__doc__"]
 
     def __new__(mcs, *args: Any, **kwargs: Any) -> RemoteClass:
+        # ``class LoudDog(solution.Dog)`` in a test: the student's class lives in its process,
+        # a class of the test's cannot derive from it. No submission changes that: refused.
+        bases = args[1] if len(args) > 1 and isinstance(args[1], tuple) else ()
+        for base in bases:
+            if isinstance(base, RemoteObject):
+                state(base).session.refuse(SUBCLASS.format(name=base.__name__))
         raise TypeError("a test cannot subclass a student class; use the student's own class")
 
     __eq__, __ne__ = type.__eq__, type.__ne__  # type: ignore[assignment]
@@ -370,6 +379,9 @@ class Unresolved:
 
     __call__ = __iter__ = __len__ = __bool__ = __getitem__ = __index__ = _fail
     __add__ = __sub__ = __mul__ = __lt__ = __gt__ = __le__ = __ge__ = _fail
+
+    def __mro_entries__(self, bases: tuple[object, ...]) -> NoReturn:
+        raise CollectionTimeUse(SUBCLASS.format(name=self._grader_path))
 
 
 class LazyModule(types.ModuleType):

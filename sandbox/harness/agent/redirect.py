@@ -3,7 +3,8 @@
 Under plain pytest the test and the student's code share a process, so a test may import the
 module (``import solution``, ``importlib.reload``, ``importlib.util.spec_from_file_location``),
 read its file (``solution.__file__``, ``inspect.getsource``), look inside its objects
-(``inspect.signature``, ``dataclasses.asdict``) or run it as a program (``runpy``,
+(``inspect.signature``, ``dataclasses.asdict``), run its docstring examples
+(``doctest.testmod``) or run it as a program (``runpy``,
 ``subprocess.run([sys.executable, "solution.py"])``). Here each of those is redirected:
 
 * **Importing** goes through :class:`StudentFinder`, first on ``sys.meta_path``: the module the
@@ -17,6 +18,8 @@ read its file (``solution.__file__``, ``inspect.getsource``), look inside its ob
   everything built on it, with ``sys.executable`` or ``python``) becomes a request: runpy runs in
   the test's student process, a subprocess in a fresh interpreter inside the student sandbox.
   What comes back is the student program's output, untrusted data the test compares.
+  ``doctest.testmod(solution)`` runs the examples in the student process too; the test gets
+  its counts.
 
 And one guard (:func:`install_guard`), a ``sys.addaudithook`` hook no Python code can remove:
 no code compiled from the student's file may run in this process, and this process may start no
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import doctest
 import functools
 import importlib.abc
 import importlib.machinery
@@ -148,6 +152,7 @@ class Redirects:
         for name in ("fields", "asdict", "astuple", "is_dataclass"):
             wrap(dataclasses, name, functools.partial(self.dataclass_call, name))
         wrap(dataclasses, "replace", self.dataclass_replace)
+        wrap(doctest, "testmod", self.testmod)
         install_guard(self.session, self.path)
 
     # -- importing -------------------------------------------------------------------------
@@ -192,6 +197,14 @@ class Redirects:
             return self.session.run_code("module", mod_name, run_name, init_globals,
                                          bool(alter_sys))
         return original(mod_name, init_globals, run_name, alter_sys)
+
+    def testmod(self, original: Callable[..., Any], m: object = None, *args: Any,
+                **options: Any) -> Any:
+        """``doctest.testmod(solution)``: the student's examples run in its process."""
+        if isinstance(m, StudentModule) and not args:
+            failed, attempted = self.session.run_doctests(options)
+            return doctest.TestResults(failed, attempted)
+        return original(m, *args, **options)
 
     def program(self, args: object, options: dict[str, Any]) -> tuple[list[str], list[str],
                                                                      list[str]] | None:

@@ -5,7 +5,8 @@ student process (they run in-process under plain pytest too), with the test's ``
 ``sys.argv`` and patches mirrored (``ambient.py``). ``subprocess.run([sys.executable,
 "solution.py", ...])`` starts a fresh interpreter here, inside the student sandbox, with the
 test's stdin bytes and arguments. What comes back (globals, stdout, stderr, the exit status) is
-the student program's output: the trusted side treats it as untrusted data.
+the student program's output: the trusted side treats it as untrusted data. ``doctest.testmod``
+of the student's module runs its examples here too.
 """
 
 from __future__ import annotations
@@ -28,6 +29,19 @@ def run_code(kind: str, target: str, run_name: str | None, init_globals: dict[st
     return runpy.run_path(target, init_globals, run_name)
 
 
+DOCTEST_OPTIONS = ("name", "verbose", "report", "optionflags", "raise_on_error", "exclude_empty")
+
+
+def run_doctests(module: Any, options: dict[str, Any]) -> list[int]:
+    """``doctest.testmod`` of the student's module, here (its examples are the student's code);
+    its report goes to this process's stdout, as under plain pytest. ``[failed, attempted]``."""
+    import doctest  # only for a test that asks: it imports pdb, unittest, difflib
+
+    chosen = {k: v for k, v in options.items() if k in DOCTEST_OPTIONS}
+    found = doctest.testmod(module, **chosen)
+    return [int(found.failed), int(found.attempted)]
+
+
 def run_program(flags: list[str], target: list[str], args: list[str], stdin: bytes, merge: bool,
                 env: dict[str, str] | None, timeout: float | None) -> dict[str, Any]:
     """Run ``python <flags> <target> <args>`` to completion; ``target`` is the script's path or
@@ -46,4 +60,5 @@ def run_program(flags: list[str], target: list[str], args: list[str], stdin: byt
             "err": (done.stderr or b"")[:MAX_STREAM]}
 
 
-__all__ = ["MAX_STREAM", "SAFE_FLAGS", "run_code", "run_program"]
+__all__ = ["DOCTEST_OPTIONS", "MAX_STREAM", "SAFE_FLAGS", "run_code", "run_doctests",
+           "run_program"]

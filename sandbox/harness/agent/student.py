@@ -26,7 +26,7 @@ from .ambient import Applier
 from .codec import NOTHING, SAFE_BUILTINS, Encoder, HelperRegistry, Tag
 from .decoder import Decoder
 from .introspect import OPERATIONS, class_info
-from .scripts import run_code, run_program
+from .scripts import run_code, run_doctests, run_program
 from .shared import Mirror
 from .streams import LogCollector, RemoteStdin, builtin_exception, captured, drained, file_opener
 from .tracer import LineTracer
@@ -226,6 +226,9 @@ class Agent:
             return run_code(str(message.get("kind")), str(message.get("target")),
                             _opt_str(message.get("run_name")), root[0] if root else None,
                             message.get("alter_sys") is True)
+        if op == "doctest":  # doctest.testmod(solution)
+            options = root[0] if root and isinstance(root[0], dict) else {}
+            return run_doctests(self._target(None), options)
         if op == "program":  # subprocess: [sys.executable, "solution.py", ...]
             stdin, env = root
             return run_program(_strs(message.get("flags")), _strs(message.get("target")),
@@ -281,6 +284,11 @@ class Agent:
         }
         with contextlib.suppress(BaseException):
             info["args"] = self.encoder().encode(list(exc.args))[0]
+        with contextlib.suppress(BaseException):  # what the exception holds: e.shortfall
+            attrs = {k: v for k, v in vars(exc).items()
+                     if type(k) is str and not k.startswith("__")}
+            if attrs:
+                info["attrs"] = self.encoder().encode(attrs)[0]
         return info
 
     # -- codec policies --------------------------------------------------------------------

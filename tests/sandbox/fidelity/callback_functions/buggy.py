@@ -1,0 +1,6 @@
+def apply_to_each(function, items):
+    return [function(item) for item in items[1:]]
+
+
+def keep_if(predicate, items):
+    return [item for item in items if not predicate(item)]

@@ -1,0 +1,5 @@
+def squares():
+    n = 1
+    while True:
+        yield n * n
+        n += 1

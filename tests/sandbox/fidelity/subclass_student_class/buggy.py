@@ -1,0 +1,6 @@
+class Dog:
+    def __init__(self, name):
+        self.name = name.lower()
+
+    def speak(self):
+        return "woof"
