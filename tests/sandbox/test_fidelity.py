@@ -131,3 +131,55 @@ def test_a_submission_copying_a_helper_module_is_graded_not_refused(backend, tmp
     [case] = run_pytest_file(backend, package_tests_dir=tests, test_file="tests/test_add.py",
                              submission_dir=submission, module_name="solution", limits=LIMITS)
     assert case.verdict == Verdict.PASSED, case.output
+
+
+@pytest.mark.sandbox
+def test_a_students_exit_may_swallow_an_error_but_never_the_tests_failed_assertion(
+    backend, tmp_path
+):
+    # Under plain pytest a context manager whose __exit__ returns True swallows a failed assert
+    # in its block; here it sees the exception (class and message) and may swallow an ordinary
+    # error, as a suppress-style exercise needs, but a test's assertion still fails the test.
+    tests, submission = _inline_package(tmp_path, {"test_cm.py": (
+        "import solution\n\n"
+        "def test_assert_in_the_block():\n"
+        "    with solution.Swallow():\n"
+        "        assert solution.value() == 42\n\n"
+        "def test_an_error_in_the_block_is_swallowed_and_seen():\n"
+        "    cm = solution.Swallow()\n"
+        "    with cm:\n"
+        "        raise KeyError('gone')\n"
+        "    assert cm.seen == ['KeyError', \"'gone'\"]\n"
+    )}, (
+        "class Swallow:\n"
+        "    def __init__(self):\n        self.seen = []\n"
+        "    def __enter__(self):\n        return self\n"
+        "    def __exit__(self, kind, value, tb):\n"
+        "        if kind is not None:\n"
+        "            self.seen += [kind.__name__, str(value)]\n"
+        "        return True\n\n"
+        "def value():\n    return 0\n"
+    ))
+    cases = run_pytest_file(backend, package_tests_dir=tests, test_file="tests/test_cm.py",
+                            submission_dir=submission, module_name="solution", limits=LIMITS)
+    assert [(c.name, c.verdict) for c in cases] == [
+        ("test_assert_in_the_block", Verdict.FAILED),
+        ("test_an_error_in_the_block_is_swallowed_and_seen", Verdict.PASSED)], cases
+
+
+@pytest.mark.sandbox
+def test_an_object_of_the_tests_own_class_handed_to_the_student_is_never_a_score(
+    backend, tmp_path
+):
+    # Plain pytest would pass it as it is; only instances of the tests/ helper modules' classes
+    # travel (helper_fake_object in the corpus). Neither solution is at fault: the test gives
+    # no result, with the fix in its message, instead of failing a correct student.
+    tests, submission = _inline_package(tmp_path, {"test_fake.py": (
+        "import solution\n\n"
+        "class Fake:\n    balance = 5\n\n"
+        "def test_report():\n    assert solution.report(Fake()) == 5\n"
+    )}, "def report(account):\n    return account.balance\n")
+    [case] = run_pytest_file(backend, package_tests_dir=tests, test_file="tests/test_fake.py",
+                             submission_dir=submission, module_name="solution", limits=LIMITS)
+    assert (case.verdict, case.fault) == (Verdict.SANDBOX_ERROR, Fault.PACKAGE), case.output
+    assert "helper module under tests/" in case.output

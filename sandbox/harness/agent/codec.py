@@ -19,8 +19,11 @@ A graph is ``{"v": value, "o": [entry, ...]}``. A value is a JSON scalar (None, 
 Which of the last six a side accepts is its own policy (``Session._decode_tag`` on the
 trusted side, ``Agent.decode_tag`` on the student side).
 
-An entry is ``{"t": kind, "v": ...}``: list, tuple, set, frozenset, deque (``"n"``: maxlen),
-dict (``v`` is a list of [key, value] pairs), bytes, bytearray (base64), complex, fraction,
+An entry is ``{"t": kind, "v": ...}``: list, tuple, ntuple (a namedtuple: ``"n"`` its class
+name, ``"f"`` its fields, ``"m"`` its module; the class is made again on the receiving side),
+set, frozenset, deque (``"n"``: maxlen), dict (``v`` is a list of [key, value] pairs; ``"k"``:
+``counter``, ``ordered`` or ``default`` for a Counter, OrderedDict or defaultdict, ``"f"``
+the defaultdict's factory as a value), bytes, bytearray (base64), complex, fraction,
 decimal, range, slice, date, time, datetime, timedelta, path (``"k"``: ``pure`` for a
 ``PurePosixPath``, else a ``PosixPath``), and the helper kinds ``obj`` (``"c"``:
 ``module:qualname``, ``v``: attributes), ``tobj`` (a helper tuple subclass, ``v``: items) and
@@ -64,7 +67,7 @@ SAFE_BUILTINS = frozenset({
 })
 # Entry kinds; the decoder fills mutable ones in this order (helper objects first).
 MUTABLE_KINDS = ("obj", "list", "deque", "bytearray", "dict", "set")
-IMMUTABLE_KINDS = ("tuple", "frozenset", "tobj", "enum", "bytes", "complex", "fraction",
+IMMUTABLE_KINDS = ("tuple", "ntuple", "frozenset", "tobj", "enum", "bytes", "complex", "fraction",
                    "decimal", "range", "slice", "date", "time", "datetime", "timedelta", "path")
 # The graph of [None, None]: the value part of a reply that carries no result and no arguments.
 NOTHING: dict[str, Any] = {"v": {"r": 0}, "o": [{"t": "list", "v": [None, None]}]}
@@ -154,6 +157,33 @@ class HelperRegistry:
         if not isinstance(obj, type) or obj.__module__ != module_name:
             raise ProtocolError(f"{text!r} is not a class defined in {module_name}")
         return obj
+
+
+# dict subclasses of the standard library that travel as themselves (entry "k"), not as dicts.
+_DICT_FLAVOURS: dict[type, str] = {collections.Counter: "counter",
+                                   collections.OrderedDict: "ordered",
+                                   collections.defaultdict: "default"}
+DICT_CLASSES: dict[str, type] = {name: cls for cls, name in _DICT_FLAVOURS.items()}
+# What collections.namedtuple puts in a class it makes, besides the fields' accessors.
+_NAMEDTUPLE_KEYS = frozenset({
+    "__doc__", "__getnewargs__", "__match_args__", "__module__", "__new__", "__repr__",
+    "__slots__", "_asdict", "_field_defaults", "_fields", "_make", "_replace",
+    "__annotations__", "__orig_bases__",  # typing.NamedTuple's
+})
+MAX_FIELDS = 255
+
+
+def namedtuple_fields(cls: type) -> tuple[str, ...] | None:
+    """The fields of a class made by ``collections.namedtuple`` or ``typing.NamedTuple`` with
+    nothing of its own added (such a class is its name and fields: it travels as them, to be
+    made again on the other side); None for any other class."""
+    fields = cls.__dict__.get("_fields")
+    if cls.__bases__ != (tuple,) or type(fields) is not tuple or len(fields) > MAX_FIELDS \
+            or not all(type(f) is str and f.isidentifier() for f in fields):
+        return None
+    if set(cls.__dict__) - _NAMEDTUPLE_KEYS - set(fields):
+        return None
+    return fields
 
 
 def getattr_static(obj: object, name: str, *default: object) -> Any:
@@ -255,9 +285,20 @@ class Encoder:
         if isinstance(x, list):
             return {"t": "list", "v": [v(i) for i in x]}
         if isinstance(x, tuple):
+            fields = namedtuple_fields(type(x))
+            if fields is not None:
+                cls = type(x)
+                return {"t": "ntuple", "v": [v(i) for i in x], "f": list(fields),
+                        "n": cls.__name__, "m": str(cls.__dict__.get("__module__"))[:MAX_NAME]}
             return {"t": "tuple", "v": [v(i) for i in x]}
         if isinstance(x, dict):
-            return {"t": "dict", "v": [[v(k), v(i)] for k, i in x.items()]}
+            entry = {"t": "dict", "v": [[v(k), v(i)] for k, i in x.items()]}
+            flavour = _DICT_FLAVOURS.get(type(x))
+            if flavour is not None:
+                entry["k"] = flavour
+                if isinstance(x, collections.defaultdict):
+                    entry["f"] = v(x.default_factory)
+            return entry
         if isinstance(x, set | frozenset):
             return {"t": "set" if isinstance(x, set) else "frozenset", "v": [v(i) for i in x]}
         if isinstance(x, collections.deque):
@@ -296,6 +337,7 @@ class Encoder:
 
 
 __all__ = [
-    "IMMUTABLE_KINDS", "MUTABLE_KINDS", "NOTHING", "SAFE_BUILTINS", "UNSET", "Encoder",
-    "HelperRegistry", "Tag", "check_str", "getattr_static", "is_dunder",
+    "DICT_CLASSES", "IMMUTABLE_KINDS", "MAX_FIELDS", "MUTABLE_KINDS", "NOTHING", "SAFE_BUILTINS",
+    "UNSET", "Encoder", "HelperRegistry", "Tag", "check_str", "getattr_static", "is_dunder",
+    "namedtuple_fields",
 ]

@@ -10,7 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 from .codec import (
+    DICT_CLASSES,
     IMMUTABLE_KINDS,
+    MAX_FIELDS,
     MAX_HEX_DIGITS,
     MUTABLE_KINDS,
     UNSET,
@@ -127,6 +129,8 @@ class Decoder:
         kind, raw = entry["t"], entry.get("v")
         if kind == "tuple":
             return tuple(self._values(raw))
+        if kind == "ntuple":
+            return _namedtuple_class(entry)(*self._values(raw))
         if kind == "frozenset":
             return frozenset(self._values(raw))
         if kind == "bytes":
@@ -223,6 +227,11 @@ class Decoder:
                 raise ProtocolError(f"entry {i} claims to be a {type(original).__name__}")
             self._synced.add(i)
             return original
+        if kind == "dict" and entry.get("k") is not None:
+            flavour = DICT_CLASSES.get(entry["k"]) if type(entry["k"]) is str else None
+            if flavour is None:
+                raise ProtocolError(f"unknown kind of dict {entry['k']!r}")
+            return flavour()
         if kind == "deque":
             maxlen = entry.get("n")
             if maxlen is not None and (type(maxlen) is not int or maxlen < 0):
@@ -257,7 +266,15 @@ class Decoder:
                 raise ProtocolError("a dict entry holds [key, value] pairs")
             pairs = [(self.value(k), self.value(v)) for k, v in raw]
             obj.clear()
-            obj.update(pairs)
+            if isinstance(obj, collections.Counter):
+                dict.update(obj, pairs)  # Counter.update would count the pairs
+            else:
+                obj.update(pairs)
+            if isinstance(obj, collections.defaultdict):
+                factory = self.value(entry.get("f"))
+                if factory is not None and not callable(factory):
+                    raise ProtocolError("a defaultdict's factory must be callable")
+                obj.default_factory = factory
         elif kind == "set":
             assert isinstance(obj, set)
             items = self._values(raw)
@@ -290,6 +307,32 @@ class Decoder:
                 namespace[name] = value
             else:
                 object.__setattr__(obj, name, value)
+
+
+_NAMEDTUPLES: dict[tuple[str, str, tuple[str, ...]], type] = {}
+MAX_NAMEDTUPLE_CLASSES = 256
+
+
+def _namedtuple_class(entry: dict[str, Any]) -> type:
+    """The namedtuple class an ``ntuple`` entry names, made here once per name and fields
+    (``collections.namedtuple`` checks every name: identifiers, no keywords, no repeats)."""
+    name = check_str(entry.get("n"), "a namedtuple's name")
+    module = check_str(entry.get("m"), "a namedtuple's module")
+    fields = entry.get("f")
+    if not isinstance(fields, list) or len(fields) > MAX_FIELDS:
+        raise ProtocolError("a namedtuple's fields must be a list")
+    key = (module, name, tuple(check_str(f, "a field name") for f in fields))
+    found = _NAMEDTUPLES.get(key)
+    if found is not None:
+        return found
+    if len(_NAMEDTUPLES) >= MAX_NAMEDTUPLE_CLASSES:
+        raise ProtocolError("too many namedtuple classes")
+    try:
+        made: type = collections.namedtuple(name, key[2], module=module)  # type: ignore[misc]
+    except ValueError as exc:
+        raise ProtocolError(f"bad namedtuple: {exc}") from None
+    _NAMEDTUPLES[key] = made
+    return made
 
 
 __all__ = ["Decoder"]

@@ -26,7 +26,7 @@ import copyreg
 import sys
 import types
 from collections.abc import Callable, Iterator
-from typing import Any, Literal, NamedTuple, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 from .exchange import no_pickle
 from .session import Session
@@ -189,10 +189,18 @@ class RemoteObject:
         __tracebackhide__ = True
         return state(self).session.dunder("enter", self)
 
-    def __exit__(self, *exc_info: object) -> Literal[False]:
+    def __exit__(self, kind: type[BaseException] | None = None, value: BaseException | None = None,
+                 tb: object = None) -> bool:
+        """The student's ``__exit__`` sees the test's exception (class and arguments); it may
+        swallow an ordinary error raised in the block, never a failed assertion of the test,
+        pytest's own outcomes or the harness's signals (anything not an ``Exception``)."""
         __tracebackhide__ = True
-        state(self).session.dunder("exit", self)
-        return False  # never let student code swallow an exception of the test
+        if kind is None:
+            state(self).session.dunder("exit", self)
+            return False
+        sent = state(self).session.exit_with(self, kind, value)
+        return sent is True and issubclass(kind, Exception) \
+            and not issubclass(kind, AssertionError)
 
     def __subclasscheck__(self, subclass: object) -> bool:
         __tracebackhide__ = True
@@ -247,6 +255,16 @@ class RemoteInstance(RemoteObject):  # a student object other than a class (of i
     __doc__ = RemoteObject.__dict__["__doc__"]  # a docstring of ours would hide the student's
 
     __slots__ = ("_grader_state", "__weakref__")
+
+    # copy.copy / copy.deepcopy of a student object: copied in the student process, as the
+    # student's class copies itself there (a class is its own copy: copy keeps types as they are).
+    def __copy__(self) -> Any:
+        __tracebackhide__ = True
+        return state(self).session.dunder("copy", self)
+
+    def __deepcopy__(self, memo: object) -> Any:
+        __tracebackhide__ = True
+        return state(self).session.dunder("deepcopy", self)
 
 
 class RemoteClass(RemoteObject, type):

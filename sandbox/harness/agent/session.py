@@ -17,12 +17,13 @@ the other half of ``Session``.
 
 from __future__ import annotations
 
+import builtins
 import time
 from collections.abc import Callable
 from typing import Any, NoReturn
 
 from .ambient import Tracker
-from .codec import Encoder, HelperRegistry
+from .codec import SAFE_BUILTINS, Encoder, HelperRegistry
 from .decoder import Decoder
 from .errors import (
     ExceptionClasses,
@@ -183,6 +184,29 @@ class Session(Exchange):
         __tracebackhide__ = True
         return self._op({"op": "dunder", "n": name}, list(args))
 
+    def exit_with(self, subject: object, kind: type[BaseException],
+                  value: BaseException | None) -> Any:
+        """``subject.__exit__`` in the student process for the test's exception ``value``: its
+        class, or the first of its bases that travels as a class (a builtin, a student or a
+        helper class: never a class of the test, which would be a call back), and its
+        arguments (their text where they cannot travel)."""
+        __tracebackhide__ = True
+        sendable = next((c for c in kind.__mro__ if self._class_travels(c)), None)
+        if sendable is None:
+            return self.dunder("exit", subject)
+        args: list[object] = list(getattr(value, "args", ()) or ())
+        try:
+            Encoder(self.helpers, self._encode_other).encode(args)
+        except (TypeError, ValueError):
+            args = [str(a)[:MAX_TEXT] for a in args]
+        return self.dunder("exit", subject, sendable, args)
+
+    def _class_travels(self, cls: type) -> bool:
+        name = cls.__name__
+        return (getattr(builtins, name, None) is cls and name in SAFE_BUILTINS) or (
+            issubclass(cls, StudentBaseException) and "_student_path" in cls.__dict__
+        ) or self.helpers.class_path(cls) is not None
+
     def text(self, kind: str, subject: object) -> str:
         __tracebackhide__ = True
         value = self.dunder(kind, subject)
@@ -315,7 +339,14 @@ class Session(Exchange):
             self.import_module("first")  # a Session driven without the import statement
         originals: list[object] = []
         if args is not None:
-            graph, originals = Encoder(self.helpers, self._encode_other).encode(args)
+            try:
+                graph, originals = Encoder(self.helpers, self._encode_other).encode(args)
+            except TypeError as exc:
+                # What the test hands the student's code: under plain pytest it would simply be
+                # passed, so no submission is at fault (the teacher is told how to fix it).
+                self.refuse(f"{exc}; under plain pytest it would be passed as it is: define "
+                            "such a class in a helper module under tests/ (its objects travel "
+                            "by value) or pass plain values")
             message = {**message, "a": graph}
         self._flush_output()
         try:

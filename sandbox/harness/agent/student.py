@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import copy
 import importlib
 import json
 import operator
@@ -42,8 +43,16 @@ def _enter(obj: Any) -> Any:
     return obj.__enter__()
 
 
-def _exit(obj: Any) -> Any:
-    return obj.__exit__(None, None, None)
+def _exit(obj: Any, kind: Any = None, args: Any = ()) -> Any:
+    """``obj.__exit__`` with the test's exception rebuilt here (its class, or the nearest one
+    that can travel, and its arguments); its traceback stays on the test's side."""
+    if kind is None or not (isinstance(kind, type) and issubclass(kind, BaseException)):
+        return obj.__exit__(None, None, None)
+    try:
+        value = kind(*args) if isinstance(args, list | tuple) else kind()
+    except Exception:
+        value = kind.__new__(kind)
+    return obj.__exit__(kind, value, None)
 
 
 def _isinstance(cls: Any, obj: object) -> bool:
@@ -61,6 +70,7 @@ DUNDERS: dict[str, Callable[..., Any]] = {
     "gt": operator.gt, "ge": operator.ge, "neg": operator.neg, "pos": operator.pos,
     "abs": operator.abs, "invert": operator.invert, "index": operator.index, "int": int,
     "float": float, "enter": _enter, "exit": _exit, "isinstance": _isinstance,
+    "copy": copy.copy, "deepcopy": copy.deepcopy,
     "issubclass": _issubclass,
     "add": operator.add, "sub": operator.sub, "mul": operator.mul, "matmul": operator.matmul,
     "truediv": operator.truediv, "floordiv": operator.floordiv, "mod": operator.mod,
