@@ -6,6 +6,7 @@ tests use a scripted stand-in for the trusted process to feed it malformed and f
 
 from __future__ import annotations
 
+import collections
 import collections.abc
 import copy
 import json
@@ -93,6 +94,33 @@ def test_builtin_subclasses_arrive_as_plain_values():
     assert type(back[1]) is list and back[1] != [2]
 
 
+def test_standard_collections_and_type_hints_arrive_as_themselves():
+    point_class = collections.namedtuple("Point", "x y")
+    factory_less = collections.defaultdict(None, {"a": 1})
+    def builtin(x: object) -> dict[str, Any]:  # how both sides send a builtin class
+        return {"b": x.__name__}  # type: ignore[attr-defined]
+
+    def by_name(tag: dict[str, Any]) -> object:
+        return {"int": int, "list": list, "tuple": tuple, "dict": dict, "str": str}[tag["b"]]
+
+    graph, _ = Encoder(NO_HELPERS, builtin).encode([
+        collections.Counter("aab"), collections.OrderedDict(b=1, a=2), factory_less,
+        point_class(1, 2), list[int], int | None, tuple[int, ...], dict[str, list[int]]])
+    back = Decoder(NO_HELPERS, by_name).decode(json.loads(json.dumps(graph)))[0]
+    counts, ordered, default, point, *hints = back
+    assert type(counts) is collections.Counter and counts == {"a": 2, "b": 1}
+    assert type(ordered) is collections.OrderedDict and list(ordered) == ["b", "a"]
+    assert type(default) is collections.defaultdict and default.default_factory is None
+    assert point == (1, 2) and point.y == 2 and type(point).__name__ == "Point"
+    assert hints == [list[int], int | None, tuple[int, ...], dict[str, list[int]]]
+    # A namedtuple class with methods of its own is not one to make again: a plain tuple.
+    class Named(collections.namedtuple("Named", "a")):
+        def twice(self) -> int:
+            return 2 * self.a
+
+    assert type(roundtrip(Named(1))) is tuple
+
+
 def test_replies_update_the_senders_objects_in_place():
     items, table, seen = [3, 1], {"k": 1}, {1}
     graph, originals = Encoder(NO_HELPERS, _refuse).encode([items, table, seen])
@@ -116,6 +144,13 @@ def test_replies_update_the_senders_objects_in_place():
     {"v": {"r": 0}, "o": [{"t": "dict", "v": [[[1], 2]]}]},
     {"v": {"i": "xyz"}, "o": []},
     {"v": None},
+    {"v": {"r": 0}, "o": [{"t": "dict", "v": [], "k": "evil"}]},
+    {"v": {"r": 0}, "o": [{"t": "dict", "v": [], "k": "default", "f": 5}]},
+    {"v": {"r": 0}, "o": [{"t": "ntuple", "v": [1], "f": ["class"], "n": "P", "m": "m"}]},
+    {"v": {"r": 0}, "o": [{"t": "ntuple", "v": [1], "f": ["a"], "n": "import os", "m": "m"}]},
+    {"v": {"r": 0}, "o": [{"t": "alias", "v": [1, None], "e": []}]},
+    {"v": {"r": 0}, "o": [{"t": "union", "v": [None], "e": []}]},
+    {"v": {"r": 0}, "o": [{"t": "union", "v": ["x", None], "e": []}]},
 ])
 def test_malformed_graphs_are_refused(graph):
     with pytest.raises(ProtocolError):

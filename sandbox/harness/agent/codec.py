@@ -21,7 +21,9 @@ trusted side, ``Agent.decode_tag`` on the student side).
 
 An entry is ``{"t": kind, "v": ...}``: list, tuple, ntuple (a namedtuple: ``"n"`` its class
 name, ``"f"`` its fields, ``"m"`` its module; the class is made again on the receiving side),
-set, frozenset, deque (``"n"``: maxlen), dict (``v`` is a list of [key, value] pairs; ``"k"``:
+alias and union (a type hint: ``list[int]``, ``int | None``; ``v`` the origin then the
+arguments, None for NoneType, ``"e"`` the positions of ``...``), set, frozenset, deque
+(``"n"``: maxlen), dict (``v`` is a list of [key, value] pairs; ``"k"``:
 ``counter``, ``ordered`` or ``default`` for a Counter, OrderedDict or defaultdict, ``"f"``
 the defaultdict's factory as a value), bytes, bytearray (base64), complex, fraction,
 decimal, range, slice, date, time, datetime, timedelta, path (``"k"``: ``pure`` for a
@@ -46,6 +48,7 @@ import enum
 import importlib
 import math
 import sys
+import types
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -67,12 +70,13 @@ SAFE_BUILTINS = frozenset({
 })
 # Entry kinds; the decoder fills mutable ones in this order (helper objects first).
 MUTABLE_KINDS = ("obj", "list", "deque", "bytearray", "dict", "set")
-IMMUTABLE_KINDS = ("tuple", "ntuple", "frozenset", "tobj", "enum", "bytes", "complex", "fraction",
-                   "decimal", "range", "slice", "date", "time", "datetime", "timedelta", "path")
+IMMUTABLE_KINDS = ("tuple", "ntuple", "alias", "union", "frozenset", "tobj", "enum", "bytes",
+                   "complex", "fraction", "decimal", "range", "slice", "date", "time", "datetime",
+                   "timedelta", "path")
 # The graph of [None, None]: the value part of a reply that carries no result and no arguments.
 NOTHING: dict[str, Any] = {"v": {"r": 0}, "o": [{"t": "list", "v": [None, None]}]}
 _BASE_VALUE_TYPES = (list, tuple, dict, set, frozenset, bytes, bytearray, collections.deque,
-                     complex, range, slice)
+                     complex, range, slice, types.GenericAlias, types.UnionType)
 # Standard-library value types from modules imported only on demand (the student side starts
 # faster without them): if a module is not loaded, no instance of its classes can exist.
 _LAZY_VALUE_TYPES = {"fractions": ("Fraction",), "decimal": ("Decimal",),
@@ -282,6 +286,12 @@ class Encoder:
                 return {"t": "tobj", "c": path, "v": [v(i) for i in x]}
             attrs = _instance_attrs(x)
             return {"t": "obj", "c": path, "v": {str(k): v(a) for k, a in attrs.items()}}
+        if isinstance(x, types.GenericAlias | types.UnionType):  # type hints: list[int] | None
+            parts = ([x.__origin__] if isinstance(x, types.GenericAlias) else []) + list(x.__args__)
+            return {"t": "alias" if isinstance(x, types.GenericAlias) else "union",
+                    "v": [None if p is type(None) else "..." if p is Ellipsis else v(p)
+                          for p in parts],
+                    "e": [i for i, p in enumerate(parts) if p is Ellipsis]}
         if isinstance(x, list):
             return {"t": "list", "v": [v(i) for i in x]}
         if isinstance(x, tuple):

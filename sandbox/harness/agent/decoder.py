@@ -6,6 +6,9 @@ import base64
 import binascii
 import collections
 import enum
+import functools
+import operator
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -129,6 +132,8 @@ class Decoder:
         kind, raw = entry["t"], entry.get("v")
         if kind == "tuple":
             return tuple(self._values(raw))
+        if kind in ("alias", "union"):
+            return _type_hint(kind, self._values(raw), entry.get("e"))
         if kind == "ntuple":
             return _namedtuple_class(entry)(*self._values(raw))
         if kind == "frozenset":
@@ -307,6 +312,23 @@ class Decoder:
                 namespace[name] = value
             else:
                 object.__setattr__(obj, name, value)
+
+
+def _type_hint(kind: str, parts: list[Any], ellipses: object) -> object:
+    """``list[int]`` or ``int | None`` from its parts, each a class, None, ``...`` or a hint."""
+    if not isinstance(ellipses, list) or not all(type(i) is int for i in ellipses):
+        raise ProtocolError("a type hint's '...' positions must be a list of ints")
+    parts = [Ellipsis if i in ellipses else p for i, p in enumerate(parts)]
+    hint_types = (type, types.GenericAlias, types.UnionType)
+    if not all(p is None or p is Ellipsis or isinstance(p, hint_types) for p in parts):
+        raise ProtocolError("a type hint is made of classes")
+    if kind == "alias":
+        if not parts or not isinstance(parts[0], type):
+            raise ProtocolError("a type hint's origin must be a class")
+        return types.GenericAlias(parts[0], tuple(parts[1:]))
+    if len(parts) < 2 or Ellipsis in parts:
+        raise ProtocolError("a union has two classes or more")
+    return functools.reduce(operator.or_, parts)
 
 
 _NAMEDTUPLES: dict[tuple[str, str, tuple[str, ...]], type] = {}

@@ -32,6 +32,9 @@ from .exchange import no_pickle
 from .session import Session
 
 FORWARDED_DUNDER_ATTRS = ("__name__", "__qualname__")
+# Data the student's function or class holds under a dunder name, asked of the student process
+# (a test that checks type hints or defaults): every other dunder stays local.
+FORWARDED_DATA_DUNDERS = ("__annotations__", "__defaults__", "__kwdefaults__")
 SUBCLASS = ("the test defines a subclass of the student's class {name}: the student's classes "
             "run in the student's sandbox, and a class of the test cannot derive from one; test "
             "the student's class through its own instances")
@@ -113,7 +116,7 @@ class RemoteObject:
 
     def __getattr__(self, name: str) -> Any:
         __tracebackhide__ = True
-        if _is_dunder(name) and name not in FORWARDED_DUNDER_ATTRS:
+        if _is_dunder(name) and name not in FORWARDED_DUNDER_ATTRS + FORWARDED_DATA_DUNDERS:
             raise AttributeError(name)  # pytest and copy probe these; they stay local
         return state(self).session.getattr(state(self).hid, name)
 
