@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.db.models import QuerySet
 
 from grader.courses.models import Assignment, Course, Enrollment, Extension
+from sandbox.harness.lint import package_cautions
+from sandbox.package import PackageError, load_package
 
 
 def course_role(*, user: Any, course: Course) -> str | None:
@@ -64,3 +67,13 @@ def extension_count(*, assignment: Assignment) -> int:
 def course_roles_for_user(*, user: Any) -> dict[int, str]:
     """course id → the user's role there, for every course the user is enrolled in."""
     return dict(Enrollment.objects.filter(user=user).values_list("course_id", "role"))
+
+
+def assignment_package_cautions(*, assignment: Assignment) -> list[str]:
+    """What the teacher should know about the assignment's tests although they run: each a
+    test, its line and what behaves differently than under plain pytest (``lint.cautions``)."""
+    try:
+        package = load_package(Path(assignment.package_path))
+    except (PackageError, OSError):
+        return []
+    return [str(f) for f in package_cautions(package)]

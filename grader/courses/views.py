@@ -14,6 +14,7 @@ from grader.courses.forms import (
 from grader.courses.models import Assignment, Course, Enrollment
 from grader.courses.selectors import (
     assignment_list_for_role,
+    assignment_package_cautions,
     course_role,
     enrollment_list_for_user,
     extension_list_for_assignment,
@@ -88,6 +89,7 @@ def assignment_new(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error("package", str(exc))
         else:
             messages.success(request, f"Created “{assignment.title}”.")
+            _warn_cautions(request, assignment)
             if assignment.reference_status == Assignment.ReferenceStatus.PENDING:
                 messages.info(request, "Your reference solution is being checked (graded twice).")
             return redirect("assignment_detail", pk=assignment.pk)
@@ -97,6 +99,13 @@ def assignment_new(request: HttpRequest, pk: int) -> HttpResponse:
         {"course": course, "form": form},
         status=400 if form.errors else 200,
     )
+
+
+def _warn_cautions(request: HttpRequest, assignment: Assignment) -> None:
+    found = assignment_package_cautions(assignment=assignment)
+    if found:
+        messages.warning(request, f"{len(found)} test(s) may give another result here than "
+                                  "under plain pytest: see “Tests to check” in the settings.")
 
 
 @login_required
@@ -126,6 +135,7 @@ def assignment_edit(request: HttpRequest, pk: int) -> HttpResponse:
                     "Package replaced: new submissions are graded with it. Regrade from the "
                     "dashboard to grade earlier ones again.",
                 )
+                _warn_cautions(request, assignment)
                 return redirect("assignment_edit", pk=assignment.pk)
     elif action == "reference":
         assignment_reference_check_request(assignment=assignment)
@@ -172,6 +182,7 @@ def assignment_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "feedback_form": feedback_form,
             "package_form": package_form,
             "extensions": extension_list_for_assignment(assignment=assignment),
+            "package_cautions": assignment_package_cautions(assignment=assignment),
         },
         status=400 if errors else 200,
     )

@@ -49,6 +49,10 @@ COLLECTED = "uses the student's module while the tests are collected ({call}); t
 SUBCLASSES = "defines a subclass of the student's class ({call}); the student's classes run " \
     "in the student's sandbox and a class of the test cannot derive from one: test the " \
     "student's class through its own instances"
+SHARED_STATE = "{what} uses the student's module: here each test runs in processes of its " \
+    "own, so it is set up again for every test, and a test that relies on what an earlier " \
+    "test changed in it fails (under plain pytest it would see the change): make each test " \
+    "set up what it uses"
 RESERVED = "the student's module may not be called {module}: pytest loads a module of that " \
     "name itself, in the test's own process"
 # Module names pytest would load itself from the student's folder: never a student's module.
@@ -95,6 +99,38 @@ def check(tests_dir: Path, module_name: str, kinds: tuple[str, ...] = KINDS) -> 
             continue  # pytest reports it when the tests are collected
         found += [f for f in _Checker(rel, module_name).run(tree) if f.kind in kinds]
     return found
+
+
+def cautions(tests_dir: Path, module_name: str) -> list[Finding]:
+    """What runs here but may give another result than under plain pytest: never refused (a
+    teacher may have written nothing wrong), shown to the teacher with the package. Now one
+    kind, ``shared_state``: a fixture of a wider scope than the test (or ``setUpClass``,
+    ``setup_class``, ``setup_module``) that calls the student's code (it holds what it made).
+    Each test runs in processes of its own here, so it is set up again for every test, and a
+    test that relies on what an earlier one changed in it fails."""
+    found: list[Finding] = []
+    for path in sorted(Path(tests_dir).rglob("*.py")):
+        if "__pycache__" in path.parts or path.is_symlink():
+            continue
+        rel = "tests/" + path.relative_to(tests_dir).as_posix()
+        try:
+            tree = ast.parse(path.read_bytes(), filename=rel)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        checker = _Checker(rel, module_name)
+        list(checker.run(tree))  # learns the names bound to the student's module
+        found += checker.shared_state(tree)
+    return found
+
+
+def package_cautions(package: AssignmentPackage) -> list[Finding]:
+    """:func:`cautions` for a package whose tests run under the harness (none otherwise)."""
+    from sandbox.testtypes import TEST_TYPES
+
+    if not any(TEST_TYPES[t.type].uses_harness for t in package.tests) \
+            or not package.tests_dir.is_dir():
+        return []
+    return cautions(package.tests_dir, package.module_name)
 
 
 def check_package(package: AssignmentPackage) -> list[Finding]:
@@ -180,6 +216,25 @@ class _Checker:
                                         f"class {node.name}({ast.unparse(base)[:60]})")
                     break
 
+    def shared_state(self, tree: ast.Module) -> list[Finding]:
+        """Wider-scoped set-up that uses the student's module (see :func:`cautions`)."""
+        found = []
+        for scope, node in _with_scope(tree, ast.FunctionDef):
+            assert isinstance(node, ast.FunctionDef)
+            where = f"{scope}.{node.name}" if scope else node.name
+            wide = _fixture_scope(node) or (
+                node.name if node.name in _CLASS_SETUPS else None)
+            # It makes a student object (a call of the student's code): reading a constant of
+            # the module holds nothing a test could change.
+            if wide is None or not any(isinstance(n, ast.Call) and _reference(n.func, self.student)
+                                       for n in ast.walk(node)):
+                continue
+            what = (f"scope={wide!r} fixture {node.name}" if wide not in _CLASS_SETUPS
+                    else node.name)
+            found.append(Finding(self.file, node.lineno, where, "shared_state",
+                                 SHARED_STATE.format(what=what, module=self.module)))
+        return found
+
     def _collected(self, body: list[ast.stmt], scope: str) -> Iterator[Finding]:
         """Uses of the student's module in code that runs while the test module is imported."""
         for stmt in body:
@@ -261,6 +316,22 @@ def _python_command(call: ast.Call) -> bool:
     return True  # sys.executable, a variable: the runtime decides
 
 
+_CLASS_SETUPS = ("setUpClass", "setup_class", "setup_module", "setUpModule")
+_WIDE_SCOPES = ("class", "module", "package", "session")
+
+
+def _fixture_scope(node: ast.FunctionDef) -> str | None:
+    """The scope of ``@pytest.fixture(scope="module")`` (a literal wider than a test's)."""
+    for decorator in node.decorator_list:
+        if isinstance(decorator, ast.Call) and ast.unparse(decorator.func).endswith("fixture"):
+            for keyword in decorator.keywords:
+                value = keyword.value
+                if keyword.arg == "scope" and isinstance(value, ast.Constant) \
+                        and value.value in _WIDE_SCOPES:
+                    return str(value.value)
+    return None
+
+
 def _main_guard(stmt: ast.stmt) -> bool:
     """``if __name__ == "__main__":``: never runs under pytest."""
     return isinstance(stmt, ast.If) and "__main__" in ast.unparse(stmt.test) \
@@ -273,4 +344,5 @@ def _reference(node: ast.expr, student: set[str]) -> bool:
     return isinstance(node, ast.Name) and node.id in student
 
 
-__all__ = ["KINDS", "RESERVED_MODULES", "Finding", "check", "check_package", "describe"]
+__all__ = ["KINDS", "RESERVED_MODULES", "Finding", "cautions", "check", "check_package",
+           "describe", "package_cautions"]

@@ -85,3 +85,32 @@ def test_teacher_sees_the_reference_solution_checked_before_publishing(
     assert "out.insert(0, x)" not in content
     shot(student, "33-student-no-reference")
     student.close()
+
+
+def test_set_up_shared_between_tests_shows_as_a_test_to_check_beside_the_failing_reference(
+    browser, live_server, world, worker, tmp_path  # noqa: F811 - fixtures
+):
+    # The corpus's one known gap, uploaded as a teacher would: a module-scoped fixture whose
+    # student object the second test expects to carry the first one's change.
+    idiom = ROOT / "tests" / "sandbox" / "fidelity" / "module_fixture_shared_state"
+    package = tmp_path / "account"
+    shutil.copytree(idiom / "tests", package / "tests")
+    (package / "solution").mkdir()
+    shutil.copy(idiom / "correct.py", package / "solution" / "solution.py")
+    (package / "assignment.toml").write_text(
+        'title = "Bank account"\nlanguage = "python"\nsubmission = "solution.py"\n'
+        '[[tests]]\ntype = "pytest"\nfile = "tests/test_account.py"\npoints = 2\n')
+    teacher = login(browser, live_server, "teacher")
+    teacher.goto(f"{live_server.url}/courses/{world.course.pk}/assignments/new/")
+    teacher.set_input_files("input[name=package]", str(zip_file(package, tmp_path / "a.zip")))
+    teacher.uncheck("input[name=is_published]")
+    teacher.fill("input[name=cooldown_minutes]", "0")
+    teacher.click("text=Create assignment")
+    teacher.wait_for_selector("text=may give another result here than under plain pytest")
+    teacher.goto(teacher.url + "edit/")
+    cautions = teacher.inner_text("#package-cautions")
+    assert "tests/test_account.py:8 (account): scope='module' fixture account" in cautions
+    section = reload_until(teacher, "#reference-check", "Warning")
+    assert "test_withdraw_after_the_deposit" in section
+    shot(teacher, "34-teacher-tests-to-check")
+    teacher.close()

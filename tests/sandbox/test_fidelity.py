@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.harness import run_pytest_file
-from sandbox.harness.lint import check
+from sandbox.harness.lint import cautions, check
 from sandbox.types import Fault, Verdict
 from tests.sandbox.fidelity.support import (
     KNOWN_GAPS,
@@ -183,3 +183,14 @@ def test_an_object_of_the_tests_own_class_handed_to_the_student_is_never_a_score
                              submission_dir=submission, module_name="solution", limits=LIMITS)
     assert (case.verdict, case.fault) == (Verdict.SANDBOX_ERROR, Fault.PACKAGE), case.output
     assert "helper module under tests/" in case.output
+
+
+def test_the_known_gap_is_named_to_the_teacher_and_no_supported_idiom_is():
+    # A caution (shown with the package, never a refusal) for set-up that outlives a test here.
+    corpus = Path(__file__).parent / "fidelity"
+    named = {i: cautions(corpus / i / "tests", "solution") for i in SUPPORTED}
+    assert {i for i, found in named.items() if found} == set(KNOWN_GAPS)
+    [caution] = named["module_fixture_shared_state"]
+    assert (caution.file, caution.test, caution.kind) == (
+        "tests/test_account.py", "account", "shared_state")
+    assert "set up again for every test" in str(caution)

@@ -93,6 +93,32 @@ def test_teacher_creates_an_assignment_from_a_package_zip(client, world):
     assert (created.max_attempts, created.cooldown_minutes) == (5, 2)
 
 
+def test_set_up_that_outlives_a_test_is_accepted_and_named_to_the_teacher(client, world):
+    buf = io.BytesIO()
+    root = PACKAGE.parent / "add_two_numbers"
+    with zipfile.ZipFile(buf, "w") as zf:
+        for path in root.rglob("*"):
+            if path.is_file():
+                zf.writestr(f"pkg/{path.relative_to(root)}", path.read_bytes())
+        zf.writestr("pkg/tests/test_add.py", (
+            "import pytest\nimport solution\n\n"
+            "@pytest.fixture(scope='module')\ndef numbers():\n    return [solution.add(1, 2)]\n\n"
+            "def test_first(numbers):\n    assert numbers == [3]\n"))
+    client.force_login(world.teacher)
+    response = client.post(reverse("assignment_new", args=[world.course.pk]), {
+        "package": SimpleUploadedFile("pkg.zip", buf.getvalue()), "late_penalty_percent": 0,
+        "cooldown_minutes": 0,
+    }, follow=True)
+    created = Assignment.objects.exclude(pk=world.assignment.pk).get(title="Add two numbers")
+    assert "1 test(s) may give another result here" in response.content.decode()
+    page = client.get(reverse("assignment_edit", args=[created.pk])).content.decode()
+    assert 'id="package-cautions"' in page
+    assert "tests/test_add.py:5 (numbers): scope=&#x27;module&#x27; fixture numbers" in page
+    # The plain example package has nothing to check: no card.
+    plain = client.get(reverse("assignment_edit", args=[world.assignment.pk])).content.decode()
+    assert 'id="package-cautions"' not in plain
+
+
 def test_a_broken_package_is_refused_with_the_reason_and_nothing_is_created(client, world):
     client.force_login(world.teacher)
     response = client.post(reverse("assignment_new", args=[world.course.pk]), {
