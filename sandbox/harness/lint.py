@@ -5,8 +5,9 @@ The harness runs plain pytest files with the student's module in a sandbox of it
 made safe, and a test using one gives no result for any submission ("could not be graded"):
 
 * running text as code in the test's process (``exec``, ``eval``, ``compile`` of anything but
-  a string literal): if the text is the student's code, the student's code would run on the
-  trusted side and could change the result;
+  a string literal; doctest's runners other than ``testmod`` of the student's module, which
+  runs in the student's process): if the text is the student's code, the student's code would
+  run on the trusted side and could change the result;
 * a module loader the grader cannot redirect (``SourceFileLoader``, ``imp.load_source``);
 * starting a program other than the student's own file run with Python (a shell command,
   ``os.system``, ``multiprocessing``, ``subprocess`` of another program): a program started
@@ -40,6 +41,9 @@ if TYPE_CHECKING:
 RUNS_TEXT = "runs text as code in the test's own process ({call}); if that text is the " \
     "student's code it could change the result: import the module (import {module}) or run " \
     "the file with runpy.run_path or subprocess instead"
+DOCTESTS = "runs docstring examples in the test's own process ({call}); they may be the " \
+    "student's code: use doctest.testmod({module}), which the grader runs in the student's " \
+    "sandbox"
 LOADER = "loads a module with {call}, which the grader cannot redirect to the student's " \
     "sandbox: import the module (import {module}) or use importlib.util.spec_from_file_location"
 STARTS = "starts a program ({call}); a test may run only the student's own file, as " \
@@ -61,6 +65,10 @@ RESERVED_MODULES = frozenset({"conftest", "pytest", "_pytest", "pluggy", "sitecu
 # Kinds of finding; "code" is also refused when a stored package is graded (see job.py).
 KINDS = ("code", "loader", "program", "collection", "subclass", "module")
 _RUNS_TEXT = {"exec", "eval", "compile", "builtins.exec", "builtins.eval", "builtins.compile"}
+_DOCTEST_RUNS = {"doctest.run_docstring_examples", "doctest.DocTestRunner",
+                 "doctest.DebugRunner", "doctest.DocTestSuite", "doctest.DocFileSuite",
+                 "doctest.testfile", "doctest.debug", "doctest.debug_src",
+                 "doctest.debug_script"}
 _LOADERS = {"importlib.machinery.SourceFileLoader", "importlib.machinery.SourcelessFileLoader",
             "importlib.machinery.ExtensionFileLoader", "imp.load_source", "imp.load_module",
             "imp.load_compiled"}
@@ -199,6 +207,8 @@ class _Checker:
             name = self.dotted(node.func)
             if name in _RUNS_TEXT and not _literal_code(node):
                 yield self._finding(node, test, "code", RUNS_TEXT, f"{name}()")
+            elif name in _DOCTEST_RUNS:
+                yield self._finding(node, test, "code", DOCTESTS, f"{name}()")
             elif name in _LOADERS:
                 yield self._finding(node, test, "loader", LOADER, name)
             elif name in _PROGRAMS or name.startswith(_PROGRAM_PREFIXES):

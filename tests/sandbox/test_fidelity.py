@@ -194,3 +194,20 @@ def test_the_known_gap_is_named_to_the_teacher_and_no_supported_idiom_is():
     assert (caution.file, caution.test, caution.kind) == (
         "tests/test_account.py", "account", "shared_state")
     assert "set up again for every test" in str(caution)
+
+
+@pytest.mark.sandbox
+def test_docstring_examples_never_run_in_the_tests_process(backend, tmp_path):
+    # Past the upload check (the runner's name is built at run time): stopped when it runs.
+    tests, submission = _inline_package(tmp_path, {"test_runner.py": (
+        "import doctest, solution\n\n"
+        "def test_run_by_hand():\n"
+        "    runner = getattr(doctest, 'DocTest' + 'Runner')()\n"
+        "    test = doctest.DocTestParser().get_doctest(solution.f.__doc__, {}, 'f', 'x', 0)\n"
+        "    assert runner.run(test).failed == 0\n"
+    )}, 'def f():\n    """\n    >>> import sys; sys.PWNED = 1\n    """\n')
+    assert check(tests, "solution") == []
+    [case] = run_pytest_file(backend, package_tests_dir=tests, test_file="tests/test_runner.py",
+                             submission_dir=submission, module_name="solution", limits=LIMITS)
+    assert (case.verdict, case.fault) == (Verdict.SANDBOX_ERROR, Fault.PACKAGE), case.output
+    assert "docstring examples" in case.output

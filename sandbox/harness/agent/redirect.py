@@ -58,6 +58,9 @@ from .session import Session
 WORK = "/work"
 SPAWN_EVENTS = frozenset({"subprocess.Popen", "os.system", "os.exec", "os.posix_spawn",
                           "os.spawn", "os.fork", "os.forkpty"})
+DOCTEST_REFUSED = ("the test runs docstring examples in its own process (doctest's runner); "
+                   "they may be the student's code: use doctest.testmod(<the student's "
+                   "module>), which runs them in the student's sandbox")
 _PYTHON = re.compile(r"python(\d+(\.\d+)?)?$")
 
 
@@ -153,6 +156,7 @@ class Redirects:
             wrap(dataclasses, name, functools.partial(self.dataclass_call, name))
         wrap(dataclasses, "replace", self.dataclass_replace)
         wrap(doctest, "testmod", self.testmod)
+        doctest.DocTestRunner.run = self.doctest_run  # type: ignore[method-assign, assignment]
         install_guard(self.session, self.path)
 
     # -- importing -------------------------------------------------------------------------
@@ -205,6 +209,11 @@ class Redirects:
             failed, attempted = self.session.run_doctests(options)
             return doctest.TestResults(failed, attempted)
         return original(m, *args, **options)
+
+    def doctest_run(self, *args: Any, **kwargs: Any) -> Any:
+        """Docstring examples run here would be text of the student's run as code in the test's
+        own process (``run_docstring_examples(solution.f)``, a ``DocTestRunner``): refused."""
+        self.session.refuse(DOCTEST_REFUSED)
 
     def program(self, args: object, options: dict[str, Any]) -> tuple[list[str], list[str],
                                                                      list[str]] | None:
