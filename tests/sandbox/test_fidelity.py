@@ -211,3 +211,25 @@ def test_docstring_examples_never_run_in_the_tests_process(backend, tmp_path):
                              submission_dir=submission, module_name="solution", limits=LIMITS)
     assert (case.verdict, case.fault) == (Verdict.SANDBOX_ERROR, Fault.PACKAGE), case.output
     assert "docstring examples" in case.output
+
+
+@pytest.mark.sandbox
+def test_a_students_annotation_text_never_runs_in_the_tests_process(backend, tmp_path):
+    # typing.get_type_hints and inspect.get_annotations(eval_str=True) eval string annotations
+    # under plain pytest; here the student's text is parsed and only names are looked up.
+    hostile = "__import__('builtins').__setattr__('PWNED', 1) or int"
+    tests, submission = _inline_package(tmp_path, {"test_hints.py": (
+        "import builtins, inspect, typing\n"
+        "from typing import get_type_hints\n"
+        "import pytest, solution\n\n"
+        "def test_hints_are_resolved_without_running_them():\n"
+        "    with pytest.raises(TypeError):\n"
+        "        get_type_hints(solution.f)\n"
+        "    with pytest.raises(TypeError):\n"
+        "        typing.get_type_hints(solution.f)\n"
+        "    inspect.get_annotations(solution.f, eval_str=True)\n"
+        "    assert not hasattr(builtins, 'PWNED')\n"
+    )}, f"def f(x: {hostile!r}):\n    return x\n")
+    [case] = run_pytest_file(backend, package_tests_dir=tests, test_file="tests/test_hints.py",
+                             submission_dir=submission, module_name="solution", limits=LIMITS)
+    assert case.verdict == Verdict.PASSED, case.output

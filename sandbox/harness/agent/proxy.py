@@ -28,6 +28,7 @@ import types
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple, NoReturn
 
+from . import hints
 from .exchange import no_pickle
 from .session import Session
 
@@ -38,6 +39,14 @@ FORWARDED_DATA_DUNDERS = ("__annotations__", "__defaults__", "__kwdefaults__")
 SUBCLASS = ("the test defines a subclass of the student's class {name}: the student's classes "
             "run in the student's sandbox, and a class of the test cannot derive from one; test "
             "the student's class through its own instances")
+
+
+def _student_name(session: Session, name: str) -> Any:
+    """A name of the student's module, for an annotation that uses it (``"Node"``)."""
+    try:
+        return session.getattr(None, name)
+    except AttributeError:
+        raise NameError(f"name {name!r} is not defined") from None
 
 
 def _is_dunder(name: str) -> bool:
@@ -118,7 +127,11 @@ class RemoteObject:
         __tracebackhide__ = True
         if _is_dunder(name) and name not in FORWARDED_DUNDER_ATTRS + FORWARDED_DATA_DUNDERS:
             raise AttributeError(name)  # pytest and copy probe these; they stay local
-        return state(self).session.getattr(state(self).hid, name)
+        session = state(self).session
+        value = session.getattr(state(self).hid, name)
+        if name == "__annotations__":  # the student's text: never a string to eval here
+            return hints.safe_annotations(value, lambda n: _student_name(session, n))
+        return value
 
     def __setattr__(self, name: str, value: object) -> None:
         __tracebackhide__ = True
