@@ -33,6 +33,12 @@ KNOWN_GAPS: dict[str, str] = {
         "each test runs in processes of its own (the trusted side forked per test, a fresh "
         "student process), so a module- or session-scoped fixture is set up again for each "
         "test: what one test changed in the student object it holds is not seen by the next"),
+    "student_eq_with_test_values": (
+        "a comparison of a student object with a value of the test (==, in) is decided on the "
+        "test's side, never by the student's __eq__ or __contains__: the student's code must "
+        "not judge its own result (an __eq__ that always says True would pass every test), so "
+        "Point(1, 2) == (1, 2) is False here; comparisons between two student objects are the "
+        "student's"),
 }
 LIMITS = Limits(wall_seconds=10.0, cpu_seconds=5.0, memory_mb=512)
 _PLUGIN = '''
