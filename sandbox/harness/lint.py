@@ -97,16 +97,22 @@ class Finding:
 def check(tests_dir: Path, module_name: str, kinds: tuple[str, ...] = KINDS) -> list[Finding]:
     """Findings in every Python file of ``tests_dir`` (a package's tests/ folder)."""
     found: list[Finding] = []
+    for rel, tree in _parsed(tests_dir):
+        found += [f for f in _Checker(rel, module_name).run(tree) if f.kind in kinds]
+    return found
+
+
+def _parsed(tests_dir: Path) -> Iterator[tuple[str, ast.Module]]:
+    """Each Python file of ``tests_dir`` that parses, named ``tests/...``: one that does not is
+    pytest's to report when the tests are collected."""
     for path in sorted(Path(tests_dir).rglob("*.py")):
         if "__pycache__" in path.parts or path.is_symlink():
             continue
         rel = "tests/" + path.relative_to(tests_dir).as_posix()
         try:
-            tree = ast.parse(path.read_bytes(), filename=rel)
+            yield rel, ast.parse(path.read_bytes(), filename=rel)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
-            continue  # pytest reports it when the tests are collected
-        found += [f for f in _Checker(rel, module_name).run(tree) if f.kind in kinds]
-    return found
+            continue
 
 
 def cautions(tests_dir: Path, module_name: str) -> list[Finding]:
@@ -117,14 +123,7 @@ def cautions(tests_dir: Path, module_name: str) -> list[Finding]:
     Each test runs in processes of its own here, so it is set up again for every test, and a
     test that relies on what an earlier one changed in it fails."""
     found: list[Finding] = []
-    for path in sorted(Path(tests_dir).rglob("*.py")):
-        if "__pycache__" in path.parts or path.is_symlink():
-            continue
-        rel = "tests/" + path.relative_to(tests_dir).as_posix()
-        try:
-            tree = ast.parse(path.read_bytes(), filename=rel)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            continue
+    for rel, tree in _parsed(tests_dir):
         checker = _Checker(rel, module_name)
         list(checker.run(tree))  # learns the names bound to the student's module
         found += checker.shared_state(tree)

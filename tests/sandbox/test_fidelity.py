@@ -103,18 +103,25 @@ def _inline_package(tmp_path: Path, files: dict[str, str], solution: str) -> tup
     return tests, submission
 
 
+def _run_inline(backend, tmp_path: Path, test_file: str, text: str, solution: str,
+                check_clean: bool = False) -> list:
+    """The cases of one test file (``tests/<test_file>``) run against ``solution``."""
+    tests, submission = _inline_package(tmp_path, {test_file: text}, solution)
+    if check_clean:  # what this test reaches, the upload check does not see
+        assert check(tests, "solution") == []
+    return run_pytest_file(backend, package_tests_dir=tests, test_file=f"tests/{test_file}",
+                           submission_dir=submission, module_name="solution", limits=LIMITS)
+
+
 @pytest.mark.sandbox
 def test_a_copy_of_the_students_file_never_runs_in_the_tests_process(backend, tmp_path):
     # Not found by reading the test: stopped by the audit hook when the copy is about to run.
-    tests, submission = _inline_package(tmp_path, {"test_copy.py": (
+    [case] = _run_inline(backend, tmp_path, "test_copy.py", (
         "import runpy, shutil, solution\n\n"
         "def test_copy_and_run(tmp_path):\n"
         "    shutil.copy(solution.__file__, tmp_path / 'copy.py')\n"
         "    assert runpy.run_path(str(tmp_path / 'copy.py'))['add'](2, 3) == 5\n"
-    )}, "def add(a, b):\n    return a + b\n")
-    assert check(tests, "solution") == []
-    [case] = run_pytest_file(backend, package_tests_dir=tests, test_file="tests/test_copy.py",
-                             submission_dir=submission, module_name="solution", limits=LIMITS)
+    ), "def add(a, b):\n    return a + b\n", check_clean=True)
     assert (case.verdict, case.fault) == (Verdict.SANDBOX_ERROR, Fault.PACKAGE)
     assert "a copy of the file" in case.output
 
@@ -140,7 +147,7 @@ def test_a_students_exit_may_swallow_an_error_but_never_the_tests_failed_asserti
     # Under plain pytest a context manager whose __exit__ returns True swallows a failed assert
     # in its block; here it sees the exception (class and message) and may swallow an ordinary
     # error, as a suppress-style exercise needs, but a test's assertion still fails the test.
-    tests, submission = _inline_package(tmp_path, {"test_cm.py": (
+    cases = _run_inline(backend, tmp_path, "test_cm.py", (
         "import solution\n\n"
         "def test_assert_in_the_block():\n"
         "    with solution.Swallow():\n"
@@ -150,7 +157,7 @@ def test_a_students_exit_may_swallow_an_error_but_never_the_tests_failed_asserti
         "    with cm:\n"
         "        raise KeyError('gone')\n"
         "    assert cm.seen == ['KeyError', \"'gone'\"]\n"
-    )}, (
+    ), (
         "class Swallow:\n"
         "    def __init__(self):\n        self.seen = []\n"
         "    def __enter__(self):\n        return self\n"
@@ -160,8 +167,6 @@ def test_a_students_exit_may_swallow_an_error_but_never_the_tests_failed_asserti
         "        return True\n\n"
         "def value():\n    return 0\n"
     ))
-    cases = run_pytest_file(backend, package_tests_dir=tests, test_file="tests/test_cm.py",
-                            submission_dir=submission, module_name="solution", limits=LIMITS)
     assert [(c.name, c.verdict) for c in cases] == [
         ("test_assert_in_the_block", Verdict.FAILED),
         ("test_an_error_in_the_block_is_swallowed_and_seen", Verdict.PASSED)], cases
@@ -174,13 +179,11 @@ def test_an_object_of_the_tests_own_class_handed_to_the_student_is_never_a_score
     # Plain pytest would pass it as it is; only instances of the tests/ helper modules' classes
     # travel (helper_fake_object in the corpus). Neither solution is at fault: the test gives
     # no result, with the fix in its message, instead of failing a correct student.
-    tests, submission = _inline_package(tmp_path, {"test_fake.py": (
+    [case] = _run_inline(backend, tmp_path, "test_fake.py", (
         "import solution\n\n"
         "class Fake:\n    balance = 5\n\n"
         "def test_report():\n    assert solution.report(Fake()) == 5\n"
-    )}, "def report(account):\n    return account.balance\n")
-    [case] = run_pytest_file(backend, package_tests_dir=tests, test_file="tests/test_fake.py",
-                             submission_dir=submission, module_name="solution", limits=LIMITS)
+    ), "def report(account):\n    return account.balance\n")
     assert (case.verdict, case.fault) == (Verdict.SANDBOX_ERROR, Fault.PACKAGE), case.output
     assert "helper module under tests/" in case.output
 
@@ -199,16 +202,13 @@ def test_the_known_gap_is_named_to_the_teacher_and_no_supported_idiom_is():
 @pytest.mark.sandbox
 def test_docstring_examples_never_run_in_the_tests_process(backend, tmp_path):
     # Past the upload check (the runner's name is built at run time): stopped when it runs.
-    tests, submission = _inline_package(tmp_path, {"test_runner.py": (
+    [case] = _run_inline(backend, tmp_path, "test_runner.py", (
         "import doctest, solution\n\n"
         "def test_run_by_hand():\n"
         "    runner = getattr(doctest, 'DocTest' + 'Runner')()\n"
         "    test = doctest.DocTestParser().get_doctest(solution.f.__doc__, {}, 'f', 'x', 0)\n"
         "    assert runner.run(test).failed == 0\n"
-    )}, 'def f():\n    """\n    >>> import sys; sys.PWNED = 1\n    """\n')
-    assert check(tests, "solution") == []
-    [case] = run_pytest_file(backend, package_tests_dir=tests, test_file="tests/test_runner.py",
-                             submission_dir=submission, module_name="solution", limits=LIMITS)
+    ), 'def f():\n    """\n    >>> import sys; sys.PWNED = 1\n    """\n', check_clean=True)
     assert (case.verdict, case.fault) == (Verdict.SANDBOX_ERROR, Fault.PACKAGE), case.output
     assert "docstring examples" in case.output
 
@@ -218,7 +218,7 @@ def test_a_students_annotation_text_never_runs_in_the_tests_process(backend, tmp
     # typing.get_type_hints and inspect.get_annotations(eval_str=True) eval string annotations
     # under plain pytest; here the student's text is parsed and only names are looked up.
     hostile = "__import__('builtins').__setattr__('PWNED', 1) or int"
-    tests, submission = _inline_package(tmp_path, {"test_hints.py": (
+    [case] = _run_inline(backend, tmp_path, "test_hints.py", (
         "import builtins, inspect, typing\n"
         "from typing import get_type_hints\n"
         "import pytest, solution\n\n"
@@ -229,7 +229,5 @@ def test_a_students_annotation_text_never_runs_in_the_tests_process(backend, tmp
         "        typing.get_type_hints(solution.f)\n"
         "    inspect.get_annotations(solution.f, eval_str=True)\n"
         "    assert not hasattr(builtins, 'PWNED')\n"
-    )}, f"def f(x: {hostile!r}):\n    return x\n")
-    [case] = run_pytest_file(backend, package_tests_dir=tests, test_file="tests/test_hints.py",
-                             submission_dir=submission, module_name="solution", limits=LIMITS)
+    ), f"def f(x: {hostile!r}):\n    return x\n")
     assert case.verdict == Verdict.PASSED, case.output

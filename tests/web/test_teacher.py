@@ -93,21 +93,28 @@ def test_teacher_creates_an_assignment_from_a_package_zip(client, world):
     assert (created.max_attempts, created.cooldown_minutes) == (5, 2)
 
 
-def test_set_up_that_outlives_a_test_is_accepted_and_named_to_the_teacher(client, world):
+def add_two_numbers_zip(extra: dict[str, str]) -> SimpleUploadedFile:
+    """The add_two_numbers example package zipped, with ``extra`` files added or replaced."""
     buf = io.BytesIO()
     root = PACKAGE.parent / "add_two_numbers"
     with zipfile.ZipFile(buf, "w") as zf:
         for path in root.rglob("*"):
-            if path.is_file():
-                zf.writestr(f"pkg/{path.relative_to(root)}", path.read_bytes())
-        zf.writestr("pkg/tests/test_add.py", (
-            "import pytest\nimport solution\n\n"
-            "@pytest.fixture(scope='module')\ndef numbers():\n    return [solution.add(1, 2)]\n\n"
-            "def test_first(numbers):\n    assert numbers == [3]\n"))
+            name = path.relative_to(root).as_posix()
+            if path.is_file() and name not in extra:
+                zf.writestr(f"pkg/{name}", path.read_bytes())
+        for name, text in extra.items():
+            zf.writestr(f"pkg/{name}", text)
+    return SimpleUploadedFile("pkg.zip", buf.getvalue())
+
+
+def test_set_up_that_outlives_a_test_is_accepted_and_named_to_the_teacher(client, world):
+    upload = add_two_numbers_zip({"tests/test_add.py": (
+        "import pytest\nimport solution\n\n"
+        "@pytest.fixture(scope='module')\ndef numbers():\n    return [solution.add(1, 2)]\n\n"
+        "def test_first(numbers):\n    assert numbers == [3]\n")})
     client.force_login(world.teacher)
     response = client.post(reverse("assignment_new", args=[world.course.pk]), {
-        "package": SimpleUploadedFile("pkg.zip", buf.getvalue()), "late_penalty_percent": 0,
-        "cooldown_minutes": 0,
+        "package": upload, "late_penalty_percent": 0, "cooldown_minutes": 0,
     }, follow=True)
     created = Assignment.objects.exclude(pk=world.assignment.pk).get(title="Add two numbers")
     assert "1 test(s) may give another result here" in response.content.decode()
@@ -130,18 +137,11 @@ def test_a_broken_package_is_refused_with_the_reason_and_nothing_is_created(clie
 
 
 def test_a_pytest_file_the_grader_cannot_run_safely_is_refused_naming_the_test(client, world):
-    buf = io.BytesIO()
-    root = PACKAGE.parent / "add_two_numbers"
-    with zipfile.ZipFile(buf, "w") as zf:
-        for path in root.rglob("*"):
-            if path.is_file():
-                zf.writestr(f"pkg/{path.relative_to(root)}", path.read_bytes())
-        zf.writestr("pkg/tests/test_exec.py", "def test_add_by_exec():\n"
-                    "    ns = {}\n    exec(open('solution.py').read(), ns)\n")
+    upload = add_two_numbers_zip({"tests/test_exec.py": (
+        "def test_add_by_exec():\n    ns = {}\n    exec(open('solution.py').read(), ns)\n")})
     client.force_login(world.teacher)
     response = client.post(reverse("assignment_new", args=[world.course.pk]), {
-        "package": SimpleUploadedFile("pkg.zip", buf.getvalue()), "late_penalty_percent": 0,
-        "cooldown_minutes": 0,
+        "package": upload, "late_penalty_percent": 0, "cooldown_minutes": 0,
     })
     page = response.content.decode()
     assert response.status_code == 400
