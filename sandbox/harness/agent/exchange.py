@@ -307,11 +307,10 @@ class Exchange:
                 error = make_exception_class(*path_of(cls), (base,))(message)
         self._set_attributes(error, info.get("attrs"))
         trace = as_text(info.get("tb"))[:MAX_TEXT]
-        if isinstance(error, StudentBaseException):
-            error.student_message = message  # str() as the student's class gave it
         if isinstance(error, MemoryError):
             self.memory_error = True
         if isinstance(error, StudentBaseException):
+            error.student_message = message  # str() as the student's class gave it
             error.student_traceback = trace
         if trace:
             error.add_note(trace)

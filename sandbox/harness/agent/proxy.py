@@ -41,8 +41,9 @@ SUBCLASS = ("the test defines a subclass of the student's class {name}: the stud
             "the student's class through its own instances")
 
 
-def _student_name(session: Session, name: str) -> Any:
-    """A name of the student's module, for an annotation that uses it (``"Node"``)."""
+def student_name(session: Session, name: str) -> Any:
+    """A name of the student's module, for an annotation that uses it (``"Node"``): what is
+    neither a builtin nor typing's."""
     try:
         return session.getattr(None, name)
     except AttributeError:
@@ -130,7 +131,7 @@ class RemoteObject:
         session = state(self).session
         value = session.getattr(state(self).hid, name)
         if name == "__annotations__":  # the student's text: never a string to eval here
-            return hints.safe_annotations(value, lambda n: _student_name(session, n))
+            return hints.safe_annotations(value, lambda n: student_name(session, n))
         return value
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -439,5 +440,5 @@ class LazyModule(types.ModuleType):
 __all__ = [
     "CollectionTimeUse", "LazyModule", "RemoteClass", "RemoteInstance", "RemoteIterator",
     "RemoteMethod", "RemoteObject", "State", "StudentModule", "StudentOperandError", "Unresolved",
-    "state",
+    "state", "student_name",
 ]

@@ -52,7 +52,7 @@ from typing import Any
 
 from . import hints
 from .programs import popen_class
-from .proxy import LazyModule, RemoteMethod, RemoteObject, StudentModule
+from .proxy import LazyModule, RemoteMethod, RemoteObject, StudentModule, student_name
 from .scripts import SAFE_FLAGS
 from .session import Session
 
@@ -158,7 +158,7 @@ class Redirects:
         wrap(dataclasses, "replace", self.dataclass_replace)
         wrap(doctest, "testmod", self.testmod)
         doctest.DocTestRunner.run = self.doctest_run  # type: ignore[method-assign, assignment]
-        hints.install(self.student_name)
+        hints.install(functools.partial(student_name, self.session))
         install_guard(self.session, self.path)
 
     # -- importing -------------------------------------------------------------------------
@@ -211,13 +211,6 @@ class Redirects:
             failed, attempted = self.session.run_doctests(options)
             return doctest.TestResults(failed, attempted)
         return original(m, *args, **options)
-
-    def student_name(self, name: str) -> Any:
-        """A name an annotation uses that is not a builtin or typing's: the student module's."""
-        try:
-            return self.session.getattr(None, name)
-        except AttributeError:
-            raise NameError(f"name {name!r} is not defined") from None
 
     def doctest_run(self, *args: Any, **kwargs: Any) -> Any:
         """Docstring examples run here would be text of the student's run as code in the test's
