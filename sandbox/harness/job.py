@@ -117,11 +117,13 @@ class Job:
         self.students = 0
         self.evidence = evidence
         self.sources: list[Path] = []  # submission folder per plan index
+        self.plan_ids: list[str] = []  # node id per plan index
         self.server: StudentServer | None = None
         self.traces: dict[int, tuple[frozenset[int], list[dict[str, str]]]] = {}
         # What collecting found the tests' processes may share: a started pytest session, and
         # its collected tests too (``agent/trusted.py``). Nothing, until it says so.
         self.sharing = dict.fromkeys(SHARING, False)
+        self.order: list[str] = []  # the node ids, as collected
         self.warm = warm.ENABLED  # run in a warm trusted run of the package if one is
 
     def _config(self, mode: str, **extra: object) -> dict[str, Any]:
@@ -132,10 +134,12 @@ class Job:
         nodeids = self._collect()
         if isinstance(nodeids, CaseResult):
             return [nodeids]
+        self.order = nodeids
         if plan is None:
             plan = [(n, self.layout.submission) for n in nodeids]
         known = set(nodeids)
         self.sources = [source for _, source in plan]
+        self.plan_ids = [nodeid for nodeid, _ in plan]
         results: dict[int, CaseResult] = {
             i: error_case(n, f"no test {n} in {self.test_file}")
             for i, (n, _) in enumerate(plan) if n not in known
@@ -173,12 +177,28 @@ class Job:
         found = self._collect_in_sandbox()
         if isinstance(found, CaseResult):
             return found
+        found[1]["replay"] = self._replays()
         with _COLLECTED_LOCK:
             _COLLECTED[key] = (list(found[0]), dict(found[1]))
             while len(_COLLECTED) > _COLLECTED_MAX:
                 _COLLECTED.popitem(last=False)
         self.sharing = dict(found[1])
         return list(found[0])
+
+    def _replays(self) -> bool:
+        """Whether each test of the file first replays those before it (``RunPlugin.replay``):
+        set-up of a wider scope than the test (a fixture of the file or of a ``conftest.py``,
+        ``setUpClass``, ``setup_module``...) makes student objects that the tests then share
+        under plain pytest (``lint.cautions``)."""
+        folders = {str(parent / "conftest.py") for parent in Path(self.test_file).parents}
+        return any(f.file == self.test_file or f.file in folders
+                   for f in lint.cautions(self.layout.tests, self.module_name))
+
+    def _scale(self, nodeid: str) -> int:
+        """Tests the process of ``nodeid`` runs: itself, and those it replays first."""
+        if not self.sharing.get("replay") or nodeid not in self.order:
+            return 1
+        return self.order.index(nodeid) + 1
 
     def _collect_in_sandbox(self) -> tuple[list[str], dict[str, bool]] | CaseResult:
         limits = _trusted_limits(self.limits, wall=self.limits.wall_seconds + 30)
@@ -214,8 +234,9 @@ class Job:
     def _execute(self, todo: list[tuple[int, str]], results: dict[int, CaseResult]) -> None:
         """Run ``todo`` (plan index, node id) in one trusted run, in order."""
         wall = self.limits.wall_seconds
-        limits = _trusted_limits(self.limits, wall=_per_test(wall) * len(todo) + 30)
         nodeids = [n for _, n in todo]
+        tests = sum(map(self._scale, nodeids))
+        limits = _trusted_limits(self.limits, wall=_per_test(wall) * tests + 30)
         config = self._config("run", nodeids=nodeids, wall_seconds=wall, **self.sharing)
         run: TrustedRun | WarmRun
         if self.warm:
@@ -288,6 +309,7 @@ class Job:
         self.students += 1
         work, pristine = self.layout.student_workdir(self.students, source)
         count = next((i for i, s in enumerate(slots) if self.sources[s] != source), len(slots))
+        count = sum(self._scale(self.plan_ids[s]) for s in slots[:count])
         server = StudentServer(
             self.backend, self.pool, argv=boot_argv(BOOT), workdir=work, pristine=pristine,
             ro_binds={str(self.layout.helpers): TESTS_MOUNT, str(AGENT_DIR): AGENT_MOUNT},
@@ -317,7 +339,7 @@ class Job:
         # replaced once: this test is charged only for what its own process did.
         for _ in range(2):
             if server.ready(self.limits.wall_seconds + START_SLACK):
-                trusted_end = server.start_test(config)
+                trusted_end = server.start_test(config, self._scale(self.plan_ids[slots[0]]))
                 if not server.broken:
                     break
                 trusted_end.close()

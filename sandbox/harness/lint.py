@@ -53,10 +53,10 @@ COLLECTED = "uses the student's module while the tests are collected ({call}); t
 SUBCLASSES = "defines a subclass of the student's class ({call}); the student's classes run " \
     "in the student's sandbox and a class of the test cannot derive from one: test the " \
     "student's class through its own instances"
-SHARED_STATE = "{what} uses the student's module: here each test runs in processes of its " \
-    "own, so it is set up again for every test, and a test that relies on what an earlier " \
-    "test changed in it fails (under plain pytest it would see the change): make each test " \
-    "set up what it uses"
+SHARED_STATE = "{what} uses the student's module and is set up once for several tests, " \
+    "which share what it made (as under plain pytest): here each test of this file first " \
+    "replays the tests before it, in order, so it sees what they changed; grading the file " \
+    "takes longer (n tests run about n*n/2 tests)"
 RESERVED = "the student's module may not be called {module}: pytest loads a module of that " \
     "name itself, in the test's own process"
 # Module names pytest would load itself from the student's folder: never a student's module.
@@ -116,12 +116,13 @@ def _parsed(tests_dir: Path) -> Iterator[tuple[str, ast.Module]]:
 
 
 def cautions(tests_dir: Path, module_name: str) -> list[Finding]:
-    """What runs here but may give another result than under plain pytest: never refused (a
-    teacher may have written nothing wrong), shown to the teacher with the package. Now one
-    kind, ``shared_state``: a fixture of a wider scope than the test (or ``setUpClass``,
-    ``setup_class``, ``setup_module``) that calls the student's code (it holds what it made).
-    Each test runs in processes of its own here, so it is set up again for every test, and a
-    test that relies on what an earlier one changed in it fails."""
+    """What runs here otherwise than a test of its own, shown to the teacher with the package
+    (never refused). Now one kind, ``shared_state``: a fixture of a wider scope than the test
+    (or ``setUpClass``, ``setup_class``, ``setup_module``) that calls the student's code (it
+    holds what it made). Each test runs in processes of its own here; in a file with such
+    set-up (in it or in a ``conftest.py`` above it) each test first replays the tests
+    collected before it, in order, so it sees what they changed, as under plain pytest
+    (``sandbox/harness/job.py``, ``Job._replays``)."""
     found: list[Finding] = []
     for rel, tree in _parsed(tests_dir):
         checker = _Checker(rel, module_name)

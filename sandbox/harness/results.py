@@ -80,7 +80,8 @@ def case_from_report(nodeid: str, report: dict[str, Any], student: Future[RunRes
         return case_result(nodeid, name, Verdict.PASSED, "", seconds)
     verdict, fault = Verdict.FAILED, None
     if reason == "timeout":
-        verdict, output = Verdict.TIMEOUT, f"The test did not finish within {wall:g} s."
+        verdict = Verdict.TIMEOUT
+        output = f"The test did not finish within {wall:g} s." + (f"\n{output}" if output else "")
     elif reason == "lost":
         verdict, output = _lost(student.result())
         fault = Fault.HARNESS if verdict == Verdict.SANDBOX_ERROR else None

@@ -62,6 +62,7 @@ class StudentServer:
         self.peer = Peer(self.ours, max_frame=CTL_FRAME)
         self.broken = False
         self.served = False  # it was handed a test
+        self._scale = 1  # tests the current test's process runs (see ``start_test``)
         self._ready: bool | None = None
         stdin = {**config, "fd": theirs.fileno(),
                  "limits": {"cpu_seconds": limits.cpu_seconds, "memory_mb": limits.memory_mb,
@@ -79,12 +80,15 @@ class StudentServer:
             self._ready = self._expect("ready", timeout) is not None
         return bool(self._ready) and not self.broken
 
-    def start_test(self, config: dict[str, Any]) -> socket.socket:
-        """Fork a process for the next test; returns the trusted side's end of its socket."""
+    def start_test(self, config: dict[str, Any], scale: int = 1) -> socket.socket:
+        """Fork a process for the next test; returns the trusted side's end of its socket.
+        ``scale``: tests that process runs (the test and those it replays first), each with
+        the test's CPU and wall time."""
         self.served = True
+        self._scale = scale
         trusted_end, student_end = socket.socketpair()
         try:
-            self._send({"op": "test", "config": config}, student_end.fileno())
+            self._send({"op": "test", "config": config, "scale": scale}, student_end.fileno())
         finally:
             student_end.close()  # the server holds it now (or nobody: the test sees EOF)
         return trusted_end
@@ -95,7 +99,10 @@ class StudentServer:
         self._send({"op": "end"})
         report = self._expect("exited", END_WAIT)
         self._ready = None  # the next test waits for the server's clean-up ("ready")
-        run = run_from_report(report, self.limits) if report is not None else None
+        limits = self.limits if self._scale == 1 else self.limits.with_(
+            cpu_seconds=self.limits.cpu_seconds * self._scale,
+            wall_seconds=self.limits.wall_seconds * self._scale)
+        run = run_from_report(report, limits) if report is not None else None
         if run is not None and report is not None:
             return run, report["evidence"]
         self.broken = True

@@ -87,11 +87,12 @@ def test_teacher_sees_the_reference_solution_checked_before_publishing(
     student.close()
 
 
-def test_set_up_shared_between_tests_shows_as_a_test_to_check_beside_the_failing_reference(
+def test_set_up_shared_between_tests_is_named_and_the_reference_gets_full_marks(
     browser, live_server, world, worker, tmp_path  # noqa: F811 - fixtures
 ):
-    # The corpus's one known gap, uploaded as a teacher would: a module-scoped fixture whose
-    # student object the second test expects to carry the first one's change.
+    # Uploaded as a teacher would: a module-scoped fixture whose student object the second
+    # test expects to carry the first one's change. Each test replays the ones before it, so
+    # the correct reference solution scores what plain pytest gives it: full marks.
     idiom = ROOT / "tests" / "sandbox" / "fidelity" / "module_fixture_shared_state"
     package = tmp_path / "account"
     shutil.copytree(idiom / "tests", package / "tests")
@@ -106,11 +107,12 @@ def test_set_up_shared_between_tests_shows_as_a_test_to_check_beside_the_failing
     teacher.uncheck("input[name=is_published]")
     teacher.fill("input[name=cooldown_minutes]", "0")
     teacher.click("text=Create assignment")
-    teacher.wait_for_selector("text=may give another result here than under plain pytest")
+    teacher.wait_for_selector("text=1 set-up(s) shared between tests")
     teacher.goto(teacher.url + "edit/")
-    cautions = teacher.inner_text("#package-cautions")
-    assert "tests/test_account.py:8 (account): scope='module' fixture account" in cautions
-    section = reload_until(teacher, "#reference-check", "Warning")
-    assert "test_withdraw_after_the_deposit" in section
-    shot(teacher, "34-teacher-tests-to-check")
+    shared = teacher.inner_text("#package-cautions")
+    assert "Tests that share set-up" in shared
+    assert "tests/test_account.py:8 (account): scope='module' fixture account" in shared
+    section = reload_until(teacher, "#reference-check", "Full marks in both runs")
+    assert "4 / 4" in section  # 2 points for each of its two tests
+    shot(teacher, "34-teacher-shared-set-up")
     teacher.close()

@@ -19,7 +19,7 @@ import pytest
 
 from sandbox.harness import run_pytest_file
 from sandbox.harness.lint import cautions, check
-from sandbox.types import Fault, Verdict
+from sandbox.types import Fault, Limits, Verdict
 from tests.sandbox.fidelity.support import (
     KNOWN_GAPS,
     LIMITS,
@@ -104,13 +104,13 @@ def _inline_package(tmp_path: Path, files: dict[str, str], solution: str) -> tup
 
 
 def _run_inline(backend, tmp_path: Path, test_file: str, text: str, solution: str,
-                check_clean: bool = False) -> list:
+                check_clean: bool = False, limits: Limits = LIMITS) -> list:
     """The cases of one test file (``tests/<test_file>``) run against ``solution``."""
     tests, submission = _inline_package(tmp_path, {test_file: text}, solution)
     if check_clean:  # what this test reaches, the upload check does not see
         assert check(tests, "solution") == []
     return run_pytest_file(backend, package_tests_dir=tests, test_file=f"tests/{test_file}",
-                           submission_dir=submission, module_name="solution", limits=LIMITS)
+                           submission_dir=submission, module_name="solution", limits=limits)
 
 
 @pytest.mark.sandbox
@@ -188,15 +188,55 @@ def test_an_object_of_the_tests_own_class_handed_to_the_student_is_never_a_score
     assert "helper module under tests/" in case.output
 
 
-def test_the_known_gap_is_named_to_the_teacher_and_no_supported_idiom_is():
-    # A caution (shown with the package, never a refusal) for set-up that outlives a test here.
+SHARED_SET_UP = {"module_fixture_shared_state", "class_fixture_shared_stack",
+                 "unittest_setupclass_shared", "setup_module_shared_queue",
+                 "conftest_session_fixture_shared"}
+
+
+def test_set_up_shared_between_tests_is_named_to_the_teacher_and_nothing_else_is():
+    # Shown with the package (never a refusal): these files' tests replay the earlier ones.
     corpus = Path(__file__).parent / "fidelity"
     named = {i: cautions(corpus / i / "tests", "solution") for i in SUPPORTED}
-    assert {i for i, found in named.items() if found} == {"module_fixture_shared_state"}
+    assert {i for i, found in named.items() if found} == SHARED_SET_UP
     [caution] = named["module_fixture_shared_state"]
     assert (caution.file, caution.test, caution.kind) == (
         "tests/test_account.py", "account", "shared_state")
-    assert "set up again for every test" in str(caution)
+    assert "replays the tests before it" in str(caution)
+    [conftest] = named["conftest_session_fixture_shared"]
+    assert (conftest.file, conftest.test) == ("tests/conftest.py", "library")
+
+
+SHORT = LIMITS.with_(wall_seconds=1.0, cpu_seconds=1.0)
+_SHARED_ACCOUNT = (
+    "import pytest\nimport solution\n\n"
+    "@pytest.fixture(scope='module')\ndef account():\n    return solution.Account()\n\n"
+)
+
+
+@pytest.mark.sandbox
+def test_each_replayed_test_gets_its_own_time_as_under_plain_pytest(backend, tmp_path):
+    # Three tests of 0.6 s each against a 1 s limit: the third one's process runs all three.
+    cases = _run_inline(backend, tmp_path, "test_slow.py", _SHARED_ACCOUNT + "".join(
+        f"def test_{n}(account):\n    assert account.deposit_slowly(1) == {n}\n\n"
+        for n in (1, 2, 3)), (
+        "import time\n\nclass Account:\n    def __init__(self):\n        self.balance = 0\n\n"
+        "    def deposit_slowly(self, amount):\n        time.sleep(0.6)\n"
+        "        self.balance += amount\n        return self.balance\n"), limits=SHORT)
+    assert [(c.name, c.verdict) for c in cases] == [
+        (f"test_{n}", Verdict.PASSED) for n in (1, 2, 3)], [c.output for c in cases]
+
+
+@pytest.mark.sandbox
+def test_an_earlier_test_that_hangs_is_named_in_the_later_tests_timeout(backend, tmp_path):
+    cases = _run_inline(backend, tmp_path, "test_hang.py", _SHARED_ACCOUNT + (
+        "def test_spin(account):\n    account.spin()\n\n"
+        "def test_after(account):\n    assert account.balance == 0\n"
+    ), "class Account:\n    balance = 0\n\n    def spin(self):\n        while True:\n"
+       "            pass\n", limits=SHORT)
+    first, second = cases
+    assert (first.verdict, second.verdict) == (Verdict.TIMEOUT, Verdict.TIMEOUT)
+    assert "while replaying tests/test_hang.py::test_spin" in second.output
+    assert "replaying" not in first.output
 
 
 @pytest.mark.sandbox

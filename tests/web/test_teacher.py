@@ -107,7 +107,7 @@ def add_two_numbers_zip(extra: dict[str, str]) -> SimpleUploadedFile:
     return SimpleUploadedFile("pkg.zip", buf.getvalue())
 
 
-def test_set_up_that_outlives_a_test_is_accepted_and_named_to_the_teacher(client, world):
+def test_set_up_shared_between_tests_is_accepted_and_named_to_the_teacher(client, world):
     upload = add_two_numbers_zip({"tests/test_add.py": (
         "import pytest\nimport solution\n\n"
         "@pytest.fixture(scope='module')\ndef numbers():\n    return [solution.add(1, 2)]\n\n"
@@ -117,11 +117,13 @@ def test_set_up_that_outlives_a_test_is_accepted_and_named_to_the_teacher(client
         "package": upload, "late_penalty_percent": 0, "cooldown_minutes": 0,
     }, follow=True)
     created = Assignment.objects.exclude(pk=world.assignment.pk).get(title="Add two numbers")
-    assert "1 test(s) may give another result here" in response.content.decode()
+    assert "1 set-up(s) shared between tests: each test of their files replays" in (
+        response.content.decode())
     page = client.get(reverse("assignment_edit", args=[created.pk])).content.decode()
     assert 'id="package-cautions"' in page
     assert "tests/test_add.py:5 (numbers): scope=&#x27;module&#x27; fixture numbers" in page
-    # The plain example package has nothing to check: no card.
+    assert "replays the tests before it" in page
+    # The plain example package shares no set-up: no card.
     plain = client.get(reverse("assignment_edit", args=[world.assignment.pk])).content.decode()
     assert 'id="package-cautions"' not in plain
 

@@ -63,6 +63,7 @@ OUTPUT_TAIL = 4096
 # Seconds a test's process gets to leave on its own once the test is over (the trusted side
 # closed its socket: the process sees EOF, writes its trace when traced, and exits).
 END_GRACE = 1.0
+MAX_SCALE = 1000  # tests one test's process may run (itself and those it replays)
 
 _LIBC = ctypes.CDLL(None, use_errno=True)
 _PR_SET_PDEATHSIG, _PR_SET_DUMPABLE = 1, 4
@@ -211,6 +212,11 @@ def _run_test(ctl: _Sock, request: dict[str, Any], fds: list[int], base: dict[st
     False when the runner went away."""
     extra = request.get("config")
     config = {**base, **(extra if isinstance(extra, dict) else {})}
+    # A test that first replays the ones before it (the runner's ``replay``): their time too.
+    scale = request.get("scale")
+    if type(scale) is int and 1 < scale <= MAX_SCALE:
+        limits = {**limits, "cpu_seconds": float(limits["cpu_seconds"]) * scale,
+                  "wall_seconds": float(limits["wall_seconds"]) * scale}
     out = os.memfd_create("test-output", 0)
     started = time.monotonic()
     pid = os.fork()

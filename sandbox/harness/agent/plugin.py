@@ -55,6 +55,11 @@ class CollectPlugin:
 class RunPlugin:
     """Runs exactly the test ``nodeid`` and turns its reports into one result dict.
 
+    With ``replay`` the tests collected before ``nodeid`` run first, in order, in this same
+    session and student process, and only ``nodeid``'s reports count: state a wider-scoped
+    fixture (or ``setUpClass``, ``setup_module``) holds, and what earlier tests changed in it,
+    is what it would be when plain pytest reaches ``nodeid``.
+
     The test passes only if pytest says so *and* the session to the student process stayed
     healthy throughout: a student that died, lied about the protocol, or ran out of time fails
     the test even if the test code caught the resulting error.
@@ -66,8 +71,9 @@ class RunPlugin:
     """
 
     def __init__(self, nodeid: str, session: Session,
-                 on_start: Callable[[], None] | None = None) -> None:
+                 on_start: Callable[[], None] | None = None, *, replay: bool = False) -> None:
         self.nodeid = nodeid
+        self.replay = replay
         self.session = session
         self.on_start = on_start
         self.found = False
@@ -77,6 +83,7 @@ class RunPlugin:
         self.skipped: str | None = None
         self.call_passed = False
         self.sections: list[tuple[str, str]] = []
+        self.running: str | None = None  # the test being run: ``nodeid`` or one it replays
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -85,11 +92,13 @@ class RunPlugin:
 
     def pytest_collection_modifyitems(self, config: pytest.Config,
                                       items: list[pytest.Item]) -> None:
-        keep = [item for item in items if item.nodeid == self.nodeid]
-        drop = [item for item in items if item.nodeid != self.nodeid]
+        at = next((i for i, item in enumerate(items) if item.nodeid == self.nodeid), None)
+        keep = [] if at is None else items[:at + 1] if self.replay else [items[at]]
+        chosen = {id(item) for item in keep}
+        drop = [item for item in items if id(item) not in chosen]
         if drop:
             config.hook.pytest_deselected(items=drop)
-        items[:] = keep[:1]
+        items[:] = keep
         self.found = bool(keep)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
@@ -99,6 +108,7 @@ class RunPlugin:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         self.session.collecting = False  # from here on every use of the student's code counts
+        self.running = item.nodeid
         if self.on_start is not None:  # the test's wall time starts now (see trusted.py)
             self.on_start()
 
@@ -119,6 +129,14 @@ class RunPlugin:
                 self.sections.append((title, content))
 
     def result(self) -> dict[str, Any]:
+        found = self._result()
+        if self.session.broken and self.running not in (None, self.nodeid):
+            note = f"(while replaying {self.running}, an earlier test that shares set-up with it)"
+            found["output"] = (note + (f"\n{found['output']}" if found["output"] else "")
+                               )[:MAX_OUTPUT]
+        return found
+
+    def _result(self) -> dict[str, Any]:
         session = self.session
         broken = session.broken
         if broken == "timeout":

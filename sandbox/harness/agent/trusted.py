@@ -21,6 +21,12 @@ state, which no test has touched: nothing carries over from one test to the next
 enforces the per-test deadline by killing the child: a test that hangs in test code, or a
 student that floods the channel, costs only that test.
 
+With ``replay`` (the runner found set-up wider than a test that makes student objects:
+``Job._replays``) a child runs the tests collected before its own first, in order, in its
+session and student process, and reports only its own (``RunPlugin``): what such set-up holds
+is then what plain pytest would have given that test. Each test it runs gets the test's wall
+time (``Session.next_test``; ``ready`` restarts this side's deadline too).
+
 How much is shared is what collecting found (``collect`` reports it with the node ids):
 
 * ``shared_start``: starting the session never used the student's module (no ``conftest.py``
@@ -257,16 +263,22 @@ class Child:
         session.files = shared.Mirror()
         session.files.baseline()
         redirect.install(session, config["module"])
-        self.plugin = RunPlugin(nodeid, session, on_start=self.ready)
+        self.session = session
+        self.plugin = RunPlugin(nodeid, session, on_start=self.ready,
+                                replay=bool(config.get("replay")))
 
-    def ready(self) -> None:  # the test started, or the student said hello
+    def ready(self) -> None:  # a test started (one replayed too), or the student said hello
+        if self.plugin.replay:
+            self.session.next_test()
         os.write(self.report, b'{"ready": true}\n')
 
     @pytest.hookimpl(trylast=True)
-    def pytest_runtest_logfinish(self) -> None:
+    def pytest_runtest_logfinish(self, nodeid: str) -> None:
         # Every report of the test is in and its fixtures, session-scoped ones included, are
         # torn down (it is the session's last item): the rest of the session is for nobody.
-        self.leave()
+        # A replayed earlier test (``RunPlugin.replay``) is not the end.
+        if nodeid == self.plugin.nodeid:
+            self.leave()
 
     def leave(self, crash: str | None = None) -> NoReturn:
         result = (self.plugin.result() if crash is None

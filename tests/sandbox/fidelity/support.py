@@ -29,10 +29,11 @@ CORPUS = Path(__file__).resolve().parent
 VARIANTS = ("correct", "buggy")
 # Idioms the harness does not support yet, and why: expected to disagree (see README).
 KNOWN_GAPS: dict[str, str] = {
-    "module_fixture_shared_state": (
-        "each test runs in processes of its own (the trusted side forked per test, a fresh "
-        "student process), so a module- or session-scoped fixture is set up again for each "
-        "test: what one test changed in the student object it holds is not seen by the next"),
+    "module_state_across_tests": (
+        "each test imports the student's module afresh in processes of its own, so what an "
+        "earlier test left in the module's globals (a registry it filled) is not there for a "
+        "later test; set-up shared through a wider-scoped fixture is replayed (see README), "
+        "the module's own state is not"),
     "student_eq_with_test_values": (
         "a comparison of a student object with a value of the test (==, in) is decided on the "
         "test's side, never by the student's __eq__ or __contains__: the student's code must "

@@ -1,0 +1,9 @@
+_NAMES = []
+
+
+def register(name):
+    _NAMES[:] = [name]
+
+
+def names():
+    return list(_NAMES)

@@ -1,0 +1,15 @@
+from collections import deque
+
+
+class Queue:
+    def __init__(self):
+        self._items = deque()
+
+    def enqueue(self, item):
+        self._items.append(item)
+
+    def dequeue(self):
+        return self._items.popleft()
+
+    def size(self):
+        return len(self._items)
