@@ -104,9 +104,9 @@ def assignment_new(request: HttpRequest, pk: int) -> HttpResponse:
 def _warn_cautions(request: HttpRequest, assignment: Assignment) -> None:
     found = assignment_package_cautions(assignment=assignment)
     if found:
-        messages.info(request, f"{len(found)} set-up(s) shared between tests: each test of "
-                               "their files replays the tests before it (see “Tests that share "
-                               "set-up” in the settings).")
+        messages.info(request, f"{len(found)} set-up(s) shared between tests: a test that "
+                               "uses one first replays the earlier tests that share it (see "
+                               "“Tests that share set-up” in the settings).")
 
 
 @login_required

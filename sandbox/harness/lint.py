@@ -54,9 +54,9 @@ SUBCLASSES = "defines a subclass of the student's class ({call}); the student's 
     "in the student's sandbox and a class of the test cannot derive from one: test the " \
     "student's class through its own instances"
 SHARED_STATE = "{what} uses the student's module and is set up once for several tests, " \
-    "which share what it made (as under plain pytest): here each test of this file first " \
-    "replays the tests before it, in order, so it sees what they changed; grading the file " \
-    "takes longer (n tests run about n*n/2 tests)"
+    "which share what it made (as under plain pytest): here each of those tests first " \
+    "replays the tests before it that share it, in order, so it sees what they changed; " \
+    "grading takes longer (n such tests run about n*n/2 tests)"
 RESERVED = "the student's module may not be called {module}: pytest loads a module of that " \
     "name itself, in the test's own process"
 # Module names pytest would load itself from the student's folder: never a student's module.

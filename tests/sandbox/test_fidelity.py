@@ -227,6 +227,27 @@ def test_each_replayed_test_gets_its_own_time_as_under_plain_pytest(backend, tmp
 
 
 @pytest.mark.sandbox
+def test_a_test_replays_only_the_earlier_tests_it_shares_set_up_with(backend, tmp_path):
+    # Another class's fixture, or none, shares nothing: its hanging test is not replayed.
+    cases = _run_inline(backend, tmp_path, "test_classes.py", (
+        "import pytest\nimport solution\n\n"
+        "class TestA:\n    @pytest.fixture(scope='class')\n    def account(self):\n"
+        "        return solution.Account()\n\n"
+        "    def test_spin(self, account):\n        account.spin()\n\n"
+        "def test_alone():\n    assert solution.Account().balance == 0\n\n"
+        "class TestB:\n    @pytest.fixture(scope='class')\n    def account(self):\n"
+        "        return solution.Account()\n\n"
+        "    def test_deposit(self, account):\n        account.balance += 5\n\n"
+        "    def test_sees_the_deposit(self, account):\n        assert account.balance == 5\n"
+    ), "class Account:\n    def __init__(self):\n        self.balance = 0\n\n"
+       "    def spin(self):\n        while True:\n            pass\n", limits=SHORT)
+    assert [(c.name, c.verdict) for c in cases] == [
+        ("TestA::test_spin", Verdict.TIMEOUT), ("test_alone", Verdict.PASSED),
+        ("TestB::test_deposit", Verdict.PASSED), ("TestB::test_sees_the_deposit", Verdict.PASSED),
+    ], [c.output for c in cases]
+
+
+@pytest.mark.sandbox
 def test_an_earlier_test_that_hangs_is_named_in_the_later_tests_timeout(backend, tmp_path):
     cases = _run_inline(backend, tmp_path, "test_hang.py", _SHARED_ACCOUNT + (
         "def test_spin(account):\n    account.spin()\n\n"

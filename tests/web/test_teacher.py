@@ -117,7 +117,7 @@ def test_set_up_shared_between_tests_is_accepted_and_named_to_the_teacher(client
         "package": upload, "late_penalty_percent": 0, "cooldown_minutes": 0,
     }, follow=True)
     created = Assignment.objects.exclude(pk=world.assignment.pk).get(title="Add two numbers")
-    assert "1 set-up(s) shared between tests: each test of their files replays" in (
+    assert "1 set-up(s) shared between tests: a test that uses one first replays" in (
         response.content.decode())
     page = client.get(reverse("assignment_edit", args=[created.pk])).content.decode()
     assert 'id="package-cautions"' in page

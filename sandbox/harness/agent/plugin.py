@@ -23,6 +23,38 @@ def statically_skipped(item: pytest.Item) -> bool:
         return item.get_closest_marker("skip") is not None
 
 
+# pytest's own fixtures that stand for a test module's or class's xunit set-up (setup_module,
+# setUpModule, setup_class, unittest's setUpClass): the package's set-up, though pytest's code.
+_XUNIT = ("_xunit_setup_module_fixture_", "_xunit_setup_class_fixture_",
+          "_unittest_setUpClass_fixture_")
+_SCOPE_NODES: dict[str, type[pytest.Collector]] = {
+    "class": pytest.Class, "module": pytest.Module, "package": pytest.Package}
+
+
+def shared_set_up(item: pytest.Item) -> set[tuple[int, str]]:
+    """The set-up ``item`` shares with other tests: each fixture of a wider scope than a test
+    that it uses (directly or through other fixtures), the package's own or its xunit set-up,
+    with the node whose tests share that fixture's value (its class, module, package, or the
+    session). Two tests share state through set-up only where these meet."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return set()
+    found = set()
+    for name in info.names_closure:
+        for fixturedef in info.name2fixturedefs.get(name, ()):
+            scope = fixturedef.scope
+            module = str(getattr(fixturedef.func, "__module__", None) or "")
+            if scope == "function" or (module.split(".")[0] in ("_pytest", "pytest")
+                                        and not name.startswith(_XUNIT)):
+                continue
+            kind = _SCOPE_NODES.get(scope)
+            node = item.getparent(kind) if kind is not None else None
+            if node is None and scope == "class":  # a test outside a class: its module's
+                node = item.getparent(pytest.Module)
+            found.add((id(fixturedef), node.nodeid if node is not None else ""))
+    return found
+
+
 class CollectPlugin:
     """Records the node ids of a ``--collect-only`` session and any collection error.
 
@@ -55,10 +87,11 @@ class CollectPlugin:
 class RunPlugin:
     """Runs exactly the test ``nodeid`` and turns its reports into one result dict.
 
-    With ``replay`` the tests collected before ``nodeid`` run first, in order, in this same
-    session and student process, and only ``nodeid``'s reports count: state a wider-scoped
-    fixture (or ``setUpClass``, ``setup_module``) holds, and what earlier tests changed in it,
-    is what it would be when plain pytest reaches ``nodeid``.
+    With ``replay`` the tests collected before ``nodeid`` that share set-up with it
+    (:func:`shared_set_up`) run first, in order, in this same session and student process, and
+    only ``nodeid``'s reports count: state a wider-scoped fixture (or ``setUpClass``,
+    ``setup_module``) holds, and what earlier tests changed in it, is what it would be when
+    plain pytest reaches ``nodeid``.
 
     The test passes only if pytest says so *and* the session to the student process stayed
     healthy throughout: a student that died, lied about the protocol, or ran out of time fails
@@ -93,7 +126,10 @@ class RunPlugin:
     def pytest_collection_modifyitems(self, config: pytest.Config,
                                       items: list[pytest.Item]) -> None:
         at = next((i for i, item in enumerate(items) if item.nodeid == self.nodeid), None)
-        keep = [] if at is None else items[:at + 1] if self.replay else [items[at]]
+        keep = [] if at is None else [items[at]]
+        if at is not None and self.replay:
+            uses = shared_set_up(items[at])
+            keep = [item for item in items[:at] if uses & shared_set_up(item)] + keep
         chosen = {id(item) for item in keep}
         drop = [item for item in items if id(item) not in chosen]
         if drop:
