@@ -237,7 +237,8 @@ class Job:
         nodeids = [n for _, n in todo]
         tests = sum(map(self._scale, nodeids))
         limits = _trusted_limits(self.limits, wall=_per_test(wall) * tests + 30)
-        config = self._config("run", nodeids=nodeids, wall_seconds=wall, **self.sharing)
+        config = self._config("run", nodeids=nodeids, wall_seconds=wall,
+                              cpu_seconds=self.limits.cpu_seconds, **self.sharing)
         run: TrustedRun | WarmRun
         if self.warm:
             self._server_for([slot for slot, _ in todo])  # boots while a warm run starts

@@ -19,6 +19,7 @@ import pytest
 
 from sandbox.harness import run_pytest_file
 from sandbox.harness.lint import cautions, check
+from sandbox.harness.traces import Evidence
 from sandbox.types import Fault, Limits, Verdict
 from tests.sandbox.fidelity.support import (
     KNOWN_GAPS,
@@ -224,6 +225,40 @@ def test_each_replayed_test_gets_its_own_time_as_under_plain_pytest(backend, tmp
         "        self.balance += amount\n        return self.balance\n"), limits=SHORT)
     assert [(c.name, c.verdict) for c in cases] == [
         (f"test_{n}", Verdict.PASSED) for n in (1, 2, 3)], [c.output for c in cases]
+
+
+@pytest.mark.sandbox
+def test_each_replayed_test_gets_its_own_cpu_time_and_no_more(backend, tmp_path):
+    # 1 s of CPU per test: two tests of 0.3 s pass, the third one's 1.9 s is over its own
+    # second (RLIMIT_CPU counts whole seconds: it gets less than one more), as it would be
+    # alone, though under the 3 s of all three tests together.
+    cases = _run_inline(backend, tmp_path, "test_cpu.py", _SHARED_ACCOUNT + "".join(
+        f"def test_{n}(account):\n    assert account.work({seconds}) == {n}\n\n"
+        for n, seconds in ((1, 0.3), (2, 0.3), (3, 1.9))), (
+        "import time\n\nclass Account:\n    def __init__(self):\n        self.jobs = 0\n\n"
+        "    def work(self, seconds):\n        end = time.process_time() + seconds\n"
+        "        while time.process_time() < end:\n            pass\n"
+        "        self.jobs += 1\n        return self.jobs\n"),
+        limits=LIMITS.with_(wall_seconds=4.0, cpu_seconds=1.0))
+    assert [c.verdict for c in cases] == [Verdict.PASSED, Verdict.PASSED, Verdict.TIMEOUT], [
+        c.output for c in cases]
+
+
+@pytest.mark.sandbox
+def test_a_replaying_tests_evidence_is_the_lines_of_the_test_itself(backend, tmp_path):
+    # Feedback points at the lines a failing test ran: not those of the tests it replays.
+    tests, submission = _inline_package(tmp_path, {"test_trace.py": _SHARED_ACCOUNT + (
+        "def test_deposit(account):\n    account.deposit(5)\n\n"
+        "def test_withdraw(account):\n    account.withdraw(2)\n    assert account.balance == 3\n"
+    )}, ("class Account:\n    balance = 0\n\n    def deposit(self, n):\n"
+         "        self.balance += n\n\n    def withdraw(self, n):\n        self.balance -= n\n"))
+    deposit, withdraw = run_pytest_file(
+        backend, package_tests_dir=tests, test_file="tests/test_trace.py",
+        submission_dir=submission, module_name="solution", limits=LIMITS, evidence=Evidence())
+    assert withdraw.verdict == Verdict.PASSED
+    assert deposit.covered is not None and 5 in deposit.covered
+    assert withdraw.covered is not None and 8 in withdraw.covered
+    assert 5 not in withdraw.covered  # deposit's body ran only while test_deposit was replayed
 
 
 @pytest.mark.sandbox

@@ -198,7 +198,10 @@ def _child(config: dict[str, Any], limits: dict[str, Any], fd: int, out: int, ct
     _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     _LIBC.prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0)  # as a process of its own: only the server hides
     cpu = max(1, int(-(-float(limits["cpu_seconds"]) // 1)))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    # A test that replays earlier ones: the hard limit covers them all; the soft one is this
+    # test's CPU time, moved on by the trusted side as each replayed test starts ("cpu").
+    total = max(cpu, int(-(-float(limits.get("cpu_total", 0)) // 1)))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, total + 1))
     memory = int(limits["memory_mb"]) << 20
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     if program is not None:
@@ -215,7 +218,7 @@ def _run_test(ctl: _Sock, request: dict[str, Any], fds: list[int], base: dict[st
     # A test that first replays the ones before it (the runner's ``replay``): their time too.
     scale = request.get("scale")
     if type(scale) is int and 1 < scale <= MAX_SCALE:
-        limits = {**limits, "cpu_seconds": float(limits["cpu_seconds"]) * scale,
+        limits = {**limits, "cpu_total": float(limits["cpu_seconds"]) * scale,
                   "wall_seconds": float(limits["wall_seconds"]) * scale}
     out = os.memfd_create("test-output", 0)
     started = time.monotonic()

@@ -95,12 +95,16 @@ class Session(Exchange):
         self._start = (hello_deadline, wall, on_ready)
         self._wall = wall
 
-    def next_test(self) -> None:
+    def next_test(self, cpu: float | None = None, own: bool = False) -> None:
         """A test that replays earlier ones (``RunPlugin.replay``) is at the start of one of
-        them: once the student said hello, its calls get the test's ``wall`` seconds from
-        now, as every test of a plain pytest run has its own time."""
-        if self._start is None and self._wall is not None:
-            self.peer.deadline = time.monotonic() + self._wall
+        them (``own``: of itself): once the student said hello, its calls get the test's
+        ``wall`` seconds from now and the student process ``cpu`` more seconds of CPU (its
+        soft RLIMIT_CPU), as each test would have alone; a traced process starts the test's
+        own evidence at its own start."""
+        if self._start is not None or self._wall is None or self.broken:
+            return
+        self.peer.deadline = time.monotonic() + self._wall
+        self._op({"op": "cpu", "s": cpu or 0, "own": own}, None, use=False, needs_module=False)
 
     def hello(self, deadline: float) -> None:
         """Wait for the student process to report that it imported (or failed to import)."""

@@ -58,6 +58,12 @@ class LineTracer:
         self.lines.add(frame.f_lineno)
         return self._local
 
+    def restart(self) -> None:
+        """Forget what was traced so far: the test's own lines start here (after the tests it
+        replays)."""
+        self.lines.clear()
+        self.probes.clear()
+
     def start(self) -> None:
         import threading  # only when tracing: the plain path starts without it
 

@@ -264,12 +264,13 @@ class Child:
         session.files.baseline()
         redirect.install(session, config["module"])
         self.session = session
+        self.cpu = config.get("cpu_seconds")
         self.plugin = RunPlugin(nodeid, session, on_start=self.ready,
                                 replay=bool(config.get("replay")))
 
     def ready(self) -> None:  # a test started (one replayed too), or the student said hello
         if self.plugin.replay:
-            self.session.next_test()
+            self.session.next_test(self.cpu, own=self.plugin.running == self.plugin.nodeid)
         os.write(self.report, b'{"ready": true}\n')
 
     @pytest.hookimpl(trylast=True)
