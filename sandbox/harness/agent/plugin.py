@@ -27,6 +27,8 @@ def statically_skipped(item: pytest.Item) -> bool:
 # setUpModule, setup_class, unittest's setUpClass): the package's set-up, though pytest's code.
 _XUNIT = ("_xunit_setup_module_fixture_", "_xunit_setup_class_fixture_",
           "_unittest_setUpClass_fixture_")
+# pytest's own packages, whose wide-scoped fixtures (tmp_path_factory, ...) hold no test's state.
+_PYTEST_PACKAGES = frozenset({"_pytest", "pytest"})
 _SCOPE_NODES: dict[str, type[pytest.Collector]] = {
     "class": pytest.Class, "module": pytest.Module, "package": pytest.Package}
 
@@ -44,7 +46,7 @@ def shared_set_up(item: pytest.Item) -> set[tuple[int, str]]:
         for fixturedef in info.name2fixturedefs.get(name, ()):
             scope = fixturedef.scope
             module = str(getattr(fixturedef.func, "__module__", None) or "")
-            if scope == "function" or (module.split(".")[0] in ("_pytest", "pytest")
+            if scope == "function" or (module.split(".")[0] in _PYTEST_PACKAGES
                                         and not name.startswith(_XUNIT)):
                 continue
             kind = _SCOPE_NODES.get(scope)
