@@ -15,7 +15,7 @@ The filter is inherited across fork and exec and cannot be removed. Standard lib
 from __future__ import annotations
 
 import ctypes
-import platform
+import os
 import struct
 
 _LIBC = ctypes.CDLL(None, use_errno=True)
@@ -33,7 +33,7 @@ _FIOSETOWN, _SIOCSPGRP = 0x8901, 0x8902
 def seccomp_filter(server: int) -> bytes | None:
     """Classic BPF: EPERM for the calls that could reach process ``server`` (see the module
     docstring); everything else is left to the backend's own filter. x86-64 only."""
-    if platform.machine() != "x86_64":
+    if os.uname().machine != "x86_64":  # not platform: it costs every sandbox ~2 ms
         return None
     ld, jeq, ret, allow, deny = 0x20, 0x15, 0x06, 0x7FFF0000, 0x00050000 | 1  # EPERM
     body: list[tuple[int, int, int, int]] = []
