@@ -148,12 +148,17 @@ class Zygote:
         self.config, self.ctl, self.ctl_sock, self.pool = config, ctl, ctl_sock, pool
         self.child: Child | None = None  # set in a forked child
         self.collect_errors: list[str] = []  # of a collection made here, for the children
+        self.relay = Relay()  # the children's hooks in a shared session
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection(self, session: pytest.Session) -> bool | None:
         collected = bool(self.config.get("shared_collect"))
         if collected:
             session.perform_collect()  # with stand-ins (see collecting.only_bound)
+            collecting.remember_namespaces()
+        # Where a child would have registered its plugins: after what collection registered
+        # (conftests) when collected here, before it when each child collects.
+        session.config.pluginmanager.register(self.relay, "grader-relay")
         gc.freeze()  # the session as started, shared by every child (see _serve)
         if self.serve_all(session) is None:
             return True if collected else None  # a child: it (collects and) runs its test
@@ -215,8 +220,8 @@ class Zygote:
             if shared is None:
                 pytest.main(pytest_args(self.config["test_file"]), plugins=[child.plugin, child])
                 child.leave()
-            shared.config.pluginmanager.register(child.plugin, "grader-run")
-            shared.config.pluginmanager.register(child, "grader-child")
+            self.relay.plugin, self.relay.child = child.plugin, child
+            redirect.to_front()  # as RunPlugin.pytest_configure does in a session of its own
             capture = shared.config.pluginmanager.getplugin("capturemanager")
             if capture is not None:
                 capture.read_global_capture()  # what a killed earlier test left: not this one's
@@ -242,6 +247,45 @@ class Zygote:
         if not plugin.found:
             plugin.collect_errors.extend(self.collect_errors)
         shared.items[:] = items
+
+
+class Relay:
+    """A shared session's hooks of each test's :class:`RunPlugin` and :class:`Child`,
+    registered once where the children are forked from, not in each child: registering a
+    plugin in a child cost a test ~3 ms (pytest scans it for fixtures and calls its
+    ``pytest_configure``, in a process whose every touched page is copied on write). Until a
+    child sets ``plugin`` and ``child``, it does nothing."""
+
+    def __init__(self) -> None:
+        self.plugin: RunPlugin | None = None
+        self.child: Child | None = None
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.option.tbstyle = "short"  # as RunPlugin.pytest_configure: once, for every child
+
+    def pytest_collection_modifyitems(self, config: pytest.Config,
+                                      items: list[pytest.Item]) -> None:
+        if self.plugin is not None:  # a child that collects (not collected here)
+            self.plugin.pytest_collection_modifyitems(config, items)
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if self.plugin is not None:
+            self.plugin.pytest_collectreport(report)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        if self.plugin is not None:
+            self.plugin.pytest_runtest_setup(item)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self.plugin is not None:
+            self.plugin.pytest_runtest_logreport(report)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        if self.child is not None:
+            self.child.pytest_runtest_logfinish(nodeid)
 
 
 class Child:
