@@ -84,18 +84,6 @@ def tests_namespaces() -> list[dict[str, Any]]:
             and file.startswith(TESTS_DIR)]
 
 
-_COLLECTED: list[dict[str, Any]] | None = None  # tests_namespaces() when the tests were collected
-
-
-def remember_namespaces() -> None:
-    """In the process that collected with stand-ins and forks each test's child from there: the
-    tests' modules as collected, for ``bind``. A child's walk of all of ``sys.modules`` would
-    touch every module object, so copy each of their pages on write (~2 ms a test); only the
-    modules collection imported can hold stand-ins, and a child imports none before ``bind``."""
-    global _COLLECTED
-    _COLLECTED = tests_namespaces()
-
-
 def only_bound(looked_up: list[Unresolved], name: str) -> bool:
     """Whether the tests' modules only *bound* the student's module and its names while they
     were imported (``import solution``, ``from solution import add``): each name the tests
@@ -120,15 +108,18 @@ def only_bound(looked_up: list[Unresolved], name: str) -> bool:
                if id(r) not in ours and not isinstance(r, types.FrameType))
 
 
-def bind(name: str) -> None:
+def bind(name: str, namespaces: list[dict[str, Any]]) -> None:
     """In a test's child of a session that collected with stand-ins: import the student's
     module (in the student process, as the tests' import did) and put it and its names where
-    the stand-ins are in the tests' globals. Raises what that import would have raised."""
+    the stand-ins are in the tests' globals, ``namespaces`` (``tests_namespaces()`` as the
+    collection left them: only those can hold stand-ins, and a child that walked all of
+    ``sys.modules`` would copy each module object's page on write, ~2 ms a test). Raises what
+    that import would have raised."""
     lazy = sys.modules.pop(name, None)
     if lazy is None:
         return  # the tests never imported it: a test that does gets the real one
     module = importlib.import_module(name)
-    for namespace in _COLLECTED if _COLLECTED is not None else tests_namespaces():
+    for namespace in namespaces:
         for key, value in list(namespace.items()):
             if value is lazy:
                 namespace[key] = module
@@ -144,4 +135,4 @@ def bind(name: str) -> None:
                 namespace[key] = found
 
 
-__all__ = ["TESTS_DIR", "bind", "collect", "only_bound", "remember_namespaces", "tests_namespaces"]
+__all__ = ["TESTS_DIR", "bind", "collect", "only_bound", "tests_namespaces"]

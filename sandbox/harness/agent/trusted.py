@@ -148,6 +148,7 @@ class Zygote:
         self.config, self.ctl, self.ctl_sock, self.pool = config, ctl, ctl_sock, pool
         self.child: Child | None = None  # set in a forked child
         self.collect_errors: list[str] = []  # of a collection made here, for the children
+        self.namespaces: list[dict[str, Any]] = []  # the tests' modules it left (for bind)
         self.relay = Relay()  # the children's hooks in a shared session
 
     @pytest.hookimpl(tryfirst=True)
@@ -155,7 +156,7 @@ class Zygote:
         collected = bool(self.config.get("shared_collect"))
         if collected:
             session.perform_collect()  # with stand-ins (see collecting.only_bound)
-            collecting.remember_namespaces()
+            self.namespaces = collecting.tests_namespaces()
         # Where a child would have registered its plugins: after what collection registered
         # (conftests) when collected here, before it when each child collects.
         session.config.pluginmanager.register(self.relay, "grader-relay")
@@ -221,7 +222,7 @@ class Zygote:
                 pytest.main(pytest_args(self.config["test_file"]), plugins=[child.plugin, child])
                 child.leave()
             self.relay.plugin, self.relay.child = child.plugin, child
-            redirect.to_front()  # as RunPlugin.pytest_configure does in a session of its own
+            child.plugin.pytest_configure(shared.config)  # what registering it used to call
             capture = shared.config.pluginmanager.getplugin("capturemanager")
             if capture is not None:
                 capture.read_global_capture()  # what a killed earlier test left: not this one's
@@ -239,7 +240,7 @@ class Zygote:
         """The child's one test, of those collected here, with the student's module bound."""
         items = list(shared.items)
         try:
-            collecting.bind(self.config["module"])
+            collecting.bind(self.config["module"], self.namespaces)
         except Exception as exc:  # as the tests' import statement would have failed
             plugin.collect_errors.append(f"{type(exc).__name__} while importing the tests: {exc}")
             items = []
@@ -259,10 +260,6 @@ class Relay:
     def __init__(self) -> None:
         self.plugin: RunPlugin | None = None
         self.child: Child | None = None
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_configure(self, config: pytest.Config) -> None:
-        config.option.tbstyle = "short"  # as RunPlugin.pytest_configure: once, for every child
 
     def pytest_collection_modifyitems(self, config: pytest.Config,
                                       items: list[pytest.Item]) -> None:
