@@ -225,10 +225,12 @@ else:
         "store_processed": False,
         # The worker polls the folder; kombu's default 1 s wait between empty polls capped the
         # embedded default at about a submission a second per worker process. With one task
-        # prefetched per process, each wait is a pause between two submissions. Measured here
-        # (bench/throughput.py, add_two_numbers, graded/min/core): 0.05 s 114-119, 0.02 s
-        # 122-124, 0.01 s 125-126; an idle worker used 2.9 % of a core at 0.05 s, 3.7 % at 0.01.
-        "polling_interval": 0.02,
+        # prefetched per process, each wait is a pause between two submissions (0.02 s gave
+        # ~5 % more graded/min/core on add_two_numbers), but kombu's _put creates the message
+        # file before it writes it and _get moves files without the lock: a poll in between
+        # can read an empty message and drop it. More polls, more chances; kept at 0.05 s
+        # until the queue writes its files whole (write, then rename).
+        "polling_interval": 0.05,
     }
     # The web process may enqueue before any worker started: the folders must exist already.
     for _folder in ("queue", "processed", "control"):
