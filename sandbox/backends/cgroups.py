@@ -161,7 +161,10 @@ def _make_group(parent: Path, name: str) -> Path:
     """mkdir ``parent/name``, making the subtree ``parent`` too. Another process removes the
     subtree when it finds it empty (``_remove_if_empty``), so that may need a second try."""
     for _ in range(5):
-        parent.mkdir(mode=0o755, exist_ok=True)
+        try:  # not mkdir(exist_ok=True): it checks is_dir() after EEXIST, and the subtree may
+            os.mkdir(parent, 0o755)  # be removed in between, which raised FileExistsError
+        except FileExistsError:
+            pass
         try:
             (parent / name).mkdir(mode=0o755)
         except FileNotFoundError:

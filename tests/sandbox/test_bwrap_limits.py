@@ -266,3 +266,24 @@ def test_zombies_of_a_slot_left_to_this_process_are_reaped_before_its_next_run(w
         for pid in zombies:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
+
+
+def test_a_group_is_made_when_another_run_removes_the_empty_subtree(tmp_path, monkeypatch):
+    """Runs of other slots remove the subtree when they find it empty; mkdir of the subtree can
+    then fail with EEXIST for a folder that is gone a moment later (CI saw FileExistsError from
+    ``mkdir(exist_ok=True)``). Making the run's group tries again instead of failing the run."""
+    from sandbox.backends import cgroups
+
+    parent = tmp_path / "grader"
+    real_mkdir = os.mkdir
+    raced = []
+
+    def mkdir(path, mode=0o777):
+        if Path(path) == parent and not raced:
+            raced.append(path)  # it existed when we asked, and another run removed it since
+            raise FileExistsError(17, "File exists", str(path))
+        real_mkdir(path, mode)
+
+    monkeypatch.setattr(cgroups.os, "mkdir", mkdir)
+    made = cgroups._make_group(parent, "slot61000-1-1")
+    assert raced and made == parent / "slot61000-1-1" and made.is_dir()
